@@ -1,0 +1,74 @@
+"""Candidates: SAM's masks for one prompt, upscaled to full resolution only on demand.
+
+An interactive click needs all candidates' scores but usually one full-resolution
+mask (the one shown); the rest are shown as low-resolution thumbnails.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+
+def stability_scores(logits: torch.Tensor, threshold: float = 0.0, offset: float = 1.0) -> torch.Tensor:
+    """IoU between the masks thresholded at ``threshold + offset`` and ``threshold - offset``.
+
+    ``logits``: ...xHxW. Returns ... float32. Matches the reference's definition.
+    """
+    high = (logits > threshold + offset).sum((-1, -2), dtype=torch.int32)
+    low = (logits > threshold - offset).sum((-1, -2), dtype=torch.int32)
+    return torch.where(low > 0, high.float() / low.clamp(min=1).float(), torch.ones_like(high, dtype=torch.float))
+
+
+@dataclass
+class Candidates:
+    """Masks predicted for one prompt on one image.
+
+    Attributes:
+        iou_predictions: (C,) float32 predicted IoU, in SAM's output order.
+        stability_scores: (C,) float32, measured on the 256x256 low-res logits.
+        low_res_logits: (C, 256, 256) float32 in the padded 1024 input frame (/4);
+            feed one back as ``mask_input`` (1x256x256) for the next click.
+        original_size: (H, W) of the image. input_size: (h, w) resized, before padding.
+    """
+
+    iou_predictions: np.ndarray
+    stability_scores: np.ndarray
+    low_res_logits: np.ndarray
+    original_size: tuple[int, int]
+    input_size: tuple[int, int]
+    _upscale: Callable[[int], np.ndarray] = field(repr=False)
+    _masks: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.iou_predictions)
+
+    @property
+    def best(self) -> int:
+        """Index of the candidate with the highest predicted IoU."""
+        return int(np.argmax(self.iou_predictions))
+
+    @property
+    def order(self) -> list[int]:
+        """Candidate indices by predicted IoU, highest first."""
+        return [int(i) for i in np.argsort(-self.iou_predictions, kind="stable")]
+
+    def mask(self, index: int) -> np.ndarray:
+        """Full-resolution HxW bool mask of candidate ``index`` (computed once, then cached)."""
+        if index not in self._masks:
+            self._masks[index] = self._upscale(index)
+        return self._masks[index]
+
+    def thumbnail(self, index: int, max_side: int = 128) -> np.ndarray:
+        """A cheap hxw bool preview from the low-res logits (image area only, no padding)."""
+        h = max(1, round(self.input_size[0] / 4))
+        w = max(1, round(self.input_size[1] / 4))
+        logits = torch.from_numpy(self.low_res_logits[index, :h, :w])[None, None]
+        scale = min(1.0, max_side / max(h, w))
+        if scale < 1.0:
+            size = (max(1, round(h * scale)), max(1, round(w * scale)))
+            logits = F.interpolate(logits, size, mode="bilinear", align_corners=False)
+        return (logits[0, 0] > 0).numpy()

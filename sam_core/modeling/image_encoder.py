@@ -1,0 +1,188 @@
+"""The ViT image encoder: 1024x1024 image -> 256x64x64 embedding.
+
+Blocks alternate windowed attention (14x14 windows) with a few global-attention
+blocks. Both use decomposed relative-position terms, passed to
+``scaled_dot_product_attention`` as an additive bias so that the attention
+scores themselves are never materialised by Python code.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .common import LayerNorm2d, MLPBlock
+
+
+class ImageEncoderViT(nn.Module):
+    """ViT backbone plus the convolutional neck.
+
+    Input: Bx3x``img_size``x``img_size`` float, already normalised and padded.
+    Output: Bx``out_chans``x(img_size/patch_size)x(img_size/patch_size).
+    """
+
+    def __init__(
+        self,
+        img_size: int = 1024,
+        patch_size: int = 16,
+        in_chans: int = 3,
+        embed_dim: int = 768,
+        depth: int = 12,
+        num_heads: int = 12,
+        mlp_ratio: float = 4.0,
+        out_chans: int = 256,
+        window_size: int = 14,
+        global_attn_indexes: Sequence[int] = (),
+    ) -> None:
+        super().__init__()
+        self.img_size = img_size
+        grid = img_size // patch_size
+        self.patch_embed = PatchEmbed(patch_size, in_chans, embed_dim)
+        self.pos_embed = nn.Parameter(torch.zeros(1, grid, grid, embed_dim))
+        self.blocks = nn.ModuleList(
+            Block(
+                dim=embed_dim,
+                num_heads=num_heads,
+                mlp_ratio=mlp_ratio,
+                window_size=0 if i in global_attn_indexes else window_size,
+                input_size=(grid, grid),
+            )
+            for i in range(depth)
+        )
+        self.neck = nn.Sequential(
+            nn.Conv2d(embed_dim, out_chans, kernel_size=1, bias=False),
+            LayerNorm2d(out_chans),
+            nn.Conv2d(out_chans, out_chans, kernel_size=3, padding=1, bias=False),
+            LayerNorm2d(out_chans),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.patch_embed(x) + self.pos_embed  # B x H x W x C
+        for block in self.blocks:
+            x = block(x)
+        return self.neck(x.permute(0, 3, 1, 2))
+
+
+class PatchEmbed(nn.Module):
+    """Non-overlapping patch projection; returns channels-last BxHxWxC."""
+
+    def __init__(self, patch_size: int, in_chans: int, embed_dim: int) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x).permute(0, 2, 3, 1)
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block; ``window_size == 0`` means global attention."""
+
+    def __init__(
+        self, dim: int, num_heads: int, mlp_ratio: float, window_size: int, input_size: tuple[int, int]
+    ) -> None:
+        super().__init__()
+        # SAM's encoder was trained with eps 1e-6 (the decoder keeps PyTorch's 1e-5).
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+        attn_size = input_size if window_size == 0 else (window_size, window_size)
+        self.attn = Attention(dim, num_heads, attn_size)
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = MLPBlock(dim, int(dim * mlp_ratio))
+        self.window_size = window_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shortcut = x
+        x = self.norm1(x)
+        if self.window_size > 0:
+            h, w = x.shape[1], x.shape[2]
+            x, padded_hw = window_partition(x, self.window_size)
+            x = self.attn(x)
+            x = window_unpartition(x, self.window_size, padded_hw, (h, w))
+        else:
+            x = self.attn(x)
+        x = shortcut + x
+        return x + self.mlp(self.norm2(x))
+
+
+class Attention(nn.Module):
+    """Multi-head attention over a BxHxWxC grid with decomposed relative positions."""
+
+    def __init__(self, dim: int, num_heads: int, input_size: tuple[int, int]) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(dim, dim * 3)
+        self.proj = nn.Linear(dim, dim)
+        head_dim = dim // num_heads
+        self.rel_pos_h = nn.Parameter(torch.zeros(2 * input_size[0] - 1, head_dim))
+        self.rel_pos_w = nn.Parameter(torch.zeros(2 * input_size[1] - 1, head_dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, h, w, c = x.shape
+        heads = self.num_heads
+        # qkv: 3 x B x heads x (H*W) x head_dim
+        qkv = self.qkv(x).reshape(b, h * w, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        bias = rel_pos_bias(q, self.rel_pos_h, self.rel_pos_w, (h, w))
+        x = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+        x = x.transpose(1, 2).reshape(b, h, w, c)
+        return self.proj(x)
+
+
+def rel_pos_bias(
+    q: torch.Tensor, rel_pos_h: torch.Tensor, rel_pos_w: torch.Tensor, size: tuple[int, int]
+) -> torch.Tensor:
+    """Additive attention bias from decomposed relative positions.
+
+    ``q``: B x heads x (H*W) x head_dim, unscaled queries. Returns
+    B x heads x (H*W) x (H*W): ``bias[(i,j),(k,l)] = q_ij . Rh[i-k] + q_ij . Rw[j-l]``.
+    """
+    h, w = size
+    rh = relative_table(rel_pos_h, h)  # H x H x head_dim
+    rw = relative_table(rel_pos_w, w)  # W x W x head_dim
+    b, heads, _, dim = q.shape
+    r_q = q.reshape(b, heads, h, w, dim)
+    bias_h = torch.einsum("bnhwc,hkc->bnhwk", r_q, rh)
+    bias_w = torch.einsum("bnhwc,wkc->bnhwk", r_q, rw)
+    bias = bias_h[..., :, None] + bias_w[..., None, :]  # B x heads x H x W x H x W
+    return bias.reshape(b, heads, h * w, h * w)
+
+
+def relative_table(rel_pos: torch.Tensor, size: int) -> torch.Tensor:
+    """Gather the size x size x dim table ``rel_pos[i - j + size - 1]``.
+
+    A table trained for another size (length != 2*size-1) is linearly resized first.
+    """
+    length = 2 * size - 1
+    if rel_pos.shape[0] != length:
+        rel_pos = F.interpolate(
+            rel_pos.T[None].float(), size=length, mode="linear"
+        )[0].T.to(rel_pos.dtype)
+    coords = torch.arange(size, device=rel_pos.device)
+    index = coords[:, None] - coords[None, :] + (size - 1)
+    return rel_pos[index]
+
+
+def window_partition(x: torch.Tensor, window: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """BxHxWxC -> (B*nWindows) x window x window x C, zero-padding H and W up to multiples."""
+    b, h, w, c = x.shape
+    pad_h = (window - h % window) % window
+    pad_w = (window - w % window) % window
+    if pad_h or pad_w:
+        x = F.pad(x, (0, 0, 0, pad_w, 0, pad_h))
+    hp, wp = h + pad_h, w + pad_w
+    x = x.view(b, hp // window, window, wp // window, window, c)
+    windows = x.permute(0, 1, 3, 2, 4, 5).reshape(-1, window, window, c)
+    return windows, (hp, wp)
+
+
+def window_unpartition(
+    windows: torch.Tensor, window: int, padded_hw: tuple[int, int], hw: tuple[int, int]
+) -> torch.Tensor:
+    """Inverse of :func:`window_partition`, cropping the padding away."""
+    hp, wp = padded_hw
+    h, w = hw
+    b = windows.shape[0] // (hp * wp // window // window)
+    x = windows.view(b, hp // window, wp // window, window, window, -1)
+    x = x.permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, -1)
+    return x[:, :h, :w, :].contiguous() if (hp > h or wp > w) else x

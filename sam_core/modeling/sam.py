@@ -1,0 +1,55 @@
+"""The SAM model: encoder, prompt encoder and mask decoder, plus pre/post-processing."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .image_encoder import ImageEncoderViT
+from .mask_decoder import MaskDecoder
+from .prompt_encoder import PromptEncoder
+
+PIXEL_MEAN = (123.675, 116.28, 103.53)
+PIXEL_STD = (58.395, 57.12, 57.375)
+
+
+class Sam(nn.Module):
+    """Segment Anything v1. Expects RGB input; masks are thresholded at logit 0."""
+
+    mask_threshold: float = 0.0
+    image_format: str = "RGB"
+
+    def __init__(
+        self, image_encoder: ImageEncoderViT, prompt_encoder: PromptEncoder, mask_decoder: MaskDecoder
+    ) -> None:
+        super().__init__()
+        self.image_encoder = image_encoder
+        self.prompt_encoder = prompt_encoder
+        self.mask_decoder = mask_decoder
+        # Not in the checkpoint (persistent=False), exactly as in Meta's model.
+        self.register_buffer("pixel_mean", torch.tensor(PIXEL_MEAN).view(-1, 1, 1), False)
+        self.register_buffer("pixel_std", torch.tensor(PIXEL_STD).view(-1, 1, 1), False)
+
+    @property
+    def device(self) -> torch.device:
+        return self.pixel_mean.device
+
+    def preprocess(self, x: torch.Tensor) -> torch.Tensor:
+        """Bx3xhxw RGB in [0, 255] (h, w <= img_size) -> normalised, zero-padded Bx3xSxS float."""
+        x = (x - self.pixel_mean) / self.pixel_std
+        size = self.image_encoder.img_size
+        return F.pad(x, (0, size - x.shape[-1], 0, size - x.shape[-2]))
+
+    def postprocess_masks(
+        self, masks: torch.Tensor, input_size: tuple[int, ...], original_size: tuple[int, ...]
+    ) -> torch.Tensor:
+        """Low-res BxCx256x256 logits -> BxCxHxW logits in the original image frame.
+
+        Two bilinear steps, as the reference does: up to the padded input size,
+        crop the padding (``input_size`` is the resized image's h, w), then resize
+        to ``original_size``.
+        """
+        size = self.image_encoder.img_size
+        masks = F.interpolate(masks, (size, size), mode="bilinear", align_corners=False)
+        masks = masks[..., : input_size[0], : input_size[1]]
+        return F.interpolate(masks, tuple(original_size), mode="bilinear", align_corners=False)
