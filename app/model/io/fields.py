@@ -1,0 +1,163 @@
+"""Reading untrusted JSON with errors that name the file and the field.
+
+Importers parse through :class:`Where`, which tracks the path to the value being
+read (``annotations[12].segmentation.counts``) and turns any problem into a
+:class:`FormatError` whose one-line message is ``"<file>: <field>: <problem>"``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+_MISSING = object()
+
+
+class FormatError(ValueError):
+    """A file is not valid JSON of the expected format.
+
+    ``file`` is the path as given, ``field`` the dotted path of the offending
+    value (empty for the whole file) and ``problem`` what is wrong with it.
+    """
+
+    def __init__(self, file: str, field: str, problem: str) -> None:
+        self.file, self.field, self.problem = file, field, problem
+        super().__init__(f"{file}: {field}: {problem}" if field else f"{file}: {problem}")
+
+
+class Where:
+    """The location of a JSON value: the file it came from and its field path.
+
+    Every value read gets one, so the path string is only built for errors.
+    """
+
+    __slots__ = ("file", "_parent", "_key")
+
+    def __init__(self, file: str, parent: Where | None = None, key: str | int | None = None) -> None:
+        self.file, self._parent, self._key = file, parent, key
+
+    def __getitem__(self, key: str | int) -> Where:
+        return Where(self.file, self, key)
+
+    @property
+    def path(self) -> str:
+        """Dotted path from the file's root, e.g. ``annotations[12].segmentation``."""
+        if self._parent is None:
+            return ""
+        parent = self._parent.path
+        if isinstance(self._key, int):
+            return f"{parent}[{self._key}]"
+        return f"{parent}.{self._key}" if parent else str(self._key)
+
+    def error(self, problem: str) -> FormatError:
+        return FormatError(self.file, self.path, problem)
+
+
+def load_json(path: Path | str) -> tuple[Any, Where]:
+    """Parse a JSON file; returns the value and the root :class:`Where`.
+
+    Raises :class:`FormatError` for text that is not UTF-8 JSON (NaN and Infinity
+    included), ``OSError`` when the file cannot be read.
+    """
+    where = Where(str(path))
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise where.error(f"not UTF-8 text (byte {exc.start})") from None
+
+    def reject(constant: str) -> None:
+        raise ValueError(f"{constant} is not valid JSON")
+
+    try:
+        value = json.loads(text, parse_constant=reject)
+    except json.JSONDecodeError as exc:
+        raise where.error(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except ValueError as exc:
+        raise where.error(str(exc)) from None
+    return value, where
+
+
+def field(obj: dict[str, Any], key: str, where: Where, default: Any = _MISSING) -> tuple[Any, Where]:
+    """``obj[key]`` and its location; a missing key is an error unless ``default`` is given."""
+    if key in obj:
+        return obj[key], where[key]
+    if default is _MISSING:
+        raise where[key].error("missing")
+    return default, where[key]
+
+
+def as_dict(value: Any, where: Where) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise where.error(f"must be an object, got {_kind(value)}")
+    return value
+
+
+def as_list(value: Any, where: Where) -> list[Any]:
+    if not isinstance(value, list):
+        raise where.error(f"must be a list, got {_kind(value)}")
+    return value
+
+
+def as_int(value: Any, where: Where, minimum: int | None = None) -> int:
+    # JSON writers often emit whole numbers as 3.0; accept those, not booleans.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise where.error(f"must be an integer, got {_kind(value)}")
+    if minimum is not None and value < minimum:
+        raise where.error(f"must be at least {minimum}, got {value}")
+    return value
+
+
+def as_number(value: Any, where: Where) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise where.error(f"must be a number, got {_kind(value)}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise where.error("must be finite")
+    return value
+
+
+def as_optional_number(value: Any, where: Where) -> float | None:
+    return None if value is None else as_number(value, where)
+
+
+def as_str(value: Any, where: Where, nonempty: bool = False) -> str:
+    if not isinstance(value, str):
+        raise where.error(f"must be a string, got {_kind(value)}")
+    if nonempty and not value:
+        raise where.error("must not be empty")
+    return value
+
+
+def as_bool(value: Any, where: Where) -> bool:
+    if not isinstance(value, bool):
+        raise where.error(f"must be true or false, got {_kind(value)}")
+    return value
+
+
+def as_numbers(value: Any, where: Where, length: int | None = None) -> tuple[float, ...]:
+    """A list of numbers, of exactly ``length`` items when given."""
+    items = as_list(value, where)
+    if length is not None and len(items) != length:
+        raise where.error(f"must have {length} numbers, got {len(items)}")
+    return tuple(as_number(v, where[i]) for i, v in enumerate(items))
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__

@@ -1,0 +1,219 @@
+"""SA-1B JSON: one file per image, as released with Segment Anything.
+
+Each file is::
+
+    {"image": {"image_id", "width", "height", "file_name"},
+     "annotations": [{"id", "segmentation": {"size": [H, W], "counts": str},
+                      "bbox", "area", "predicted_iou", "point_coords",
+                      "crop_box", "stability_score"}, ...]}
+
+``segmentation`` is compressed column-major COCO RLE, ``bbox`` and ``crop_box``
+are XYWH and ``point_coords`` lists [x, y] pairs, all in the image pixel frame.
+``bbox`` counts pixels like COCO's (SAM's own ``amg`` boxes are one pixel
+narrower). Scores are ``null`` for masks SAM did not make; ``crop_box`` is the
+whole image when unknown.
+
+Categories and the rest of the provenance ride in extra ``"maskwright"`` objects
+(the category list at the top of every file, ``category_id`` etc. per
+annotation), so our own round trip keeps them. Foreign files get one category,
+``"object"``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from app.model.annotation import Annotation, Category, ImageRecord, default_color
+from app.model.dataset import Dataset
+from app.model.io import extras
+from app.model.io.atomic import write_json_atomic
+from app.model.io.fields import (
+    FormatError,
+    Where,
+    as_bool,
+    as_dict,
+    as_int,
+    as_list,
+    as_numbers,
+    as_optional_number,
+    as_str,
+    load_json,
+)
+from app.model.io.fields import field as get
+from app.model.io.segmentation import read_rle
+
+DEFAULT_CATEGORY_NAME = "object"
+
+
+def sa1b_file_name(image: ImageRecord) -> PurePosixPath:
+    """Where an image's JSON goes, relative to the export directory: its
+    ``file_name`` with the suffix replaced by ``.json`` (``a/sa_1.jpg`` ->
+    ``a/sa_1.json``). ``ValueError`` for names that would leave the directory."""
+    name = PurePosixPath(image.file_name.replace("\\", "/"))
+    if name.is_absolute() or ".." in name.parts or not name.name:
+        raise ValueError(f"image file_name {image.file_name!r} would be written outside the export directory")
+    return name.with_suffix(".json")
+
+
+def write_sa1b(dataset: Dataset, directory: Path | str) -> list[Path]:
+    """Write one SA-1B JSON file per image into ``directory`` (created if needed),
+    each atomically. Returns the written paths. Files already there that no
+    image maps to are left alone."""
+    directory = Path(directory)
+    targets: dict[PurePosixPath, ImageRecord] = {}
+    for image in dataset.images.values():
+        target = sa1b_file_name(image)
+        if target in targets:
+            raise ValueError(f"images {targets[target].file_name!r} and {image.file_name!r} would both write {target}")
+        targets[target] = image
+    categories = [extras.category_to_json(c) for c in dataset.categories.values()]
+    written = []
+    for target, image in targets.items():
+        path = directory / target
+        path.parent.mkdir(parents=True, exist_ok=True)
+        document = {
+            "image": {
+                "image_id": image.id,
+                "width": image.width,
+                "height": image.height,
+                "file_name": image.file_name,
+            },
+            "annotations": [_annotation_json(a, image) for a in dataset.annotations(image.id)],
+            extras.KEY: {"categories": categories},
+        }
+        write_json_atomic(path, document)
+        written.append(path)
+    return written
+
+
+def _annotation_json(annotation: Annotation, image: ImageRecord) -> dict[str, Any]:
+    p = annotation.provenance
+    mask = annotation.mask
+    crop_box = p.crop_box if p.crop_box is not None else (0.0, 0.0, float(image.width), float(image.height))
+    return {
+        "id": annotation.id,
+        "segmentation": mask.rle(),
+        "bbox": list(mask.bbox),
+        "area": mask.area,
+        "predicted_iou": p.predicted_iou,
+        "point_coords": [[x, y] for x, y in p.points],
+        "crop_box": list(crop_box),
+        "stability_score": p.stability_score,
+        extras.KEY: {
+            "category_id": annotation.category_id,
+            "iscrowd": annotation.iscrowd,
+            "source": p.source,
+            "edited": p.edited,
+            "point_labels": list(p.point_labels),
+            "box": None if p.box is None else list(p.box),
+        },
+    }
+
+
+def read_sa1b(path: Path | str) -> Dataset:
+    """Parse SA-1B JSON into a new :class:`Dataset`, keeping image and annotation ids.
+
+    ``path`` is one file or a directory, whose ``*.json`` files (recursively,
+    in sorted order) must all be SA-1B. Raises :class:`FormatError` naming the
+    file and field on anything malformed or inconsistent between files.
+    """
+    path = Path(path)
+    files = sorted(p for p in path.rglob("*.json") if p.is_file()) if path.is_dir() else [path]
+    if not files:
+        raise FormatError(str(path), "", "no .json files in this directory")
+    images: list[ImageRecord] = []
+    categories: dict[int, Category] = {}
+    parsed: list[tuple[dict[str, Any], Where, int | None]] = []  # annotation, where, category id
+    image_ids: set[int] = set()
+    names: set[str] = set()
+    annotation_ids: set[int] = set()
+    for file in files:
+        data, where = load_json(file)
+        top = as_dict(data, where)
+        if "image" not in top and "images" in top:
+            raise where["image"].error("missing (this looks like a COCO file: use read_coco)")
+        image = _read_image(*get(top, "image", where))
+        if image.id in image_ids:
+            raise where["image"]["image_id"].error(f"duplicate image id {image.id} (also in another file)")
+        if image.file_name in names:
+            raise where["image"]["file_name"].error(f"duplicate file_name {image.file_name!r}")
+        image_ids.add(image.id)
+        names.add(image.file_name)
+        images.append(image)
+        if extras.KEY in top:
+            top_extras, extras_where = as_dict(top[extras.KEY], where[extras.KEY]), where[extras.KEY]
+            if "categories" in top_extras:
+                for i, category in enumerate(extras.read_categories(*get(top_extras, "categories", extras_where))):
+                    if categories.setdefault(category.id, category) != category:
+                        raise extras_where["categories"][i].error(
+                            f"category {category.id} differs from the one in another file"
+                        )
+        items, items_where = get(top, "annotations", where)
+        for i, item in enumerate(as_list(items, items_where)):
+            annotation, category_id = _read_annotation(item, items_where[i], image)
+            if annotation.id in annotation_ids:
+                raise items_where[i]["id"].error(f"duplicate annotation id {annotation.id}")
+            annotation_ids.add(annotation.id)
+            parsed.append((annotation, items_where[i], category_id))
+    default_id = None
+    if any(category_id is None for *_, category_id in parsed):
+        fallback = next((c for c in categories.values() if c.name == DEFAULT_CATEGORY_NAME), None)
+        if fallback is None:
+            fallback_id = max(categories, default=0) + 1
+            fallback = Category(fallback_id, DEFAULT_CATEGORY_NAME, default_color(fallback_id))
+            categories[fallback_id] = fallback
+        default_id = fallback.id
+    dataset = Dataset()
+    for image in images:
+        dataset.add_image(image)
+    for category in categories.values():
+        dataset.add_category(category)
+    for annotation, where, category_id in parsed:
+        if category_id is not None and category_id not in categories:
+            raise where[extras.KEY]["category_id"].error(f"no category with id {category_id}")
+        dataset.add_annotation(annotation.with_category(category_id if category_id is not None else default_id))
+    return dataset
+
+
+def import_sa1b(dataset: Dataset, path: Path | str) -> list[Annotation]:
+    """Read SA-1B files and merge them into ``dataset`` (see :meth:`Dataset.merge`).
+    On any error the dataset is left as it was."""
+    return dataset.merge(read_sa1b(path))
+
+
+def _read_image(value: Any, where: Where) -> ImageRecord:
+    d = as_dict(value, where)
+    return ImageRecord(
+        as_int(*get(d, "image_id", where), minimum=0),
+        as_str(*get(d, "file_name", where), nonempty=True),
+        as_int(*get(d, "width", where), minimum=1),
+        as_int(*get(d, "height", where), minimum=1),
+    )
+
+
+def _read_annotation(value: Any, where: Where, image: ImageRecord) -> tuple[Annotation, int | None]:
+    """The annotation (category id -1 as a placeholder) and its category id, if recorded."""
+    d = as_dict(value, where)
+    annotation_id = as_int(*get(d, "id", where), minimum=0)
+    mask = read_rle(*get(d, "segmentation", where), image.height, image.width)
+    known: dict[str, Any] = {
+        "points": extras.read_points(*get(d, "point_coords", where, default=[])),
+        "predicted_iou": as_optional_number(*get(d, "predicted_iou", where, default=None)),
+        "stability_score": as_optional_number(*get(d, "stability_score", where, default=None)),
+    }
+    if d.get("crop_box") is not None:
+        known["crop_box"] = as_numbers(d["crop_box"], where["crop_box"], length=4)
+    category_id, iscrowd, own = None, False, None
+    if extras.KEY in d:
+        own = dict(as_dict(d[extras.KEY], where[extras.KEY]))
+        ext_where = where[extras.KEY]
+        if "category_id" in own:
+            category_id = as_int(own.pop("category_id"), ext_where["category_id"])
+        if "iscrowd" in own:
+            iscrowd = as_bool(own.pop("iscrowd"), ext_where["iscrowd"])
+    provenance = extras.provenance_from_json(own, where[extras.KEY], **known)
+    return Annotation(annotation_id, image.id, -1, mask, provenance, iscrowd), category_id
+
+
+__all__ = ["FormatError", "import_sa1b", "read_sa1b", "sa1b_file_name", "write_sa1b"]
