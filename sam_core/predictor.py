@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from . import fast_decoder
 from .candidates import Candidates, stability_scores
 from .modeling import Sam
 from .utils.image import to_rgb_uint8
@@ -50,7 +51,7 @@ class SamPredictor:
         self.input_size = tuple(int(s) for s in transformed_image.shape[-2:])
         dtype = self.model.pixel_mean.dtype
         pixels = self.model.preprocess(transformed_image.to(device=self.device, dtype=dtype))
-        self.features = self.model.image_encoder(pixels)
+        self.features = self.model.image_encoder(pixels).float()
         self.is_image_set = True
 
     def get_image_embedding(self) -> torch.Tensor:
@@ -70,7 +71,7 @@ class SamPredictor:
         if tuple(embedding.shape) != expected:
             raise ValueError(f"embedding has shape {tuple(embedding.shape)}, expected {expected}")
         self.reset_image()
-        self.features = embedding.to(device=self.device, dtype=self.model.pixel_mean.dtype)
+        self.features = embedding.to(device=self.device, dtype=torch.float32)
         self.original_size = tuple(int(s) for s in original_size)
         self.input_size = tuple(int(s) for s in input_size)
         self.is_image_set = True
@@ -79,6 +80,7 @@ class SamPredictor:
         """Forget the current image and embedding."""
         self.is_image_set = False
         self.features: torch.Tensor | None = None
+        self._decoder_cache: fast_decoder.ImageCache | None = None
         self.original_size: tuple[int, int] | None = None
         self.input_size: tuple[int, int] | None = None
 
@@ -196,9 +198,13 @@ class SamPredictor:
         mask_input: torch.Tensor | None,
         multimask_output: bool,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Prompt encoder + mask decoder only: (low-res logits BxCx256x256, iou BxC)."""
+        """Prompt encoder + mask decoder only: (low-res logits BxCx256x256, iou BxC).
+
+        Uses :mod:`sam_core.fast_decoder` with a per-image cache built on the first call;
+        results equal Meta's decoder to float rounding (about 1e-6 relative).
+        """
         model = self.model
-        dtype = model.pixel_mean.dtype
+        dtype = self.features.dtype
         points = None
         if point_coords is not None:
             points = (point_coords.to(self.device, dtype), point_labels.to(self.device))
@@ -206,10 +212,17 @@ class SamPredictor:
             boxes = boxes.to(self.device, dtype)
         if mask_input is not None:
             mask_input = mask_input.to(self.device, dtype)
-        sparse, dense = model.prompt_encoder(points, boxes, mask_input)
-        return model.mask_decoder(
-            self.features, model.prompt_encoder.get_dense_pe(), sparse, dense, multimask_output
-        )
+        with torch.inference_mode():
+            sparse, dense = model.prompt_encoder(points, boxes, mask_input)
+            if self._decoder_cache is None:
+                self._decoder_cache = fast_decoder.build_image_cache(
+                    model.prompt_encoder, model.mask_decoder, self.features
+                )
+            masks, iou = fast_decoder.decode(
+                model.mask_decoder, self._decoder_cache, sparse, dense if mask_input is not None else None
+            )
+        keep = slice(1, None) if multimask_output else slice(0, 1)
+        return masks[:, keep], iou[:, keep]
 
     def _require_image(self) -> None:
         if not self.is_image_set:

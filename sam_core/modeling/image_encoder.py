@@ -4,6 +4,10 @@ Blocks alternate windowed attention (14x14 windows) with a few global-attention
 blocks. Both use decomposed relative-position terms, passed to
 ``scaled_dot_product_attention`` as an additive bias so that the attention
 scores themselves are never materialised by Python code.
+
+The bias of a global block is large (heads x 4096 x 4096). One forward pass
+writes it into a single reused buffer (a *workspace*): allocating such a tensor
+afresh costs more in page faults than filling it.
 """
 from __future__ import annotations
 
@@ -60,8 +64,9 @@ class ImageEncoderViT(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.patch_embed(x) + self.pos_embed  # B x H x W x C
+        workspace: dict = {}
         for block in self.blocks:
-            x = block(x)
+            x = block(x, workspace)
         return self.neck(x.permute(0, 3, 1, 2))
 
 
@@ -91,16 +96,16 @@ class Block(nn.Module):
         self.mlp = MLPBlock(dim, int(dim * mlp_ratio))
         self.window_size = window_size
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, workspace: dict | None = None) -> torch.Tensor:
         shortcut = x
         x = self.norm1(x)
         if self.window_size > 0:
             h, w = x.shape[1], x.shape[2]
             x, padded_hw = window_partition(x, self.window_size)
-            x = self.attn(x)
+            x = self.attn(x, workspace)
             x = window_unpartition(x, self.window_size, padded_hw, (h, w))
         else:
-            x = self.attn(x)
+            x = self.attn(x, workspace)
         x = shortcut + x
         return x + self.mlp(self.norm2(x))
 
@@ -117,25 +122,37 @@ class Attention(nn.Module):
         self.rel_pos_h = nn.Parameter(torch.zeros(2 * input_size[0] - 1, head_dim))
         self.rel_pos_w = nn.Parameter(torch.zeros(2 * input_size[1] - 1, head_dim))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, workspace: dict | None = None) -> torch.Tensor:
+        """``workspace``: a dict shared by the blocks of one forward pass, holding reusable buffers."""
         b, h, w, c = x.shape
         heads = self.num_heads
         # qkv: 3 x B x heads x (H*W) x head_dim
         qkv = self.qkv(x).reshape(b, h * w, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)
-        bias = rel_pos_bias(q, self.rel_pos_h, self.rel_pos_w, (h, w))
+        out = None
+        if workspace is not None:
+            key = (b, heads, h * w, q.dtype, q.device)
+            if key not in workspace:
+                workspace[key] = q.new_empty(b, heads, h * w, h * w)
+            out = workspace[key]
+        bias = rel_pos_bias(q, self.rel_pos_h, self.rel_pos_w, (h, w), out=out)
         x = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
         x = x.transpose(1, 2).reshape(b, h, w, c)
         return self.proj(x)
 
 
 def rel_pos_bias(
-    q: torch.Tensor, rel_pos_h: torch.Tensor, rel_pos_w: torch.Tensor, size: tuple[int, int]
+    q: torch.Tensor,
+    rel_pos_h: torch.Tensor,
+    rel_pos_w: torch.Tensor,
+    size: tuple[int, int],
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Additive attention bias from decomposed relative positions.
 
     ``q``: B x heads x (H*W) x head_dim, unscaled queries. Returns
-    B x heads x (H*W) x (H*W): ``bias[(i,j),(k,l)] = q_ij . Rh[i-k] + q_ij . Rw[j-l]``.
+    B x heads x (H*W) x (H*W): ``bias[(i,j),(k,l)] = q_ij . Rh[i-k] + q_ij . Rw[j-l]``,
+    written into ``out`` when it is given.
     """
     h, w = size
     rh = relative_table(rel_pos_h, h)  # H x H x head_dim
@@ -144,8 +161,11 @@ def rel_pos_bias(
     r_q = q.reshape(b, heads, h, w, dim)
     bias_h = torch.einsum("bnhwc,hkc->bnhwk", r_q, rh)
     bias_w = torch.einsum("bnhwc,wkc->bnhwk", r_q, rw)
-    bias = bias_h[..., :, None] + bias_w[..., None, :]  # B x heads x H x W x H x W
-    return bias.reshape(b, heads, h * w, h * w)
+    if out is None:
+        out = q.new_empty(b, heads, h * w, h * w)
+    # B x heads x H x W x H x W, written in place
+    torch.add(bias_h[..., :, None], bias_w[..., None, :], out=out.view(b, heads, h, w, h, w))
+    return out
 
 
 def relative_table(rel_pos: torch.Tensor, size: int) -> torch.Tensor:

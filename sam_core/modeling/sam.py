@@ -50,6 +50,15 @@ class Sam(nn.Module):
         to ``original_size``.
         """
         size = self.image_encoder.img_size
-        masks = F.interpolate(masks, (size, size), mode="bilinear", align_corners=False)
-        masks = masks[..., : input_size[0], : input_size[1]]
+        scale = size // masks.shape[-1]
+        # Only the rows and columns that survive the crop are computed: every output pixel
+        # inside the crop samples low-res rows/cols < ceil(input/scale) + 1, so this equals
+        # upscaling the whole padded frame and then cropping.
+        rows = min(masks.shape[-2], -(-input_size[0] // scale) + 1)
+        cols = min(masks.shape[-1], -(-input_size[1] // scale) + 1)
+        masks = F.interpolate(
+            masks[..., :rows, :cols], scale_factor=scale, mode="bilinear", align_corners=False
+        )[..., : input_size[0], : input_size[1]]
+        if tuple(masks.shape[-2:]) == tuple(original_size):
+            return masks
         return F.interpolate(masks, tuple(original_size), mode="bilinear", align_corners=False)
