@@ -1,17 +1,21 @@
 """Maskwright's Segment Anything engine: PyTorch and numpy only."""
-from .build import CheckpointError, choose_device, load_sam
+from .build import CheckpointError, choose_device, load_sam, reduced_precision
+from .embedding_cache import EmbeddingCache, content_hash
 from .config import KNOWN_VARIANTS, SamConfig, build_sam, infer_config
 from .modeling import Sam
 from .predictor import SamPredictor
 
 __all__ = [
     "CheckpointError",
+    "EmbeddingCache",
     "KNOWN_VARIANTS",
     "Sam",
     "SamConfig",
     "SamPredictor",
     "build_sam",
     "choose_device",
+    "content_hash",
     "infer_config",
     "load_sam",
+    "reduced_precision",
 ]

@@ -36,15 +36,45 @@ def choose_device(device: str | torch.device | None = None) -> torch.device:
     return torch.device("cpu")
 
 
+def reduced_precision(device: str | torch.device) -> torch.dtype | None:
+    """The faster encoder dtype for ``device``: bf16 on CUDA and on CPUs with native
+    bf16 support, fp16 on MPS, None where reduced precision would not pay off."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "mps":
+        return torch.float16
+    if device.type == "cpu":
+        check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+        return torch.bfloat16 if check is not None and check() else None
+    return None
+
+
+def _resolve_dtype(dtype: torch.dtype | str | None, device: torch.device) -> torch.dtype:
+    if dtype is None or dtype in ("fp32", "float32"):
+        return torch.float32
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    named = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.float16, "float16": torch.float16}
+    if dtype in named:
+        return named[dtype]
+    if dtype == "reduced":
+        return reduced_precision(device) or torch.float32
+    raise ValueError(f"unknown precision {dtype!r}; use fp32, bf16, fp16 or reduced")
+
+
 def load_sam(
     path: str | os.PathLike,
     device: str | torch.device | None = None,
-    dtype: torch.dtype | None = None,
+    dtype: torch.dtype | str | None = None,
 ) -> Sam:
     """Load ``sam_vit_{b,l,h}_*.pth`` (or any smaller SAM v1 shape) unchanged.
 
-    The returned model is in eval mode, on ``device`` (auto-chosen when None),
-    with parameters in ``dtype`` (float32 when None). It carries ``config``
+    The returned model is in eval mode, on ``device`` (auto-chosen when None).
+    ``dtype`` is the *image encoder's* precision: float32 when None, a torch
+    dtype, "bf16"/"fp16", or "reduced" for :func:`reduced_precision` of the
+    device. The prompt encoder and mask decoder always stay float32: they are
+    cheap, and their logits are thresholded. The model carries ``config``
     (:class:`SamConfig`), ``checkpoint_path`` and ``checkpoint_id``, a content
     fingerprint used to key cached embeddings.
     """
@@ -61,7 +91,10 @@ def load_sam(
     sam.config = config
     sam.checkpoint_path = str(path)
     sam.checkpoint_id = fingerprint(state_dict)
-    return sam.to(device=choose_device(device), dtype=dtype or torch.float32)
+    device = choose_device(device)
+    sam.to(device)
+    sam.image_encoder.to(_resolve_dtype(dtype, device))
+    return sam
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
@@ -141,4 +174,12 @@ def fingerprint(state_dict: Mapping[str, torch.Tensor], sample: int = 4096) -> s
     return digest.hexdigest()[:16]
 
 
-__all__ = ["CheckpointError", "SamConfig", "choose_device", "fingerprint", "load_sam", "read_state_dict"]
+__all__ = [
+    "CheckpointError",
+    "SamConfig",
+    "choose_device",
+    "fingerprint",
+    "load_sam",
+    "read_state_dict",
+    "reduced_precision",
+]

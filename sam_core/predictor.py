@@ -49,9 +49,9 @@ class SamPredictor:
         self.reset_image()
         self.original_size = tuple(int(s) for s in original_image_size)
         self.input_size = tuple(int(s) for s in transformed_image.shape[-2:])
-        dtype = self.model.pixel_mean.dtype
-        pixels = self.model.preprocess(transformed_image.to(device=self.device, dtype=dtype))
-        self.features = self.model.image_encoder(pixels).float()
+        encoder = self.model.image_encoder
+        pixels = self.model.preprocess(transformed_image.to(device=self.device, dtype=torch.float32))
+        self.features = encoder(pixels.to(encoder.pos_embed.dtype)).float()
         self.is_image_set = True
 
     def get_image_embedding(self) -> torch.Tensor:

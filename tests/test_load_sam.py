@@ -56,9 +56,13 @@ def test_auto_device_on_cpu_machine(tiny_checkpoint):
     assert load_sam(tiny_checkpoint).device.type == expected
 
 
-def test_dtype_argument(tiny_checkpoint):
-    sam = load_sam(tiny_checkpoint, device="cpu", dtype=torch.bfloat16)
+def test_dtype_applies_to_the_encoder_only(tiny_checkpoint):
+    sam = load_sam(tiny_checkpoint, device="cpu", dtype="bf16")
     assert sam.image_encoder.pos_embed.dtype == torch.bfloat16
+    assert sam.mask_decoder.iou_token.weight.dtype == torch.float32
+    assert sam.prompt_encoder.no_mask_embed.weight.dtype == torch.float32
+    with pytest.raises(ValueError, match="unknown precision"):
+        load_sam(tiny_checkpoint, device="cpu", dtype="int4")
 
 
 class Payload:

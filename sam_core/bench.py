@@ -1,0 +1,290 @@
+"""``python -m sam_core.bench``: speed of sam_core, side by side with Meta's reference.
+
+Prints one JSON report: encoder seconds per variant and precision, click-to-mask
+p50/p95 over varied prompts, embedding-cache save/restore times, peak memory,
+and, when the reference ``segment_anything`` can be imported, its figures from
+the same run and the ratios. Absolute times on shared machines drift from run
+to run; the ratios are what to compare.
+
+Weights are seeded random ones in Meta's format unless ``--checkpoint`` is given.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import platform
+import resource
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .build import choose_device, load_sam, reduced_precision
+from .config import KNOWN_VARIANTS, build_sam
+from .embedding_cache import EmbeddingCache, content_hash
+from .predictor import SamPredictor
+from .runtime import configure_threads
+from .testing import random_state_dict, synthetic_photo
+
+
+def varied_prompts(h: int, w: int, count: int, seed: int = 0) -> list[dict]:
+    """``count`` prompts in the original frame: points (1-4, mixed labels), boxes, box+point,
+    half of them followed up with the previous best low-res logits as ``mask_input``."""
+    rng = np.random.default_rng(seed)
+    prompts = []
+    for i in range(count):
+        kind = i % 4
+        prompt: dict = {}
+        if kind in (0, 1, 3):
+            n = 1 if kind == 0 else int(rng.integers(2, 5))
+            prompt["point_coords"] = rng.uniform([0, 0], [w, h], size=(n, 2))
+            labels = rng.integers(0, 2, n)
+            labels[0] = 1
+            prompt["point_labels"] = labels
+        if kind in (2, 3):
+            corners = np.sort(rng.uniform(0, [w, h, w, h]).reshape(2, 2), axis=0)
+            prompt["box"] = corners.reshape(-1)
+        prompt["multimask_output"] = kind == 0
+        prompt["follow_up"] = bool(i % 2)
+        prompts.append(prompt)
+    return prompts
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _percentiles(ms: list[float]) -> dict:
+    return {"p50": round(float(np.percentile(ms, 50)), 2), "p95": round(float(np.percentile(ms, 95)), 2), "n": len(ms)}
+
+
+def time_encoder(predictor, image: np.ndarray, repeats: int) -> list[float]:
+    device = torch.device(predictor.device)
+    seconds = []
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        predictor.set_image(image)
+        _sync(device)
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def time_clicks(predictor, prompts: list[dict], interactive: bool) -> list[float]:
+    """Milliseconds per prompt. Interactive: ``predict_candidates`` + the best candidate at
+    full resolution. Otherwise ``predict``: every candidate at full resolution."""
+    device = torch.device(predictor.device)
+    previous = None
+    times = []
+    for prompt in prompts:
+        args = {k: v for k, v in prompt.items() if k != "follow_up"}
+        if prompt["follow_up"] and previous is not None:
+            args["mask_input"] = previous
+        _sync(device)
+        start = time.perf_counter()
+        if interactive:
+            candidates = predictor.predict_candidates(**args)
+            candidates.mask(candidates.best)
+            low_res, best = candidates.low_res_logits, candidates.best
+        else:
+            _, iou, low_res = predictor.predict(**args)
+            best = int(np.argmax(iou))
+        _sync(device)
+        times.append((time.perf_counter() - start) * 1000)
+        previous = low_res[best : best + 1]
+    return times
+
+
+def load_reference_package():
+    """Meta's ``segment_anything``; in a source checkout, through the tests' torchvision stand-in."""
+    try:
+        import segment_anything
+
+        return segment_anything
+    except ImportError:
+        shim = Path(__file__).resolve().parents[1] / "tests" / "reference_sam.py"
+        if not shim.exists():
+            return None
+        spec = importlib.util.spec_from_file_location("maskwright_reference_shim", shim)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        try:
+            return module.load_reference()
+        except ImportError:
+            return None
+
+
+def peak_rss_mb() -> float:
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20, 1)
+
+
+def masks_iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
+
+
+def run(args: argparse.Namespace) -> dict:
+    threads = configure_threads(args.threads)
+    device = choose_device(args.device)
+    h, w = args.image_size
+    image = synthetic_photo(h, w, seed=1)
+    prompts = varied_prompts(h, w, args.clicks)
+    report: dict = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "machine": {
+            "processor": platform.processor() or platform.machine(),
+            "cpu": _cpu_name(),
+            "threads": threads,
+            "device": str(device),
+            "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None,
+            "torch": torch.__version__,
+        },
+        "image": [h, w],
+        "weights": "checkpoint" if args.checkpoint else "seeded random (Meta's format)",
+        "encoder": [],
+    }
+    reference = None if args.no_reference else load_reference_package()
+    for variant in args.variants:
+        config = KNOWN_VARIANTS[variant]
+        state = None if args.checkpoint else random_state_dict(config, seed=0)
+        precisions = ["fp32"] + [p for p in args.precisions if p != "fp32"]
+        fp32_masks = None
+        for precision in precisions:
+            dtype = torch.float32 if precision == "fp32" else (reduced_precision(device) or torch.float32)
+            if precision != "fp32" and dtype == torch.float32:
+                continue
+            model = _build(config, state, args.checkpoint, device, dtype)
+            predictor = SamPredictor(model)
+            seconds = time_encoder(predictor, image, args.repeats)
+            entry = {"variant": variant, "precision": str(dtype).replace("torch.", ""), "implementation": "sam_core",
+                     "seconds": round(min(seconds), 3), "all_seconds": [round(s, 3) for s in seconds]}
+            masks = [predictor.predict_candidates(**_plain(p)).mask(0) for p in prompts[:12]]
+            if fp32_masks is None:
+                fp32_masks = masks
+            else:
+                ious = [masks_iou(a, b) for a, b in zip(fp32_masks, masks)]
+                entry["mask_iou_vs_fp32"] = {"min": round(min(ious), 4), "mean": round(float(np.mean(ious)), 4)}
+            if precision == "fp32" and variant == args.variants[0]:
+                time_clicks(predictor, prompts[:5], interactive=True)  # warm-up
+                report["click_to_mask_ms"] = _percentiles(time_clicks(predictor, prompts, interactive=True))
+                report["click_to_mask_ms"]["what"] = "predict_candidates + best candidate at full resolution"
+                report["predict_ms"] = _percentiles(time_clicks(predictor, prompts, interactive=False))
+                report["predict_ms"]["what"] = "predict(): all candidates at full resolution, reference-compatible"
+                report["embedding_cache"] = _time_cache(predictor, image)
+            report["encoder"].append(entry)
+            report["peak_rss_mb_sam_core"] = peak_rss_mb()
+            if device.type == "cuda":
+                entry["cuda_peak_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+                torch.cuda.reset_peak_memory_stats()
+            del model, predictor
+        if reference is not None and (state is not None or args.checkpoint):
+            _time_reference(reference, report, variant, config, state, args, device, image, prompts)
+    _ratios(report)
+    return report
+
+
+def _plain(prompt: dict) -> dict:
+    return {k: v for k, v in prompt.items() if k not in ("follow_up",)}
+
+
+def _build(config, state, checkpoint, device, dtype):
+    if checkpoint:
+        return load_sam(checkpoint, device=device, dtype=dtype)
+    model = build_sam(config)
+    model.load_state_dict(state)
+    model.checkpoint_id = "bench"
+    model.to(device)
+    model.image_encoder.to(dtype)
+    return model
+
+
+def _time_cache(predictor, image) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        cache = EmbeddingCache(folder)
+        key = content_hash(image)
+        start = time.perf_counter()
+        path = cache.store_from(predictor, key)
+        saved = time.perf_counter() - start
+        restored = []
+        for _ in range(5):
+            fresh = SamPredictor(predictor.model)
+            start = time.perf_counter()
+            cache.restore_into(fresh, key)
+            fresh.predict_candidates(point_coords=np.array([[10, 10]]), point_labels=np.array([1]))
+            restored.append(time.perf_counter() - start)
+        return {"save_ms": round(saved * 1000, 1), "restore_and_first_click_ms": round(min(restored) * 1000, 1),
+                "bytes": path.stat().st_size}
+
+
+def _time_reference(reference, report, variant, config, state, args, device, image, prompts) -> None:
+    from .build import read_state_dict
+
+    model = reference.sam_model_registry[variant](checkpoint=None)
+    model.load_state_dict(state if state is not None else read_state_dict(Path(args.checkpoint)))
+    model.to(device).eval()
+    predictor = reference.SamPredictor(model)
+    with torch.no_grad():
+        seconds = time_encoder(predictor, image, args.repeats)
+        report["encoder"].append({"variant": variant, "precision": "float32", "implementation": "reference",
+                                  "seconds": round(min(seconds), 3), "all_seconds": [round(s, 3) for s in seconds]})
+        if variant == args.variants[0]:
+            time_clicks(predictor, prompts[:5], interactive=False)
+            report["reference_predict_ms"] = _percentiles(time_clicks(predictor, prompts, interactive=False))
+    report["peak_rss_mb_with_reference"] = peak_rss_mb()
+
+
+def _ratios(report: dict) -> None:
+    by_key = {(e["variant"], e["implementation"], e["precision"]): e["seconds"] for e in report["encoder"]}
+    ratios = {}
+    for (variant, impl, precision), seconds in by_key.items():
+        ref = by_key.get((variant, "reference", "float32"))
+        if impl == "sam_core" and ref:
+            ratios[f"{variant}_encoder_{precision}_speedup_vs_reference_fp32"] = round(ref / seconds, 2)
+    if "reference_predict_ms" in report:
+        ref = report["reference_predict_ms"]["p50"]
+        ratios["click_to_mask_p50_speedup_vs_reference_predict"] = round(ref / report["click_to_mask_ms"]["p50"], 2)
+        ratios["predict_p50_speedup_vs_reference_predict"] = round(ref / report["predict_ms"]["p50"], 2)
+    report["ratios"] = ratios
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sam_core.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", nargs="+", default=["vit_b"], choices=sorted(KNOWN_VARIANTS))
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "reduced"], choices=["fp32", "reduced"])
+    parser.add_argument("--image-size", type=lambda s: tuple(int(v) for v in s.split("x")), default=(1500, 2250),
+                        help="HxW of the synthetic photo (default 1500x2250)")
+    parser.add_argument("--clicks", type=int, default=50)
+    parser.add_argument("--repeats", type=int, default=2, help="encoder runs per configuration (best is reported)")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--checkpoint", default=None, help="a real SAM checkpoint of the (single) variant")
+    parser.add_argument("--no-reference", action="store_true")
+    parser.add_argument("--out", default=None, help="also write the JSON report to this file")
+    args = parser.parse_args(argv)
+    report = run(args)
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""Image embeddings on disk: fp16, keyed by image content and checkpoint, LRU-capped.
+
+File layout (one file per embedding, ``<image_hash>-<checkpoint_id>.samemb``):
+``MAGIC`` (8 bytes), a little-endian uint32 header length, a UTF-8 JSON header
+``{"version", "image_hash", "checkpoint_id", "shape", "dtype", "original_size",
+"input_size"}``, then the embedding as raw little-endian float16 (C order).
+Writes are atomic (temporary file, fsync, rename), so a crash leaves either no
+entry or a whole one. Least-recently-used entries are evicted past ``max_bytes``;
+a load refreshes an entry's modification time.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+MAGIC = b"MWEMB\x001\n"
+SUFFIX = ".samemb"
+
+
+def content_hash(data: bytes | np.ndarray) -> str:
+    """A 32-hex-digit BLAKE2b digest of file bytes or of a pixel array (shape and dtype included)."""
+    digest = hashlib.blake2b(digest_size=16)
+    if isinstance(data, np.ndarray):
+        digest.update(f"{data.shape}{data.dtype}".encode())
+        data = np.ascontiguousarray(data).data
+    digest.update(data)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class CachedEmbedding:
+    """A restored embedding: 1xCxhxw float32, plus the sizes ``set_image_embedding`` needs."""
+
+    embedding: torch.Tensor
+    original_size: tuple[int, int]
+    input_size: tuple[int, int]
+
+
+class EmbeddingCache:
+    """A folder of embeddings. Safe to share between processes; corrupt entries are dropped."""
+
+    def __init__(self, directory: str | os.PathLike, max_bytes: int = 2 * 1024**3) -> None:
+        self.directory = Path(directory)
+        self.max_bytes = max_bytes
+
+    def path_for(self, image_hash: str, checkpoint_id: str) -> Path:
+        return self.directory / f"{image_hash}-{checkpoint_id}{SUFFIX}"
+
+    def save(
+        self,
+        image_hash: str,
+        checkpoint_id: str,
+        embedding: torch.Tensor,
+        original_size: tuple[int, int],
+        input_size: tuple[int, int],
+    ) -> Path:
+        """Store ``embedding`` (1xCxhxw, any float dtype/device) as fp16; returns the file path."""
+        array = embedding.detach().to("cpu", torch.float16).contiguous().numpy()
+        header = json.dumps(
+            {
+                "version": 1,
+                "image_hash": image_hash,
+                "checkpoint_id": checkpoint_id,
+                "shape": list(array.shape),
+                "dtype": "float16",
+                "original_size": [int(s) for s in original_size],
+                "input_size": [int(s) for s in input_size],
+            }
+        ).encode()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        target = self.path_for(image_hash, checkpoint_id)
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=SUFFIX)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(MAGIC + struct.pack("<I", len(header)) + header)
+                handle.write(array.astype("<f2", copy=False).tobytes())
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self.evict()
+        return target
+
+    def load(self, image_hash: str, checkpoint_id: str, device: str | torch.device = "cpu") -> CachedEmbedding | None:
+        """The stored embedding as float32 on ``device``, or None on a miss or a damaged entry."""
+        path = self.path_for(image_hash, checkpoint_id)
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        try:
+            if raw[: len(MAGIC)] != MAGIC:
+                raise ValueError("bad magic")
+            (length,) = struct.unpack_from("<I", raw, len(MAGIC))
+            start = len(MAGIC) + 4
+            header = json.loads(raw[start : start + length])
+            if header["image_hash"] != image_hash or header["checkpoint_id"] != checkpoint_id:
+                raise ValueError("key mismatch")
+            shape = tuple(header["shape"])
+            array = np.frombuffer(raw, dtype="<f2", offset=start + length)
+            if array.size != int(np.prod(shape)):
+                raise ValueError("truncated")
+            embedding = torch.from_numpy(array.reshape(shape).astype(np.float32)).to(device)
+        except (ValueError, KeyError, TypeError, struct.error):
+            path.unlink(missing_ok=True)
+            return None
+        os.utime(path)
+        return CachedEmbedding(embedding, tuple(header["original_size"]), tuple(header["input_size"]))
+
+    def entries(self) -> list[Path]:
+        """Stored embeddings, least recently used first."""
+        if not self.directory.is_dir():
+            return []
+        files = [p for p in self.directory.glob(f"*{SUFFIX}") if not p.name.startswith(".tmp-")]
+        return sorted(files, key=lambda p: p.stat().st_mtime_ns)
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.entries())
+
+    def evict(self) -> list[Path]:
+        """Delete least-recently-used entries until the folder is within ``max_bytes``."""
+        entries = self.entries()
+        total = sum(p.stat().st_size for p in entries)
+        removed = []
+        for path in entries:
+            if total <= self.max_bytes:
+                break
+            total -= path.stat().st_size
+            path.unlink(missing_ok=True)
+            removed.append(path)
+        return removed
+
+    def store_from(self, predictor, image_hash: str) -> Path:
+        """Save the predictor's current embedding under its model's checkpoint id."""
+        return self.save(
+            image_hash,
+            predictor.model.checkpoint_id,
+            predictor.get_image_embedding(),
+            predictor.original_size,
+            predictor.input_size,
+        )
+
+    def restore_into(self, predictor, image_hash: str) -> bool:
+        """Set the predictor's embedding from the cache; False on a miss (then encode)."""
+        entry = self.load(image_hash, predictor.model.checkpoint_id, predictor.device)
+        if entry is None:
+            return False
+        predictor.set_image_embedding(entry.embedding, entry.original_size, entry.input_size)
+        return True
