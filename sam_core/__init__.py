@@ -1,4 +1,5 @@
 """Maskwright's Segment Anything engine: PyTorch and numpy only."""
+from .automatic_mask_generator import GenerationCancelled, SamAutomaticMaskGenerator
 from .build import CheckpointError, choose_device, load_sam, reduced_precision
 from .embedding_cache import EmbeddingCache, content_hash
 from .config import KNOWN_VARIANTS, SamConfig, build_sam, infer_config
@@ -8,8 +9,10 @@ from .predictor import SamPredictor
 __all__ = [
     "CheckpointError",
     "EmbeddingCache",
+    "GenerationCancelled",
     "KNOWN_VARIANTS",
     "Sam",
+    "SamAutomaticMaskGenerator",
     "SamConfig",
     "SamPredictor",
     "build_sam",

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Mapping
 
@@ -105,7 +103,9 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, ValueError, OSError) as exc:
+    except PermissionError:
+        raise CheckpointError(f"{path.name}: permission denied") from None
+    except Exception as exc:  # torch.load fails in many ways on damaged files (IndexError, KeyError, ...)
         raise CheckpointError(f"{path.name}: {_load_failure(path, exc)}") from None
     if isinstance(obj, Mapping) and "model" in obj and isinstance(obj["model"], Mapping):
         obj = obj["model"]  # SAM 2 and some training scripts wrap the weights

@@ -12,15 +12,13 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from .utils.amg import stability_score
+
 
 def stability_scores(logits: torch.Tensor, threshold: float = 0.0, offset: float = 1.0) -> torch.Tensor:
-    """IoU between the masks thresholded at ``threshold + offset`` and ``threshold - offset``.
-
-    ``logits``: ...xHxW. Returns ... float32. Matches the reference's definition.
-    """
-    high = (logits > threshold + offset).sum((-1, -2), dtype=torch.int32)
-    low = (logits > threshold - offset).sum((-1, -2), dtype=torch.int32)
-    return torch.where(low > 0, high.float() / low.clamp(min=1).float(), torch.ones_like(high, dtype=torch.float))
+    """:func:`sam_core.utils.amg.stability_score`, with 0 instead of NaN for a mask that
+    is empty even at the low cut (a score the candidates panel can show)."""
+    return torch.nan_to_num(stability_score(logits, threshold, offset), nan=0.0)
 
 
 @dataclass

@@ -84,6 +84,8 @@ def _bad_files(tmp_path: Path, tiny_state_dict) -> dict[str, tuple[Path, str]]:
     add("empty.pth", "empty", lambda p: p.write_bytes(b""))
     add("truncated.pth", "truncated or corrupt", lambda p: p.write_bytes(data[: len(data) // 2]))
     add("garbage.pth", "truncated or corrupt", lambda p: p.write_bytes(b"\x00\x01not a checkpoint" * 100))
+    add("text.pth", "truncated or corrupt", lambda p: p.write_bytes(b"truncated download"))
+    add("html.pth", "truncated or corrupt", lambda p: p.write_bytes(b"<html><body>Access denied</body></html>"))
     add("code.pth", "pickled code", lambda p: torch.save({"x": Payload()}, p))
     add("resnet.pth", "missing image_encoder.*", lambda p: torch.save(torch.nn.Linear(2, 2).state_dict(), p))
     add(
