@@ -1,0 +1,123 @@
+"""Every user action, defined once as data: id, text, default shortcuts, icon, menu.
+
+Menus, the toolbar and (later) the shortcut editor are all built from
+:data:`ACTIONS`; handlers are attached by id in the main window.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtWidgets import QMenuBar, QToolBar, QWidget
+
+ICONS = Path(__file__).resolve().parent.parent / "resources" / "icons"
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    id: str
+    text: str
+    shortcuts: tuple[str, ...] = ()
+    icon: str = ""
+    menu: str = ""
+    checkable: bool = False
+    checked: bool = False
+    toolbar: bool = False
+    tip: str = ""
+
+
+def _categories() -> tuple[ActionSpec, ...]:
+    return tuple(
+        ActionSpec(f"category.{n}", f"Category {n}", (f"Ctrl+{n}",), menu="Categories",
+                   tip=f"Make category {n} current (and give it to the selected annotation)")
+        for n in range(1, 10)
+    )
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("file.open_folder", "Open folder…", ("Ctrl+O",), "open", "File", toolbar=True),
+    ActionSpec("file.open_checkpoint", "Open checkpoint…", ("Ctrl+Shift+O",), "chip", "File", toolbar=True),
+    ActionSpec("file.export_coco_rle", "Export COCO (RLE)…", ("Ctrl+E",), "export", "File", toolbar=True),
+    ActionSpec("file.export_coco_polygons", "Export COCO (polygons)…", ("Ctrl+Shift+E",), "", "File"),
+    ActionSpec("file.export_sa1b", "Export SA-1B…", ("Ctrl+Alt+E",), "", "File"),
+    ActionSpec("file.quit", "Quit", ("Ctrl+Q",), "", "File"),
+    ActionSpec("edit.undo", "Undo", ("Ctrl+Z",), "", "Edit"),
+    ActionSpec("edit.redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "", "Edit"),
+    ActionSpec("label.accept", "Accept mask", ("Return", "Enter", "Space"), "accept", "Label", toolbar=True,
+               tip="Add the shown candidate as an annotation of the current category"),
+    ActionSpec("label.clear", "Clear prompts", ("Esc",), "", "Label"),
+    ActionSpec("label.undo_prompt", "Remove last prompt", ("Backspace",), "", "Label"),
+    ActionSpec("label.candidate_1", "Candidate 1 (best IoU)", ("1",), "", "Label"),
+    ActionSpec("label.candidate_2", "Candidate 2", ("2",), "", "Label"),
+    ActionSpec("label.candidate_3", "Candidate 3", ("3",), "", "Label"),
+    ActionSpec("label.cycle", "Next candidate", ("Tab",), "", "Label"),
+    ActionSpec("label.mask_input", "Refine with previous mask", ("R",), "", "Label", checkable=True, checked=True,
+               tip="Feed the previous low-res logits to SAM as mask_input"),
+    ActionSpec("label.delete", "Delete selected annotation", ("Delete",), "", "Label"),
+    ActionSpec("label.done", "Mark image done / todo", ("Ctrl+D",), "", "Label"),
+    ActionSpec("category.new", "New category", ("Ctrl+N",), "", "Categories"),
+    *_categories(),
+    ActionSpec("image.next", "Next image", ("D", "PgDown"), "next", "Image", toolbar=True),
+    ActionSpec("image.prev", "Previous image", ("A", "PgUp"), "prev", "Image", toolbar=True),
+    ActionSpec("view.fit", "Fit image", ("F",), "fit", "View", toolbar=True),
+    ActionSpec("view.zoom_in", "Zoom in", ("+", "="), "", "View"),
+    ActionSpec("view.zoom_out", "Zoom out", ("-",), "", "View"),
+    ActionSpec("view.pan_left", "Pan left", ("Left",), "", "View"),
+    ActionSpec("view.pan_right", "Pan right", ("Right",), "", "View"),
+    ActionSpec("view.pan_up", "Pan up", ("Up",), "", "View"),
+    ActionSpec("view.pan_down", "Pan down", ("Down",), "", "View"),
+)
+
+MENUS = ("File", "Edit", "Label", "Categories", "Image", "View")
+
+
+def icon(name: str) -> QIcon:
+    path = ICONS / f"{name}.svg"
+    return QIcon(str(path)) if name and path.exists() else QIcon()
+
+
+def build_actions(
+    parent: QWidget,
+    specs: Sequence[ActionSpec] = ACTIONS,
+    shortcuts: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, QAction]:
+    """One QAction per spec, added to ``parent`` so its shortcuts work window-wide.
+    ``shortcuts`` overrides the defaults by action id (for a user's key map)."""
+    actions = {}
+    for spec in specs:
+        action = QAction(icon(spec.icon), spec.text, parent)
+        keys = (shortcuts or {}).get(spec.id, spec.shortcuts)
+        action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setCheckable(spec.checkable)
+        if spec.checkable:
+            action.setChecked(spec.checked)
+        tip = spec.tip or spec.text
+        action.setToolTip(f"{tip} ({', '.join(keys)})" if keys else tip)
+        action.setObjectName(spec.id)
+        parent.addAction(action)
+        actions[spec.id] = action
+    return actions
+
+
+def build_menus(menu_bar: QMenuBar, actions: Mapping[str, QAction], specs: Sequence[ActionSpec] = ACTIONS) -> None:
+    menus = {name: menu_bar.addMenu(name) for name in MENUS}
+    for spec in specs:
+        if spec.menu:
+            menus[spec.menu].addAction(actions[spec.id])
+
+
+def build_toolbar(toolbar: QToolBar, actions: Mapping[str, QAction], specs: Sequence[ActionSpec] = ACTIONS) -> None:
+    for spec in specs:
+        if spec.toolbar:
+            toolbar.addAction(actions[spec.id])
+
+
+def connect(actions: Mapping[str, QAction], handlers: Mapping[str, Callable[[], object]]) -> None:
+    """Attach handlers by action id; every action must have one."""
+    missing = set(actions) - set(handlers)
+    if missing:
+        raise KeyError(f"actions without a handler: {sorted(missing)}")
+    for action_id, handler in handlers.items():
+        actions[action_id].triggered.connect(lambda _checked=False, h=handler: h())

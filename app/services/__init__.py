@@ -1,0 +1,1 @@
+"""Services the window uses: the SAM worker thread, image loading and settings."""

@@ -1,0 +1,94 @@
+"""Reading images off the UI thread: the folder scan and the current/next image.
+
+Jobs run on Qt thread pools and report through signals, which Qt queues to the
+UI thread. The scan runs file by file in name order on its own one-thread pool
+so the image list fills in order; a newer scan makes an older one stop.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from app.services.images import ImageLoadError, downsample, list_images, load_image, scan_image
+
+
+class _Job(QRunnable):
+    def __init__(self, fn) -> None:
+        super().__init__()
+        self._fn = fn
+
+    def run(self) -> None:
+        self._fn()
+
+
+class ImageLoader(QObject):
+    """Scans folders and loads images in the background."""
+
+    scanned = Signal(int, object)  # scan id, ScannedImage
+    scan_failed = Signal(int, str, str)  # scan id, path, one-line reason
+    scan_finished = Signal(int)
+    listed = Signal(int, int)  # scan id, number of image files found
+    loaded = Signal(str, object, object, float)  # key, HxWx3 image, display copy, display factor
+    load_failed = Signal(str, str)  # key, one-line reason
+
+    def __init__(self, max_display_side: int = 4096, thumbnail_side: int = 64, parent=None) -> None:
+        super().__init__(parent)
+        self.max_display_side = max_display_side
+        self.thumbnail_side = thumbnail_side
+        self._scan_pool = QThreadPool(self)
+        self._scan_pool.setMaxThreadCount(1)
+        self._load_pool = QThreadPool(self)
+        self._load_pool.setMaxThreadCount(2)
+        self._scan_id = 0
+        self._lock = threading.Lock()
+
+    def scan(self, folder: Path) -> int:
+        """List ``folder``'s images, then read each for its size and thumbnail;
+        returns the scan id the signals carry."""
+        with self._lock:
+            self._scan_id += 1
+            scan_id = self._scan_id
+        self._scan_pool.start(_Job(lambda: self._scan(scan_id, Path(folder))))
+        return scan_id
+
+    def _scan(self, scan_id: int, folder: Path) -> None:
+        try:
+            paths = list_images(folder)
+        except OSError as exc:
+            self.scan_failed.emit(scan_id, str(folder), f"{folder}: cannot list the folder ({exc.strerror or exc})")
+            paths = []
+        self.listed.emit(scan_id, len(paths))
+        for path in paths:
+            with self._lock:
+                if scan_id != self._scan_id:
+                    return
+            try:
+                self.scanned.emit(scan_id, scan_image(path, self.thumbnail_side))
+            except ImageLoadError as exc:
+                self.scan_failed.emit(scan_id, str(path), str(exc))
+            except Exception as exc:  # never lose an error in a pool thread
+                self.scan_failed.emit(scan_id, str(path), f"{Path(path).name}: {exc}")
+        self.scan_finished.emit(scan_id)
+
+    def load(self, key: str, path: Path) -> None:
+        """Decode ``path`` fully and make a display copy; reports ``loaded`` or ``load_failed``."""
+        self._load_pool.start(_Job(lambda: self._load(key, Path(path))))
+
+    def _load(self, key: str, path: Path) -> None:
+        try:
+            image = load_image(path)
+            display, factor = downsample(image, self.max_display_side)
+            self.loaded.emit(key, image, display, factor)
+        except Exception as exc:
+            self.load_failed.emit(key, str(exc))
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._scan_id += 1
+        self._scan_pool.waitForDone()
+        self._load_pool.waitForDone()
+
+
+__all__ = ["ImageLoader"]

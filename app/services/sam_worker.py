@@ -1,0 +1,288 @@
+"""The one thread that owns the SAM predictor.
+
+Modelled on Qt's ``mandelbrot`` example (``RenderThread``): the UI thread posts
+requests under a lock and returns at once; the thread picks the most urgent one,
+works without the lock, and reports through signals, which Qt queues back to the
+UI thread. Interactive decodes follow "latest wins": only the newest request is
+kept, and a result whose id is no longer the latest is never emitted. Nothing here
+touches a widget, and every exception comes back as :attr:`SamWorker.failed`.
+
+Priorities: load a checkpoint > decode (when its image is encoded) > encode the
+current image > pre-encode the next ones. A decode for an image still encoding
+waits, so clicks made during encoding are decoded as soon as it is ready.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+import traceback
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PySide6.QtCore import QThread, Signal
+
+from sam_core import CheckpointError, SamPredictor, load_sam
+
+
+@dataclass(frozen=True)
+class DecodeRequest:
+    """One interactive prompt on one image, in the original image frame.
+
+    ``points`` Nx2 float (x, y) pixels, ``labels`` N int (1 positive, 0 negative),
+    ``box`` XYXY or None, ``mask_input`` 1x256x256 low-res logits or None.
+    """
+
+    id: int
+    key: str
+    points: np.ndarray
+    labels: np.ndarray
+    box: np.ndarray | None = None
+    mask_input: np.ndarray | None = None
+    multimask: bool = True
+    started: float = field(default_factory=time.perf_counter)
+
+
+class _Cancelled(Exception):
+    """Raised from an encoder hook to abandon an encoding nobody needs any more."""
+
+
+class SamWorker(QThread):
+    """Owns a :class:`SamPredictor`; all public methods are safe to call from the UI thread."""
+
+    model_loaded = Signal(str, str)  # device, config name
+    encode_started = Signal(str, str)  # image key, device
+    encode_progress = Signal(str, int, int)  # image key, blocks done, blocks in all
+    encoded = Signal(str, float)  # image key, seconds
+    decoded = Signal(int, object)  # request id, sam_core Candidates (best mask already computed)
+    failed = Signal(str, str)  # what ("checkpoint", "encode", "decode"), one-line message
+
+    def __init__(self, cache_size: int = 6, parent=None) -> None:
+        super().__init__(parent)
+        self._cond = threading.Condition()
+        self._checkpoint: tuple[str, str] | None = None
+        self._current: tuple[str, np.ndarray] | None = None
+        self._current_key: str | None = None
+        self._prefetch: list[tuple[str, np.ndarray]] = []
+        self._decode: DecodeRequest | None = None
+        self._latest_decode = 0
+        self._encoding: str | None = None
+        self._cancel: str | None = None
+        self._stopping = False
+        self._cache_size = cache_size
+        # Owned by the worker thread only:
+        self._predictor: SamPredictor | None = None
+        self._embeddings: OrderedDict[str, tuple] = OrderedDict()
+        self._active: str | None = None  # key whose embedding the predictor holds
+        self._ready: set[str] = set()  # keys with a cached embedding (read under the lock)
+
+    # -- requests (UI thread) ----------------------------------------------------------------------
+    def load_checkpoint(self, path: str, device: str = "auto") -> None:
+        with self._cond:
+            self._checkpoint = (str(path), device)
+            self._cancel = self._encoding
+            self._cond.notify()
+
+    def encode(self, key: str, image: np.ndarray) -> None:
+        """Make ``key`` the current image and encode it unless its embedding is cached."""
+        with self._cond:
+            self._current = (key, image)
+            self._current_key = key
+            self._prefetch = [p for p in self._prefetch if p[0] != key]
+            if self._encoding not in (None, key):
+                self._cancel = self._encoding
+            self._cond.notify()
+
+    def prefetch(self, key: str, image: np.ndarray) -> None:
+        """Encode ``key`` when idle, so moving to it later is instant."""
+        with self._cond:
+            if key in self._ready or key == self._encoding or any(p[0] == key for p in self._prefetch):
+                return
+            self._prefetch = (self._prefetch + [(key, image)])[-2:]
+            self._cond.notify()
+
+    def is_encoded(self, key: str) -> bool:
+        with self._cond:
+            return key in self._ready
+
+    def decode(self, request: DecodeRequest) -> None:
+        with self._cond:
+            self._latest_decode = request.id
+            self._decode = request
+            self._cond.notify()
+
+    def cancel_decodes(self) -> None:
+        """Forget the pending decode and drop any result still being computed."""
+        with self._cond:
+            self._latest_decode = -1
+            self._decode = None
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cancel = self._encoding
+            self._cond.notify()
+        self.wait()
+
+    # -- the thread --------------------------------------------------------------------------------
+    def run(self) -> None:
+        _yield_to_the_ui()
+        while True:
+            with self._cond:
+                job = self._next_job()
+                while job is None and not self._stopping:
+                    self._cond.wait()
+                    job = self._next_job()
+                if self._stopping:
+                    return
+            kind, payload = job
+            try:
+                getattr(self, f"_do_{kind}")(payload)
+            except _Cancelled:
+                pass
+            except Exception as exc:  # every error goes back to the UI, none is swallowed
+                traceback.print_exc()
+                self.failed.emit(kind if kind != "prefetch" else "encode", _one_line(exc))
+
+    def _next_job(self):
+        """Called with the lock held: take the most urgent request, or None."""
+        if self._checkpoint is not None:
+            job, self._checkpoint = ("checkpoint", self._checkpoint), None
+            return job
+        if self._predictor is None:
+            return None
+        if self._decode is not None and self._decode.key in self._ready:
+            job, self._decode = ("decode", self._decode), None
+            return job
+        if self._current is not None:
+            key = self._current[0]
+            job, self._current = ("encode", self._current), None
+            if key in self._ready:
+                return "ready", key
+            self._encoding = key
+            return job
+        if self._prefetch:
+            key, image = self._prefetch.pop(0)
+            if key not in self._ready:
+                self._encoding = key
+                return "encode", (key, image)
+        return None
+
+    def _do_checkpoint(self, payload: tuple[str, str]) -> None:
+        path, device = payload
+        with self._cond:
+            self._ready.clear()
+        self._embeddings.clear()
+        self._active = None
+        self._predictor = None
+        _check_device(device)
+        try:
+            sam = load_sam(path, device=device)
+        except CheckpointError:
+            raise
+        except Exception as exc:  # sam_core should say CheckpointError; name the file anyway
+            raise CheckpointError(f"{Path(path).name}: cannot be loaded ({type(exc).__name__}: {exc})") from exc
+        for block in sam.image_encoder.blocks:
+            block.register_forward_pre_hook(self._check_cancel)
+        depth = len(sam.image_encoder.blocks)
+        for i, block in enumerate(sam.image_encoder.blocks):
+            block.register_forward_hook(lambda *_, done=i + 1: self._progress(done, depth))
+        self._predictor = SamPredictor(sam)
+        self.model_loaded.emit(str(sam.device), sam.config.name)
+
+    def _check_cancel(self, *_) -> None:
+        with self._cond:
+            if self._cancel is not None and self._cancel == self._encoding:
+                self._cancel = None
+                key, self._encoding = self._encoding, None
+                raise _Cancelled(key)
+
+    def _progress(self, done: int, total: int) -> None:
+        key = self._encoding
+        if key is not None:
+            self.encode_progress.emit(key, done, total)
+
+    def _do_ready(self, key: str) -> None:
+        self.encoded.emit(key, 0.0)
+
+    def _do_encode(self, payload: tuple[str, np.ndarray]) -> None:
+        key, image = payload
+        predictor = self._predictor
+        self.encode_started.emit(key, str(predictor.device))
+        start = time.perf_counter()
+        try:
+            predictor.set_image(image)
+        except BaseException:
+            self._active = None
+            with self._cond:
+                self._encoding = None
+            raise
+        self._active = key
+        self._embeddings[key] = (predictor.get_image_embedding(), predictor.original_size, predictor.input_size)
+        with self._cond:
+            self._encoding = None
+            self._cancel = None
+            self._ready.add(key)
+            current = self._current_key
+            while len(self._embeddings) > self._cache_size:
+                old = next(k for k in self._embeddings if k not in (key, current))
+                del self._embeddings[old]
+                self._ready.discard(old)
+        self.encoded.emit(key, time.perf_counter() - start)
+
+    def _do_decode(self, request: DecodeRequest) -> None:
+        predictor = self._predictor
+        if self._active != request.key:
+            embedding, original_size, input_size = self._embeddings[request.key]
+            self._embeddings.move_to_end(request.key)
+            predictor.set_image_embedding(embedding, original_size, input_size)
+            self._active = request.key
+        candidates = predictor.predict_candidates(
+            point_coords=request.points if len(request.points) else None,
+            point_labels=request.labels if len(request.labels) else None,
+            box=request.box,
+            mask_input=request.mask_input,
+            multimask_output=request.multimask,
+        )
+        if self._is_stale(request.id):
+            return
+        candidates.mask(candidates.best)  # the shown one, upscaled here rather than in the UI
+        if self._is_stale(request.id):
+            return
+        self.decoded.emit(request.id, candidates)
+        for index in candidates.order[1:]:  # the others, while nothing newer waits
+            if self._is_stale(request.id) or self._decode is not None:
+                break
+            candidates.mask(index)
+
+    def _is_stale(self, request_id: int) -> bool:
+        with self._cond:
+            return request_id != self._latest_decode or self._stopping
+
+
+def _yield_to_the_ui(niceness: int = 5) -> None:
+    """Lower this thread's CPU priority (Linux: per-thread nice; torch's pool threads
+    started from here inherit it), so the UI thread wins the cores while encoding."""
+    if hasattr(os, "setpriority") and sys.platform.startswith("linux"):
+        try:
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
+        except OSError:
+            pass
+
+
+def _check_device(device: str) -> None:
+    """Say plainly when the asked-for device does not exist here (torch's own error is cryptic)."""
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise CheckpointError(f"device {device!r} is not available here (no CUDA GPU); use --device auto or cpu")
+    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise CheckpointError("device 'mps' is not available here (Apple GPU only); use --device auto or cpu")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."

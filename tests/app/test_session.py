@@ -1,0 +1,73 @@
+"""The prompt session, without Qt, against real SAM candidates."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.session import BoxCandidates, PromptSession
+from sam_core import SamPredictor
+
+
+@pytest.fixture(scope="module")
+def predictor(tiny_sam):
+    from tests.conftest import synthetic_photo
+
+    p = SamPredictor(tiny_sam)
+    p.set_image(synthetic_photo(64, 96))
+    return p
+
+
+def decode(predictor, session):
+    return predictor.predict_candidates(
+        session.points if len(session.points) else None,
+        session.labels if len(session.labels) else None,
+        session.box, session.mask_input, session.multimask,
+    )
+
+
+def test_multimask_rule_and_mask_input_follow_the_prompts(predictor):
+    session = PromptSession(1, (64, 96))
+    events = []
+    session.events.connect(lambda e: events.append(e.type))
+    session.add_point(10, 10, True)
+    assert session.multimask and session.mask_input is None
+    first = decode(predictor, session)
+    session.set_candidates(first)
+    assert session.selected == first.best and len(first) == 3
+    session.select_rank(2)
+    session.add_point(50, 30, False)
+    assert not session.multimask
+    assert np.array_equal(session.mask_input[0], first.low_res_logits[first.order[2]])
+    second = decode(predictor, session)
+    assert len(second) == 1
+    session.set_candidates(second)
+    session.set_box(5, 5, 40, 40)
+    assert np.array_equal(session.mask_input[0], second.low_res_logits[0])
+    assert session.remove_last() and len(session.prompts) == 2
+    assert np.array_equal(session.mask_input[0], first.low_res_logits[first.order[2]])
+    session.use_mask_input = False
+    assert session.mask_input is None
+    session.clear()
+    assert session.candidates is None and session.selected is None
+    assert {"prompts_changed", "candidates_changed", "selection_changed"} <= set(events)
+
+
+def test_box_replaces_box_and_cycle_wraps(predictor):
+    session = PromptSession(1, (64, 96))
+    session.set_box(30, 30, 5, 5)
+    session.set_box(1, 2, 20, 30)
+    assert session.box.tolist() == [1, 2, 20, 30] and len(session.prompts) == 1
+    session.set_candidates(decode(predictor, session))
+    order = session.candidates.order
+    seen = [session.selected]
+    for _ in range(3):
+        session.cycle()
+        seen.append(session.selected)
+    assert seen == [order[0], order[1], order[2], order[0]]
+    assert not session.select(7)
+
+
+def test_box_candidates_without_a_model():
+    candidates = BoxCandidates((2.0, 3.0, 6.0, 5.0), (10, 8))
+    assert candidates.mask(0).sum() == 8 and candidates.mask(0)[3:5, 2:6].all()
+    assert len(candidates) == 1 and np.isnan(candidates.iou_predictions[0])
