@@ -13,6 +13,10 @@ Two facts make a click cheap:
   side (``(Q Wk) X^T`` instead of ``Q (X Wk^T)^T``), which needs no per-image-token
   projection at all. The key bias cancels in the softmax and the value bias
   passes through it, because attention rows sum to one.
+* **Upscaling as matrix products.** A 2x2, stride-2 transposed convolution maps
+  each input pixel to its own 2x2 output block: one GEMM over channels-last
+  tokens, then a pixel shuffle. This skips the layout conversions that cost
+  more than the convolutions themselves on a CPU.
 
 Frames and shapes: ``P`` image tokens (64x64 = 4096), ``C`` = 256 channels,
 ``H`` = 8 heads of ``D`` = 16, ``T`` prompt tokens, ``B`` prompts in a batch.
@@ -111,17 +115,19 @@ def image_to_token(
     v = _heads(attn.v_proj(token_values), heads)
     b, _, t, d = k.shape
     scale = 1.0 / math.sqrt(d)
+    # Scores are laid out B x H x T x P so the softmax over the T tokens runs across
+    # rows with P contiguous lanes (a softmax over a 7-wide last axis vectorises badly).
     if cached_queries is not None:
-        scores = (cached_queries @ k.transpose(-1, -2)).permute(0, 2, 1, 3)  # B x P x H x T
+        scores = k @ cached_queries.transpose(-1, -2)  # B x H x T x P
     else:
         wq = attn.q_proj.weight.view(heads, d, -1)  # H x D x C
-        folded = torch.einsum("hdc,bhtd->bcht", wq, k).reshape(b, -1, heads * t)  # B x C x HT
+        folded = torch.einsum("hdc,bhtd->bhtc", wq, k).reshape(b, heads * t, -1)  # B x HT x C
         query_bias = torch.einsum("hd,bhtd->bht", attn.q_proj.bias.view(heads, d), k)
-        scores = (image_with_pe @ folded).view(b, -1, heads, t) + query_bias.reshape(b, 1, heads, t)
-    weights = torch.softmax(scores * scale, dim=-1).reshape(b, -1, heads * t)  # B x P x HT
+        scores = (folded @ image_with_pe.transpose(-1, -2)).view(b, heads, t, -1) + query_bias[..., None]
+    weights = torch.softmax(scores * scale, dim=2).reshape(b, heads * t, -1)  # B x HT x P
     wo = attn.out_proj.weight.view(-1, heads, d)  # C x H x D
     projected = torch.einsum("bhtd,chd->bhtc", v, wo).reshape(b, heads * t, -1)  # B x HT x C
-    return torch.baddbmm(attn.out_proj.bias.expand(b, 1, -1), weights, projected) if b > 0 else weights
+    return torch.baddbmm(attn.out_proj.bias.expand(b, 1, -1), weights.transpose(1, 2), projected)
 
 
 def decode(
@@ -174,5 +180,33 @@ def decode(
     final = token_to_image(transformer.final_attn_token_to_image, queries + point_pe, keys + key_pe, keys)
     queries = transformer.norm_final_attn(queries + final)
     h, w = cache.embedding.shape[-2:]
-    image = keys.transpose(1, 2).reshape(keys.shape[0], -1, h, w)
-    return decoder.heads(queries, image)
+    return heads_channels_last(decoder, queries, keys, (h, w))
+
+
+def heads_channels_last(
+    decoder: MaskDecoder, hs: torch.Tensor, keys: torch.Tensor, grid: tuple[int, int]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``MaskDecoder.heads`` on token-major image features.
+
+    ``hs``: B x N x C decoder tokens; ``keys``: B x P x C image tokens (row-major over
+    ``grid``). Returns (masks B x 4 x 4h x 4w, iou B x 4).
+    """
+    up1, norm, _, up2, _ = decoder.output_upscaling
+    b, p, c = keys.shape
+    mid, out = up1.weight.shape[1], up2.weight.shape[1]
+    # ConvTranspose2d weight: in x out x 2 x 2 -> in x (2*2*out), output blocks (di, dj, channel).
+    w1 = up1.weight.permute(0, 2, 3, 1).reshape(c, 4 * mid)
+    w2 = up2.weight.permute(0, 2, 3, 1).reshape(mid, 4 * out)
+    x = torch.addmm(up1.bias.repeat(4), keys.reshape(b * p, c), w1).view(b, p, 4, mid)
+    x = torch.nn.functional.gelu(torch.nn.functional.layer_norm(x, (mid,), norm.weight, norm.bias, norm.eps))
+    x = torch.addmm(up2.bias.repeat(4), x.reshape(-1, mid), w2).view(b, p, 4, 4, out)
+    x = torch.nn.functional.gelu(x)
+    mask_tokens = hs[:, 1 : 1 + decoder.num_mask_tokens, :]
+    hyper_in = torch.stack(
+        [mlp(mask_tokens[:, i, :]) for i, mlp in enumerate(decoder.output_hypernetworks_mlps)], dim=1
+    )  # B x M x out
+    masks = torch.bmm(x.view(b, p * 16, out), hyper_in.transpose(1, 2))  # B x (P*16) x M
+    h, w = grid
+    # (i, j, di, dj, di2, dj2, m) -> (m, 4i+2di+di2, 4j+2dj+dj2)
+    masks = masks.view(b, h, w, 2, 2, 2, 2, -1).permute(0, 7, 1, 3, 5, 2, 4, 6).reshape(b, -1, 4 * h, 4 * w)
+    return masks, decoder.iou_prediction_head(hs[:, 0, :])
