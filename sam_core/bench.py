@@ -83,7 +83,7 @@ def time_clicks(predictor, prompts: list[dict], interactive: bool) -> list[float
     previous = None
     times = []
     for prompt in prompts:
-        args = {k: v for k, v in prompt.items() if k != "follow_up"}
+        args = _plain(prompt)
         if prompt["follow_up"] and previous is not None:
             args["mask_input"] = previous
         _sync(device)
@@ -191,7 +191,8 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def _plain(prompt: dict) -> dict:
-    return {k: v for k, v in prompt.items() if k not in ("follow_up",)}
+    """A bench prompt without its ``follow_up`` flag: the keyword arguments of ``predict``."""
+    return {k: v for k, v in prompt.items() if k != "follow_up"}
 
 
 def _build(config, state, checkpoint, device, dtype):
