@@ -32,3 +32,9 @@ class MLPBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.lin2(self.act(self.lin1(x)))
+
+    def activate_(self, x: torch.Tensor) -> torch.Tensor:
+        """The activation, applied to ``x`` in place (for inference buffers)."""
+        if isinstance(self.act, nn.GELU):
+            return torch.ops.aten.gelu_(x, approximate=self.act.approximate)
+        return x.copy_(self.act(x))

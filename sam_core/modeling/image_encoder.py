@@ -63,7 +63,7 @@ class ImageEncoderViT(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.patch_embed(x) + self.pos_embed  # B x H x W x C
+        x = (self.patch_embed(x) + self.pos_embed).contiguous()  # B x H x W x C
         workspace: dict = {}
         for block in self.blocks:
             x = block(x, workspace)
@@ -97,17 +97,48 @@ class Block(nn.Module):
         self.window_size = window_size
 
     def forward(self, x: torch.Tensor, workspace: dict | None = None) -> torch.Tensor:
+        """``x``: BxHxWxC. With a ``workspace`` and autograd off, ``x`` itself is updated in
+        place and returned (the encoder owns it); otherwise a new tensor is returned."""
+        if workspace is None or torch.is_grad_enabled():
+            return self._forward_functional(x)
+        return self._forward_in_place(x, workspace)
+
+    def _forward_functional(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = x
         x = self.norm1(x)
         if self.window_size > 0:
             h, w = x.shape[1], x.shape[2]
             x, padded_hw = window_partition(x, self.window_size)
-            x = self.attn(x, workspace)
+            x = self.attn(x)
             x = window_unpartition(x, self.window_size, padded_hw, (h, w))
         else:
-            x = self.attn(x, workspace)
+            x = self.attn(x)
         x = shortcut + x
         return x + self.mlp(self.norm2(x))
+
+    def _forward_in_place(self, x: torch.Tensor, workspace: dict) -> torch.Tensor:
+        # Same arithmetic as _forward_functional, but the residual additions are folded
+        # into the output GEMMs (beta=1 into x) and the big intermediates (qkv, the MLP
+        # hidden) go to buffers reused by every block: a fresh 50 MB tensor costs more
+        # in page faults than the GELU that fills it.
+        b, h, w, c = x.shape
+        tokens = x.view(-1, c)
+        y = self.norm1(x)
+        if self.window_size > 0:
+            windows, padded_hw = window_partition(y, self.window_size)
+            heads_out = self.attn.attend(windows, workspace)  # B' x heads x N x d
+            y = merge_heads_unpartition(heads_out, self.window_size, padded_hw, (h, w))
+        else:
+            y = merge_heads(self.attn.attend(y, workspace), (h, w))
+        proj = self.attn.proj
+        tokens.add_(proj.bias).addmm_(y.view(-1, c), proj.weight.t())
+
+        lin1, lin2 = self.mlp.lin1, self.mlp.lin2
+        hidden = _buffer(workspace, "mlp_hidden", (tokens.shape[0], lin1.out_features), x)
+        torch.addmm(lin1.bias, self.norm2(tokens), lin1.weight.t(), out=hidden)
+        self.mlp.activate_(hidden)
+        tokens.add_(lin2.bias).addmm_(hidden, lin2.weight.t())
+        return x
 
 
 class Attention(nn.Module):
@@ -123,22 +154,52 @@ class Attention(nn.Module):
         self.rel_pos_w = nn.Parameter(torch.zeros(2 * input_size[1] - 1, head_dim))
 
     def forward(self, x: torch.Tensor, workspace: dict | None = None) -> torch.Tensor:
-        """``workspace``: a dict shared by the blocks of one forward pass, holding reusable buffers."""
+        """``x``: BxHxWxC -> BxHxWxC. ``workspace``: a dict shared by the blocks of one
+        forward pass, holding reusable buffers."""
+        b, h, w, c = x.shape
+        return self.proj(merge_heads(self.attend(x, workspace), (h, w)))
+
+    def attend(self, x: torch.Tensor, workspace: dict | None = None) -> torch.Tensor:
+        """Attention before the output projection: BxHxWxC -> B x heads x (H*W) x head_dim."""
         b, h, w, c = x.shape
         heads = self.num_heads
-        # qkv: 3 x B x heads x (H*W) x head_dim
-        qkv = self.qkv(x).reshape(b, h * w, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv.unbind(0)
-        out = None
-        if workspace is not None:
-            key = (b, heads, h * w, q.dtype, q.device)
-            if key not in workspace:
-                workspace[key] = q.new_empty(b, heads, h * w, h * w)
-            out = workspace[key]
+        if workspace is not None and not torch.is_grad_enabled():
+            qkv = _buffer(workspace, "qkv", (b * h * w, 3 * c), x)
+            torch.addmm(self.qkv.bias, x.reshape(-1, c), self.qkv.weight.t(), out=qkv)
+        else:
+            qkv = self.qkv(x)
+        # 3 x B x heads x (H*W) x head_dim, as views
+        q, k, v = qkv.view(b, h * w, 3, heads, c // heads).permute(2, 0, 3, 1, 4).unbind(0)
+        out = None if workspace is None else _buffer(workspace, "rel_pos_bias", (b, heads, h * w, h * w), x)
         bias = rel_pos_bias(q, self.rel_pos_h, self.rel_pos_w, (h, w), out=out)
-        x = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
-        x = x.transpose(1, 2).reshape(b, h, w, c)
-        return self.proj(x)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+
+
+def _buffer(workspace: dict, name: str, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+    """A reusable buffer of ``shape`` from ``workspace`` (allocated once per name, shape, dtype, device)."""
+    key = (name, shape, like.dtype, like.device)
+    if key not in workspace:
+        workspace[key] = like.new_empty(shape)
+    return workspace[key]
+
+
+def merge_heads(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """B x heads x (H*W) x head_dim -> BxHxWx(heads*head_dim), contiguous."""
+    b, heads, _, dim = x.shape
+    return x.transpose(1, 2).reshape(b, size[0], size[1], heads * dim)
+
+
+def merge_heads_unpartition(
+    windows: torch.Tensor, window: int, padded_hw: tuple[int, int], hw: tuple[int, int]
+) -> torch.Tensor:
+    """(B*nWindows) x heads x window^2 x head_dim -> BxHxWxC in one copy, cropping the padding."""
+    hp, wp = padded_hw
+    n_h, n_w = hp // window, wp // window
+    _, heads, _, dim = windows.shape
+    b = windows.shape[0] // (n_h * n_w)
+    # b, window row, row in window, window column, column in window, head, channel
+    x = windows.view(b, n_h, n_w, heads, window, window, dim).permute(0, 1, 4, 2, 5, 3, 6)
+    return x.reshape(b, hp, wp, heads * dim)[:, : hw[0], : hw[1], :].contiguous()
 
 
 def rel_pos_bias(
@@ -161,8 +222,8 @@ def rel_pos_bias(
     r_q = q.reshape(b, heads, h, w, dim)
     bias_h = torch.einsum("bnhwc,hkc->bnhwk", r_q, rh)
     bias_w = torch.einsum("bnhwc,wkc->bnhwk", r_q, rw)
-    if out is None:
-        out = q.new_empty(b, heads, h * w, h * w)
+    if out is None:  # differentiable
+        return (bias_h[..., :, None] + bias_w[..., None, :]).reshape(b, heads, h * w, h * w)
     # B x heads x H x W x H x W, written in place
     torch.add(bias_h[..., :, None], bias_w[..., None, :], out=out.view(b, heads, h, w, h, w))
     return out
