@@ -5,9 +5,11 @@ blocks. Both use decomposed relative-position terms, passed to
 ``scaled_dot_product_attention`` as an additive bias so that the attention
 scores themselves are never materialised by Python code.
 
-The bias of a global block is large (heads x 4096 x 4096). One forward pass
-writes it into a single reused buffer (a *workspace*): allocating such a tensor
-afresh costs more in page faults than filling it.
+During inference one forward pass keeps its large intermediates (qkv, the MLP
+hidden layer, the attention bias) in buffers reused by every block (a
+*workspace*): allocating such a tensor afresh costs more in page faults than
+filling it. The residual additions are folded into the output GEMMs. With
+autograd on, the blocks run the plain functional code instead.
 """
 from __future__ import annotations
 
@@ -18,6 +20,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .common import LayerNorm2d, MLPBlock
+
+
+BIAS_BYTES = 256 * 2**20  # most memory one attention bias may take during inference
 
 
 class ImageEncoderViT(nn.Module):
@@ -170,9 +175,29 @@ class Attention(nn.Module):
             qkv = self.qkv(x)
         # 3 x B x heads x (H*W) x head_dim, as views
         q, k, v = qkv.view(b, h * w, 3, heads, c // heads).permute(2, 0, 3, 1, 4).unbind(0)
-        out = None if workspace is None else _buffer(workspace, "rel_pos_bias", (b, heads, h * w, h * w), x)
-        bias = rel_pos_bias(q, self.rel_pos_h, self.rel_pos_w, (h, w), out=out)
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+        bias_h, bias_w = rel_pos_terms(q, self.rel_pos_h, self.rel_pos_w, (h, w))
+        if workspace is None:  # differentiable
+            bias = (bias_h[..., :, None] + bias_w[..., None, :]).reshape(b, heads, h * w, h * w)
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+        # The bias for all queries of a global block is heads x 4096 x 4096 (805 MB for
+        # vit_b); a block of query rows at a time keeps it to BIAS_BYTES at the same speed.
+        n = h * w
+        rows = max(w, min(n, BIAS_BYTES // (b * heads * n * q.element_size())) // w * w)
+        buffer = _buffer(workspace, "rel_pos_bias", (b, heads, rows, n), x)
+        out = q.new_empty(q.shape) if rows < n else None
+        for start in range(0, n, rows):
+            stop = min(n, start + rows)
+            bias = buffer[:, :, : stop - start]
+            torch.add(
+                bias_h[:, :, start:stop, :, None],
+                bias_w[:, :, start:stop, None, :],
+                out=bias.view(b, heads, stop - start, h, w),
+            )
+            attended = F.scaled_dot_product_attention(q[:, :, start:stop], k, v, attn_mask=bias)
+            if out is None:
+                return attended
+            out[:, :, start:stop] = attended
+        return out
 
 
 def _buffer(workspace: dict, name: str, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
@@ -202,31 +227,23 @@ def merge_heads_unpartition(
     return x.reshape(b, hp, wp, heads * dim)[:, : hw[0], : hw[1], :].contiguous()
 
 
-def rel_pos_bias(
-    q: torch.Tensor,
-    rel_pos_h: torch.Tensor,
-    rel_pos_w: torch.Tensor,
-    size: tuple[int, int],
-    out: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Additive attention bias from decomposed relative positions.
+def rel_pos_terms(
+    q: torch.Tensor, rel_pos_h: torch.Tensor, rel_pos_w: torch.Tensor, size: tuple[int, int]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two factors of the decomposed relative-position bias.
 
-    ``q``: B x heads x (H*W) x head_dim, unscaled queries. Returns
-    B x heads x (H*W) x (H*W): ``bias[(i,j),(k,l)] = q_ij . Rh[i-k] + q_ij . Rw[j-l]``,
-    written into ``out`` when it is given.
+    ``q``: B x heads x (H*W) x head_dim, unscaled queries. Returns ``bias_h``
+    (B x heads x (H*W) x H) and ``bias_w`` (B x heads x (H*W) x W); the attention bias is
+    ``bias[(i,j),(k,l)] = bias_h[(i,j),k] + bias_w[(i,j),l] = q_ij . Rh[i-k] + q_ij . Rw[j-l]``.
     """
     h, w = size
     rh = relative_table(rel_pos_h, h)  # H x H x head_dim
     rw = relative_table(rel_pos_w, w)  # W x W x head_dim
     b, heads, _, dim = q.shape
     r_q = q.reshape(b, heads, h, w, dim)
-    bias_h = torch.einsum("bnhwc,hkc->bnhwk", r_q, rh)
-    bias_w = torch.einsum("bnhwc,wkc->bnhwk", r_q, rw)
-    if out is None:  # differentiable
-        return (bias_h[..., :, None] + bias_w[..., None, :]).reshape(b, heads, h * w, h * w)
-    # B x heads x H x W x H x W, written in place
-    torch.add(bias_h[..., :, None], bias_w[..., None, :], out=out.view(b, heads, h, w, h, w))
-    return out
+    bias_h = torch.einsum("bnhwc,hkc->bnhwk", r_q, rh).reshape(b, heads, h * w, h)
+    bias_w = torch.einsum("bnhwc,wkc->bnhwk", r_q, rw).reshape(b, heads, h * w, w)
+    return bias_h, bias_w
 
 
 def relative_table(rel_pos: torch.Tensor, size: int) -> torch.Tensor:
