@@ -1,8 +1,10 @@
 """Reading images off the UI thread: the folder scan and the current/next image.
 
 Jobs run on Qt thread pools and report through signals, which Qt queues to the
-UI thread. The scan runs file by file in name order on its own one-thread pool
-so the image list fills in order; a newer scan makes an older one stop.
+UI thread. The scan first reads the project's sidecar (``project_read``, always
+before any ``scanned``, so saved annotations are there when their image
+arrives), then runs file by file in name order on its own one-thread pool so the
+image list fills in order; a newer scan makes an older one stop.
 """
 from __future__ import annotations
 
@@ -11,10 +13,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from app.model.io.sidecar import StoredProject, read_sidecar
 from app.services.images import ImageLoadError, downsample, list_images, load_image, scan_image
 
 
-class _Job(QRunnable):
+class FunctionJob(QRunnable):
+    """Runs ``fn()`` on a thread pool; ``fn`` must report its own results and errors."""
+
     def __init__(self, fn) -> None:
         super().__init__()
         self._fn = fn
@@ -26,6 +31,7 @@ class _Job(QRunnable):
 class ImageLoader(QObject):
     """Scans folders and loads images in the background."""
 
+    project_read = Signal(int, object)  # scan id, StoredProject (the sidecar; empty when there is none)
     scanned = Signal(int, object)  # scan id, ScannedImage
     scan_failed = Signal(int, str, str)  # scan id, path, one-line reason
     scan_finished = Signal(int)
@@ -50,10 +56,22 @@ class ImageLoader(QObject):
         with self._lock:
             self._scan_id += 1
             scan_id = self._scan_id
-        self._scan_pool.start(_Job(lambda: self._scan(scan_id, Path(folder))))
+        self._scan_pool.start(FunctionJob(lambda: self._scan(scan_id, Path(folder))))
         return scan_id
 
+    @property
+    def latest_scan(self) -> int:
+        """The id of the newest scan; signals of older ones are stale."""
+        with self._lock:
+            return self._scan_id
+
     def _scan(self, scan_id: int, folder: Path) -> None:
+        try:
+            stored = read_sidecar(folder)
+        except Exception as exc:  # read_sidecar reports bad files itself; this is the unexpected
+            reason = f"{folder}: cannot read the saved project ({type(exc).__name__}: {exc}); nothing will be saved"
+            stored = StoredProject(folder, exists=True, problems=[reason], frozen=reason)
+        self.project_read.emit(scan_id, stored)
         try:
             paths = list_images(folder)
         except OSError as exc:
@@ -74,7 +92,7 @@ class ImageLoader(QObject):
 
     def load(self, key: str, path: Path) -> None:
         """Decode ``path`` fully and make a display copy; reports ``loaded`` or ``load_failed``."""
-        self._load_pool.start(_Job(lambda: self._load(key, Path(path))))
+        self._load_pool.start(FunctionJob(lambda: self._load(key, Path(path))))
 
     def _load(self, key: str, path: Path) -> None:
         try:

@@ -8,8 +8,17 @@ kept, and a result whose id is no longer the latest is never emitted. Nothing he
 touches a widget, and every exception comes back as :attr:`SamWorker.failed`.
 
 Priorities: load a checkpoint > decode (when its image is encoded) > encode the
-current image > pre-encode the next ones. A decode for an image still encoding
-waits, so clicks made during encoding are decoded as soon as it is ready.
+current image > pre-label ("segment everything") > pre-encode the next ones. A
+decode for an image still encoding waits, so clicks made during encoding are
+decoded as soon as it is ready. A pre-label job is long: between its point
+batches it answers pending clicks and encodes the image the user opened.
+
+With a disk cache (:meth:`SamWorker.set_disk_cache`) an encode first looks for
+the image's embedding on disk (same pixels, same checkpoint) and stores what it
+encodes. Pre-encoding the next image and "precompute" jobs (last of all) run on
+a second predictor, so the current image's embedding stays in place, and answer
+pending clicks between two encoder blocks; a precompute job gives way (to be
+resumed later) when the user opens an image that needs encoding.
 """
 from __future__ import annotations
 
@@ -18,7 +27,7 @@ import sys
 import threading
 import time
 import traceback
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +35,10 @@ import numpy as np
 import torch
 from PySide6.QtCore import QThread, Signal
 
-from sam_core import CheckpointError, SamPredictor, load_sam
+from app.services.disk_embeddings import DiskEmbeddings
+from app.services.precompute_jobs import PrecomputeJobs, _Cancelled
+from app.services.prelabel_job import PrelabelJob, run_item
+from sam_core import CheckpointError, GenerationCancelled, SamPredictor, load_sam
 
 
 @dataclass(frozen=True)
@@ -47,11 +59,7 @@ class DecodeRequest:
     started: float = field(default_factory=time.perf_counter)
 
 
-class _Cancelled(Exception):
-    """Raised from an encoder hook to abandon an encoding nobody needs any more."""
-
-
-class SamWorker(QThread):
+class SamWorker(PrecomputeJobs, QThread):
     """Owns a :class:`SamPredictor`; all public methods are safe to call from the UI thread."""
 
     model_loaded = Signal(str, str)  # device, config name
@@ -60,6 +68,13 @@ class SamWorker(QThread):
     encoded = Signal(str, float)  # image key, seconds
     decoded = Signal(int, object)  # request id, sam_core Candidates (best mask already computed)
     failed = Signal(str, str)  # what ("checkpoint", "encode", "decode"), one-line message
+    fell_back = Signal(str)  # one-line notice: the GPU ran out of memory and SAM moved to the CPU
+    prelabel_progress = Signal(int, int, int, int, int)  # job id, image number, images, batches done, batches
+    prelabelled = Signal(int, int, object)  # job id, image id, list[AutoMask]
+    prelabel_finished = Signal(int, bool)  # job id, cancelled
+    cache_hit = Signal(str, float)  # image key, seconds to hash it and restore its embedding from disk
+    precomputed = Signal(str, float, bool)  # image key, seconds encoding, True if it was on disk already
+    precompute_failed = Signal(str, str)  # image key, one-line reason
 
     def __init__(self, cache_size: int = 6, parent=None) -> None:
         super().__init__(parent)
@@ -73,7 +88,15 @@ class SamWorker(QThread):
         self._encoding: str | None = None
         self._cancel: str | None = None
         self._stopping = False
+        self._prelabel: PrelabelJob | None = None
+        self._prelabel_stop = False
+        self._precompute: deque[tuple[str, np.ndarray, str, int]] = deque()  # key, image, hash, generation
+        self._precompute_generation = 0
+        self._disk: DiskEmbeddings | None = None
+        self._checkpoint_id: str | None = None
         self._cache_size = cache_size
+        self._background = False  # a prefetch or precompute encode runs on _bg_predictor (worker thread only)
+        self._bg_predictor: SamPredictor | None = None
         # Owned by the worker thread only:
         self._predictor: SamPredictor | None = None
         self._embeddings: OrderedDict[str, tuple] = OrderedDict()
@@ -121,12 +144,28 @@ class SamWorker(QThread):
             self._latest_decode = -1
             self._decode = None
 
+    def prelabel(self, job: PrelabelJob) -> None:
+        """Segment everything on ``job``'s images (after the current image's encoding);
+        a running job is stopped first."""
+        with self._cond:
+            self._prelabel, self._prelabel_stop = job, True
+            self._cond.notify()
+
+    def cancel_prelabel(self) -> None:
+        """Stop the pre-label job between two point batches (or before it starts)."""
+        with self._cond:
+            queued, self._prelabel, self._prelabel_stop = self._prelabel, None, True
+        if queued is not None:
+            self.prelabel_finished.emit(queued.id, True)
+
     def stop(self) -> None:
         with self._cond:
             self._stopping = True
             self._cancel = self._encoding
             self._cond.notify()
         self.wait()
+        if self._disk is not None:
+            self._disk.close()
 
     # -- the thread --------------------------------------------------------------------------------
     def run(self) -> None:
@@ -139,17 +178,20 @@ class SamWorker(QThread):
                     job = self._next_job()
                 if self._stopping:
                     return
-            kind, payload = job
-            try:
-                getattr(self, f"_do_{kind}")(payload)
-            except _Cancelled:
-                pass
-            except Exception as exc:  # every error goes back to the UI, none is swallowed
-                traceback.print_exc()
-                self.failed.emit(kind if kind != "prefetch" else "encode", _one_line(exc))
+            self._guarded(*job)
 
-    def _next_job(self):
-        """Called with the lock held: take the most urgent request, or None."""
+    def _guarded(self, kind: str, payload) -> None:
+        try:
+            self._run_job(kind, payload)
+        except _Cancelled:
+            pass
+        except Exception as exc:  # every error goes back to the UI, none is swallowed
+            traceback.print_exc()
+            self.failed.emit(kind if kind != "prefetch" else "encode", _one_line(exc))
+
+    def _next_job(self, urgent: bool = False):
+        """Called with the lock held: take the most urgent request, or None.
+        ``urgent``: only what the user waits for (a decode, the current image)."""
         if self._checkpoint is not None:
             job, self._checkpoint = ("checkpoint", self._checkpoint), None
             return job
@@ -165,11 +207,20 @@ class SamWorker(QThread):
                 return "ready", key
             self._encoding = key
             return job
+        if urgent:
+            return None
+        if self._prelabel is not None:
+            job, self._prelabel = ("prelabel", self._prelabel), None
+            return job
         if self._prefetch:
             key, image = self._prefetch.pop(0)
             if key not in self._ready:
                 self._encoding = key
-                return "encode", (key, image)
+                return "prefetch", (key, image)
+        if self._precompute:
+            job = self._precompute.popleft()
+            self._encoding = job[0]
+            return "precompute", job
         return None
 
     def _do_checkpoint(self, payload: tuple[str, str]) -> None:
@@ -178,11 +229,14 @@ class SamWorker(QThread):
             self._ready.clear()
         self._embeddings.clear()
         self._active = None
-        self._predictor = None
+        self._predictor = self._bg_predictor = None
+        with self._cond:
+            self._precompute.clear()  # embeddings of the old checkpoint are no use any more
+            self._checkpoint_id = None
         _check_device(device)
         try:
             sam = load_sam(path, device=device)
-        except CheckpointError:
+        except (CheckpointError, torch.OutOfMemoryError):  # out of GPU memory: _run_job loads it on the CPU
             raise
         except Exception as exc:  # sam_core should say CheckpointError; name the file anyway
             raise CheckpointError(f"{Path(path).name}: cannot be loaded ({type(exc).__name__}: {exc})") from exc
@@ -192,6 +246,8 @@ class SamWorker(QThread):
         for i, block in enumerate(sam.image_encoder.blocks):
             block.register_forward_hook(lambda *_, done=i + 1: self._progress(done, depth))
         self._predictor = SamPredictor(sam)
+        with self._cond:
+            self._checkpoint_id = sam.checkpoint_id
         self.model_loaded.emit(str(sam.device), sam.config.name)
 
     def _check_cancel(self, *_) -> None:
@@ -200,6 +256,11 @@ class SamWorker(QThread):
                 self._cancel = None
                 key, self._encoding = self._encoding, None
                 raise _Cancelled(key)
+            request = self._decode if self._background and self._decode and self._decode.key in self._ready else None
+            if request is not None:
+                self._decode = None
+        if request is not None:  # a click during a precompute: answer it between two encoder blocks
+            self._guarded("decode", request)
 
     def _progress(self, done: int, total: int) -> None:
         key = self._encoding
@@ -211,7 +272,14 @@ class SamWorker(QThread):
 
     def _do_encode(self, payload: tuple[str, np.ndarray]) -> None:
         key, image = payload
-        predictor = self._predictor
+        predictor, disk = self._predictor, self._disk
+        image_hash, seconds = disk.restore(predictor, image) if disk is not None else (None, None)
+        if seconds is not None:
+            self._active = key
+            self._keep(key, predictor)
+            self.cache_hit.emit(key, seconds)
+            self.encoded.emit(key, 0.0)
+            return
         self.encode_started.emit(key, str(predictor.device))
         start = time.perf_counter()
         try:
@@ -222,6 +290,13 @@ class SamWorker(QThread):
                 self._encoding = None
             raise
         self._active = key
+        self._keep(key, predictor)
+        self.encoded.emit(key, time.perf_counter() - start)
+        if disk is not None:
+            disk.store(predictor, image_hash)
+
+    def _keep(self, key: str, predictor: SamPredictor) -> None:
+        """Hold ``predictor``'s embedding in memory under ``key``, evicting the oldest."""
         self._embeddings[key] = (predictor.get_image_embedding(), predictor.original_size, predictor.input_size)
         with self._cond:
             self._encoding = None
@@ -232,7 +307,6 @@ class SamWorker(QThread):
                 old = next(k for k in self._embeddings if k not in (key, current))
                 del self._embeddings[old]
                 self._ready.discard(old)
-        self.encoded.emit(key, time.perf_counter() - start)
 
     def _do_decode(self, request: DecodeRequest) -> None:
         predictor = self._predictor
@@ -258,6 +332,86 @@ class SamWorker(QThread):
             if self._is_stale(request.id) or self._decode is not None:
                 break
             candidates.mask(index)
+
+    def _do_prelabel(self, job: PrelabelJob) -> None:
+        with self._cond:
+            self._prelabel_stop = False
+        generator = job.params.generator(self._predictor.model)
+        cancelled, count = False, len(job.items)
+        for number, item in enumerate(job.items, start=1):
+            def progress(done: int, total: int, number: int = number) -> None:
+                self.prelabel_progress.emit(job.id, number, count, done, total)
+            try:
+                try:
+                    masks = run_item(generator, item, progress, self._prelabel_should_stop)
+                except torch.OutOfMemoryError as exc:  # this image again, on the CPU
+                    if not self._fall_back_to_cpu(exc):
+                        raise
+                    generator = job.params.generator(self._predictor.model)
+                    masks = run_item(generator, item, progress, self._prelabel_should_stop)
+            except GenerationCancelled:
+                cancelled = True
+                break
+            except Exception as exc:  # one bad image must not end the job; it is reported
+                traceback.print_exc()
+                text = _one_line(exc)
+                self.failed.emit("pre-label", text if item.path.name in text else f"{item.path.name}: {text}")
+                continue
+            self.prelabelled.emit(job.id, item.image_id, masks)
+        self.prelabel_finished.emit(job.id, cancelled)
+
+    def _prelabel_should_stop(self) -> bool:
+        """Between point batches: True to stop; else first answer what the user waits for."""
+        while True:
+            with self._cond:
+                if self._stopping or self._prelabel_stop or self._checkpoint is not None:
+                    return True
+                job = self._next_job(urgent=True)
+            if job is None:
+                return False
+            self._guarded(*job)
+
+    def _run_job(self, kind: str, payload) -> None:
+        """Run one job; when the GPU runs out of memory, move SAM to the CPU and run it once more."""
+        try:
+            getattr(self, f"_do_{kind}")(payload)
+        except torch.OutOfMemoryError as exc:
+            if kind == "checkpoint":
+                payload = (payload[0], "cpu")
+                self._announce_fallback(exc)
+            elif not self._fall_back_to_cpu(exc):
+                raise
+            if kind in ("encode", "precompute", "prefetch"):
+                with self._cond:
+                    self._encoding = payload[0]
+            getattr(self, f"_do_{kind}")(payload)
+
+    def _fall_back_to_cpu(self, exc: BaseException) -> bool:
+        """Move SAM to the CPU after a GPU out-of-memory error and say so; False if no model."""
+        if not self._move_to_cpu():
+            return False
+        self._announce_fallback(exc)
+        return True
+
+    def _announce_fallback(self, exc: BaseException) -> None:
+        self.fell_back.emit(f"The GPU ran out of memory ({_one_line(exc)[:160]}); SAM now runs on the CPU, "
+                            "more slowly. Reopen the checkpoint to try the GPU again.")
+
+    def _move_to_cpu(self) -> bool:
+        """Put the model and the cached embeddings on the CPU and free the GPU's cache."""
+        predictor = self._predictor
+        if predictor is None:
+            return False
+        predictor.model.to("cpu")
+        for each in (predictor, self._bg_predictor):  # the precompute predictor shares the model
+            if each is not None:
+                each.reset_image()
+        self._active = None
+        for key, (embedding, *sizes) in list(self._embeddings.items()):
+            self._embeddings[key] = (embedding.to("cpu"), *sizes)
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        return True
 
     def _is_stale(self, request_id: int) -> bool:
         with self._cond:

@@ -4,6 +4,7 @@ The file is injectable so tests never touch the user's settings.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
@@ -20,6 +21,7 @@ class Settings:
             self._qsettings = QSettings(QSettings.IniFormat, QSettings.UserScope, ORGANISATION, APPLICATION)
         else:
             self._qsettings = QSettings(str(path), QSettings.IniFormat)
+        self._injected_dir = Path(path).parent if path is not None else None  # tests keep caches beside it
 
     @property
     def file_name(self) -> str:
@@ -64,3 +66,66 @@ class Settings:
     @use_mask_input.setter
     def use_mask_input(self, value: bool) -> None:
         self._set("use_mask_input", "true" if value else "false")
+
+    @property
+    def models_dir(self) -> Path:
+        """Where the model manager keeps checkpoints (``models_dir`` in the ini file overrides it)."""
+        stored = self._get("models_dir")
+        if stored:
+            return Path(stored)
+        if self._injected_dir is not None:  # tests, portable use
+            return self._injected_dir / "models"
+        from PySide6.QtCore import QStandardPaths
+
+        data = QStandardPaths.writableLocation(QStandardPaths.GenericDataLocation)
+        return Path(data) / ORGANISATION / APPLICATION / "models"
+
+    @property
+    def model_base_url(self) -> str:
+        """Where checkpoints are downloaded from; a mirror can be set as ``model_base_url`` in the ini file."""
+        from app.services.model_catalog import OFFICIAL_BASE_URL
+
+        return self._get("model_base_url", OFFICIAL_BASE_URL)
+
+    @model_base_url.setter
+    def model_base_url(self, value: str) -> None:
+        self._set("model_base_url", value)
+
+    @property
+    def shortcuts(self) -> dict[str, list[str]]:
+        """The user's key bindings that differ from the defaults: action id -> keys
+        (portable text). A damaged entry reads as no overrides."""
+        try:
+            value = json.loads(self._get("shortcuts", "{}"))
+        except ValueError:
+            return {}
+        if not isinstance(value, dict):
+            return {}
+        return {str(k): [str(key) for key in v] for k, v in value.items() if isinstance(v, list)}
+
+    @shortcuts.setter
+    def shortcuts(self, value: dict[str, list[str]]) -> None:
+        self._set("shortcuts", json.dumps({k: list(v) for k, v in sorted(value.items())}))
+
+    @property
+    def embedding_cache_dir(self) -> Path:
+        """Where encoded images are kept (``embedding_cache_dir`` in the ini file overrides it):
+        beside an injected settings file, else the user's cache folder."""
+        stored = self._get("embedding_cache_dir")
+        if stored:
+            return Path(stored)
+        if self._injected_dir is not None:
+            return self._injected_dir / "embeddings"
+        from PySide6.QtCore import QStandardPaths
+
+        cache = QStandardPaths.writableLocation(QStandardPaths.GenericCacheLocation)
+        return Path(cache) / ORGANISATION / "embeddings"
+
+    @property
+    def embedding_cache_mb(self) -> int:
+        """The disk cache's size cap in MB (``embedding_cache_mb``; 0 turns the cache off)."""
+        try:
+            return max(0, int(self._get("embedding_cache_mb", "4096")))
+        except ValueError:
+            return 4096
+

@@ -1,0 +1,221 @@
+"""Autosave: every change of the open project reaches the disk within a second, off the UI thread.
+
+The UI thread only takes a :class:`~app.project_saver.Snapshot` (immutable
+records, no copying) when the timer fires, at most ``delay_ms`` after the first
+unsaved change; one writer thread encodes and writes it, each file atomically
+(:func:`~app.project_saver.write_snapshot`). One write is in flight at a time,
+so files never race each other; changes made meanwhile go with the next one.
+
+A write that fails (disk full, read-only folder) hands its parts back to the
+tracker: the edits stay in memory, the user gets one clear warning naming the
+file, and saving is retried with a growing pause until it works, which is then
+said too. A project that is closed (another folder opened) keeps being saved
+until everything of it is on disk.
+"""
+from __future__ import annotations
+
+import errno
+import threading
+from functools import partial
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+
+from app.model.io.sidecar import close_session
+from app.project import Project
+from app.project_saver import SAVE_DELAY_S, ChangeTracker, SaveResult, Snapshot, write_snapshot
+from app.services.image_loader import FunctionJob
+
+_HINTS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the folder is on a read-only file system",
+    errno.EACCES: "the folder is not writable",
+    errno.EPERM: "the folder is not writable",
+}
+
+
+class _WriteJob(QRunnable):
+    def __init__(self, autosave: "Autosave", batch: list[tuple[ChangeTracker, Snapshot, set]]) -> None:
+        super().__init__()
+        self._autosave, self._batch = autosave, batch
+
+    def run(self) -> None:
+        results = []
+        for tracker, snapshot, protected in self._batch:
+            try:
+                result = write_snapshot(snapshot, protected)
+            except Exception as exc:  # a bug, not I/O: still keep every edit and say so
+                result = SaveResult(snapshot, errors=[f"{snapshot.paths.root}: {type(exc).__name__}: {exc}"],
+                                    error_numbers=[None], retry=snapshot)
+            results.append((tracker, result))
+        self._autosave._deliver(results)
+
+
+class Autosave(QObject):
+    """Saves the open project (see the module docstring).
+
+    Signals: ``message`` (level, one line of plain text) for the user; ``saved``
+    (SaveResult) after each write, successful or not.
+    """
+
+    message = Signal(str, str)
+    saved = Signal(object)
+    _written = Signal()
+
+    def __init__(
+        self, delay_ms: int = round(SAVE_DELAY_S * 1000), retry_ms: tuple[int, ...] = (1000, 2000, 5000, 10000),
+        parent=None,
+    ) -> None:
+        super().__init__(parent)
+        self.delay_ms, self.retry_ms = delay_ms, retry_ms
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.save_now)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._lock = threading.Lock()
+        self._results: list[list[tuple[ChangeTracker, SaveResult]]] = []
+        self._in_flight = False
+        self._trackers: list[ChangeTracker] = []  # the open project's last, closed ones before it
+        self._current: ChangeTracker | None = None
+        self._failures = 0
+        self._told: str | None = None  # the failure the user was last told about
+        self._told_blocked: set[int] = set()
+        self._written.connect(self._collect)
+
+    # -- following a project ---------------------------------------------------------------------------
+    def attach(self, project: Project | None) -> None:
+        """Follow ``project`` (None for none); what the previous one has unsaved is still saved."""
+        if self._current is not None:
+            self._current.close()
+        self._current = None
+        if project is not None:
+            self._current = ChangeTracker(project, on_change=self.schedule)
+            self._trackers.append(self._current)
+        self._drop_finished()
+        self.schedule()
+
+    def schedule(self) -> None:
+        """Save soon: within ``delay_ms``, or after the current pause while saving fails."""
+        if not self._timer.isActive():
+            delay = self.delay_ms if not self._failures else self.retry_ms[min(self._failures, len(self.retry_ms)) - 1]
+            self._timer.start(delay)
+
+    @property
+    def unsaved(self) -> bool:
+        """Whether some change is not on disk yet (pending or being written)."""
+        return self._in_flight or any(t.pending for t in self._trackers)
+
+    @property
+    def last_error(self) -> str | None:
+        return self._told
+
+    # -- saving ----------------------------------------------------------------------------------------
+    def save_now(self) -> None:
+        """Start writing whatever is pending (no-op while a write is in flight: it reschedules)."""
+        if self._in_flight:
+            return
+        batch = self._take()
+        if batch:
+            self._in_flight = True
+            self._pool.start(_WriteJob(self, batch))
+
+    def _take(self) -> list[tuple[ChangeTracker, Snapshot, set]]:
+        batch = []
+        for tracker in self._trackers:
+            if tracker.blocked:
+                if id(tracker) not in self._told_blocked and tracker.pending:
+                    self._told_blocked.add(id(tracker))
+                    self.message.emit("warning", f"Not saving: {tracker.blocked}. Export to keep your edits.")
+                continue
+            snapshot = tracker.take()
+            if snapshot is not None and not snapshot.empty:
+                batch.append((tracker, snapshot, tracker.protected))
+        return batch
+
+    def _deliver(self, results: list[tuple[ChangeTracker, SaveResult]]) -> None:
+        """Writer thread: hand the results to the UI thread."""
+        with self._lock:
+            self._results.append(results)
+        self._written.emit()
+
+    def _collect(self) -> None:
+        with self._lock:
+            batches, self._results = self._results, []
+        for results in batches:
+            self._in_flight = False
+            self._handle(results)
+        if batches:
+            self._drop_finished()
+            if any(t.pending for t in self._trackers):
+                self.schedule()
+
+    def _handle(self, results: list[tuple[ChangeTracker, SaveResult]]) -> None:
+        failed = [r for _t, r in results if not r.ok]
+        for tracker, result in results:
+            if result.retry is not None:
+                tracker.retry(result.retry)
+            self.saved.emit(result)
+        if failed:
+            self._failures += 1
+            error, number = failed[0].errors[0], failed[0].error_numbers[0]
+            hint = _HINTS.get(number)
+            text = f"Cannot save {error}" + (f" ({hint})" if hint else "")
+            if text != self._told:
+                self._told = text
+                self.message.emit(
+                    "warning", f"{text}. Your edits are kept in memory and saving is retried until it works."
+                )
+        elif self._told is not None and not any(t.pending for t in self._trackers):
+            self._failures, self._told = 0, None
+            self.message.emit("info", "Saving works again: every edit is on disk.")
+        elif not self._told:
+            self._failures = 0
+
+    def _drop_finished(self) -> None:
+        """Forget closed projects whose every change is on disk, ending their session."""
+        for tracker in list(self._trackers):
+            if tracker is not self._current and not tracker.pending:
+                self._trackers.remove(tracker)
+                reopened = self._current is not None and self._current.paths == tracker.paths
+                if tracker.session_open and not reopened:  # the same folder opened again keeps its marker
+                    self._pool.start(FunctionJob(partial(_end_session, tracker.paths)))
+
+    # -- closing ----------------------------------------------------------------------------------------
+    def flush(self, timeout_ms: int = 10000) -> bool:
+        """Write everything now and wait for it (only when closing: this blocks); True
+        when every change is on disk."""
+        self._timer.stop()
+        if not self._pool.waitForDone(timeout_ms):
+            return False  # a write is stuck (a hung network drive): never race it
+        self._collect()
+        batch = self._take()
+        if batch:
+            results = []
+            for tracker, snapshot, protected in batch:
+                results.append((tracker, write_snapshot(snapshot, protected)))
+            self._handle(results)
+        if self.unsaved:
+            self.schedule()  # keep retrying if the window stays open
+        return not self.unsaved
+
+    def close(self, timeout_ms: int = 10000) -> bool:
+        """Flush, then end the sessions whose changes are all on disk (a clean close); the
+        project stays followed if something could not be saved. True when all is saved."""
+        saved = self.flush(timeout_ms)
+        for tracker in self._trackers:
+            if tracker.session_open and not tracker.pending:
+                _end_session(tracker.paths)
+        if saved:
+            self.attach(None)
+        return saved
+
+
+def _end_session(paths) -> None:
+    try:
+        close_session(paths)
+    except OSError:
+        pass  # a marker left behind only makes the next start say "ended unexpectedly"
+
+
+__all__ = ["Autosave"]

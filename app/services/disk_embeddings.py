@@ -1,0 +1,70 @@
+"""The SAM worker's embeddings on disk: look there before encoding, store there after.
+
+Wraps :class:`sam_core.EmbeddingCache` (fp16 files keyed by the image's pixel
+hash and the checkpoint's fingerprint, so another checkpoint never reuses them,
+atomic writes, LRU size cap). Hashing and restoring run on the worker thread
+(a few milliseconds to tens of them); storing runs on a writer thread of its own
+so the worker answers the next click at once. Used only by the worker thread.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+import torch
+
+from sam_core import EmbeddingCache, SamPredictor, content_hash
+
+
+class DiskEmbeddings:
+    """``on_error(text)`` hears of a failed store once, until a store works again."""
+
+    def __init__(self, cache: EmbeddingCache, on_error: Callable[[str], None]) -> None:
+        self.cache = cache
+        self._on_error = on_error
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedding-store")
+        self._failing = False
+
+    def restore(self, predictor: SamPredictor, image: np.ndarray) -> tuple[str, float | None]:
+        """Hash ``image`` (HxWx3 uint8) and set the predictor's embedding from disk if it is
+        there. Returns the hash and the seconds it took, or None for the seconds on a miss."""
+        start = time.perf_counter()
+        image_hash = content_hash(image)
+        try:
+            hit = self.cache.restore_into(predictor, image_hash)
+        except (OSError, ValueError):  # evicted meanwhile, or a damaged entry: encode instead
+            hit = False
+        return image_hash, (time.perf_counter() - start if hit else None)
+
+    def contains(self, image_hash: str, checkpoint_id: str) -> bool:
+        return self.cache.path_for(image_hash, checkpoint_id).is_file()
+
+    def store(
+        self, predictor: SamPredictor, image_hash: str, then: Callable[[BaseException | None], None] | None = None
+    ) -> None:
+        """Save the predictor's current embedding in the background; ``then(error or None)``
+        runs on the writer thread when it is done."""
+        embedding = predictor.get_image_embedding().detach().to("cpu", torch.float16).clone()
+        args = (image_hash, predictor.model.checkpoint_id, embedding, predictor.original_size, predictor.input_size)
+        future = self._pool.submit(self.cache.save, *args)
+        future.add_done_callback(lambda f: self._stored(f, then))
+
+    def _stored(self, future: Future, then: Callable[[BaseException | None], None] | None) -> None:
+        error = future.exception()
+        if error is None:
+            self._failing = False
+        elif not self._failing:
+            self._failing = True
+            reason = getattr(error, "strerror", None) or str(error)
+            self._on_error(f"cannot store an embedding in {self.cache.directory}: {reason}")
+        if then is not None:
+            then(error)
+
+    def close(self) -> None:
+        """Wait for the stores in progress (their files are whole either way)."""
+        self._pool.shutdown(wait=True)
+
+
+__all__ = ["DiskEmbeddings"]

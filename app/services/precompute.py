@@ -1,0 +1,189 @@
+""""Precompute folder": encode every image of a folder into the disk cache, in the background.
+
+Images are decoded and hashed on a thread of this service's own, a couple ahead
+of the SAM worker, so at most ``lookahead`` decoded images wait in memory; those
+already on disk for the loaded checkpoint are counted without encoding. The
+worker runs precompute jobs after everything the user waits for (see
+:mod:`app.services.precompute_jobs`), so labeling carries on meanwhile. Progress
+comes with an ETA; :meth:`Precompute.cancel` stops it at once.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThreadPool, Signal
+
+from app.services.image_loader import FunctionJob
+from app.services.images import ImageLoadError, list_images, load_image
+from app.services.sam_worker import SamWorker
+from sam_core import content_hash
+
+EMBEDDING_BYTES = 256 * 64 * 64 * 2 + 512  # one fp16 embedding file, header included
+
+
+class Precompute(QObject):
+    """Signals: ``progress`` (done, total, ETA in seconds or -1), ``finished`` (one-line
+    summary, also after a cancel), ``message`` (level, one line of plain text)."""
+
+    progress = Signal(int, int, float)
+    finished = Signal(str)
+    message = Signal(str, str)
+    _listed = Signal(int, object)  # run, list of paths or an error text
+    _decoded = Signal(int, str, object, str, bool, str)  # run, key, image or None, hash, on disk, error
+
+    def __init__(self, worker: SamWorker, lookahead: int = 2, parent=None) -> None:
+        super().__init__(parent)
+        self.worker, self.lookahead = worker, lookahead
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._run = 0
+        self.running = False
+        self._reset()
+        self._listed.connect(self._on_listed)
+        self._decoded.connect(self._on_decoded)
+        worker.precomputed.connect(self._on_precomputed)
+        worker.precompute_failed.connect(self._on_failed)
+        worker.model_loaded.connect(lambda *_: self.cancel("the checkpoint changed") if self.running else None)
+
+    def _reset(self) -> None:
+        self._queue: list[Path] = []
+        self._waiting: set[str] = set()  # keys handed to the worker
+        self._in_flight = 0
+        self.total = self.done = self.encoded = self.cached = 0
+        self.problems: list[str] = []
+        self._started = time.perf_counter()
+
+    # -- control ----------------------------------------------------------------------------------------
+    def start(self, folder: Path, model_ready: bool) -> bool:
+        """Begin with the images of ``folder``; False (and a message) when it cannot."""
+        if self.running:
+            self.message.emit("info", "Precompute is already running")
+            return False
+        if not model_ready:
+            self.message.emit("warning", "Precompute needs a SAM checkpoint: open one first (File > Open checkpoint…)")
+            return False
+        if self.worker.disk_cache is None:
+            self.message.emit("warning", "The embedding cache is off (embedding_cache_mb is 0), so there is "
+                                         "nowhere to keep precomputed embeddings")
+            return False
+        self._run += 1
+        self._reset()
+        self.running = True
+        run, folder = self._run, Path(folder)
+        self._pool.start(FunctionJob(lambda: self._list(run, folder)))
+        self.progress.emit(0, 0, -1.0)
+        return True
+
+    def cancel(self, why: str = "") -> None:
+        if not self.running:
+            return
+        self._run += 1
+        self.worker.cancel_precompute()
+        self.running = False
+        reason = f" ({why})" if why else ""
+        self.finished.emit(f"Precompute stopped{reason}: {self.done} of {self.total} images done")
+
+    # -- the pipeline -----------------------------------------------------------------------------------
+    def _list(self, run: int, folder: Path) -> None:
+        try:
+            self._listed.emit(run, list_images(folder))
+        except OSError as exc:
+            self._listed.emit(run, f"{folder}: cannot list the folder ({exc.strerror or exc})")
+
+    def _on_listed(self, run: int, paths) -> None:
+        if run != self._run:
+            return
+        if isinstance(paths, str):
+            self.message.emit("error", paths)
+            self.running = False
+            self.finished.emit(f"Precompute failed: {paths}")
+            return
+        self._queue, self.total = list(paths), len(paths)
+        if not self.total:
+            self._complete()
+            return
+        cache = self.worker.disk_cache
+        if cache is not None and self.total * EMBEDDING_BYTES > cache.max_bytes:
+            fits = cache.max_bytes // EMBEDDING_BYTES
+            self.message.emit(
+                "warning",
+                f"The embedding cache ({cache.max_bytes // 2**20} MB in {cache.directory}) holds about {fits} images "
+                f"but the folder has {self.total}: the first ones will be evicted again. "
+                "Raise embedding_cache_mb in the settings file to keep them all.",
+            )
+        self._pump()
+
+    def _pump(self) -> None:
+        while self.running and self._queue and self._in_flight < self.lookahead:
+            path, run = self._queue.pop(0), self._run
+            self._in_flight += 1
+            self._pool.start(FunctionJob(lambda path=path: self._decode(run, path)))
+        self._report()
+
+    def _decode(self, run: int, path: Path) -> None:
+        if run != self._run:
+            return  # cancelled meanwhile: skip the work
+        try:
+            image = load_image(path)
+            image_hash = content_hash(image)
+            on_disk = self.worker.has_on_disk(image_hash)
+            self._decoded.emit(run, str(path), None if on_disk else image, image_hash, on_disk, "")
+        except ImageLoadError as exc:
+            self._decoded.emit(run, str(path), None, "", False, str(exc))
+        except Exception as exc:  # never lose an error in a pool thread
+            self._decoded.emit(run, str(path), None, "", False, f"{path.name}: {type(exc).__name__}: {exc}")
+
+    def _on_decoded(self, run: int, key: str, image, image_hash: str, on_disk: bool, error: str) -> None:
+        if run != self._run:
+            return
+        if error or on_disk:
+            self._finish_one(cached=on_disk, problem=error)
+        else:
+            self._waiting.add(key)
+            self.worker.precompute(key, image, image_hash)
+
+    def _on_precomputed(self, key: str, _seconds: float, was_on_disk: bool) -> None:
+        if key in self._waiting:
+            self._waiting.discard(key)
+            self._finish_one(cached=was_on_disk)
+
+    def _on_failed(self, key: str, reason: str) -> None:
+        if key in self._waiting:
+            self._waiting.discard(key)
+            name = Path(key).name
+            self._finish_one(problem=reason if reason.startswith(name) else f"{name}: {reason}")
+
+    def _finish_one(self, cached: bool = False, problem: str = "") -> None:
+        self._in_flight -= 1
+        self.done += 1
+        if problem:
+            self.problems.append(problem)
+        elif cached:
+            self.cached += 1
+        else:
+            self.encoded += 1
+        if self.done >= self.total and not self._queue and not self._waiting:
+            self._complete()
+        else:
+            self._pump()
+
+    def _report(self) -> None:
+        if self.running:
+            elapsed = time.perf_counter() - self._started
+            eta = elapsed / self.done * (self.total - self.done) if self.done else -1.0
+            self.progress.emit(self.done, self.total, eta)
+
+    def _complete(self) -> None:
+        self.running = False
+        self.progress.emit(self.done, self.total, 0.0)
+        seconds = time.perf_counter() - self._started
+        text = (f"Precomputed {self.total} images in {seconds:.0f} s: {self.encoded} encoded, "
+                f"{self.cached} already on disk")
+        if self.problems:
+            text += f", {len(self.problems)} skipped ({'; '.join(self.problems[:3])}{' …' * (len(self.problems) > 3)})"
+        self.finished.emit(text)
+        self.message.emit("warning" if self.problems else "info", text)
+
+
+__all__ = ["Precompute"]
