@@ -1,7 +1,9 @@
 """Every user action, defined once as data: id, text, default shortcuts, icon, menu.
 
-Menus, the toolbar and (later) the shortcut editor are all built from
-:data:`ACTIONS`; handlers are attached by id in the main window.
+Menus, the toolbar, the shortcut editor and the cheat sheet are all built from
+:data:`ACTIONS`; handlers are attached by id in the main window. The user's own
+bindings (:class:`app.keymap.KeyMap`) replace the default shortcuts by id.
+Actions of one ``group`` are exclusive (the tools).
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
 from PySide6.QtWidgets import QMenuBar, QToolBar, QWidget
 
 ICONS = Path(__file__).resolve().parent.parent / "resources" / "icons"
@@ -26,6 +28,7 @@ class ActionSpec:
     checked: bool = False
     toolbar: bool = False
     tip: str = ""
+    group: str = ""
 
 
 def _categories() -> tuple[ActionSpec, ...]:
@@ -39,12 +42,16 @@ def _categories() -> tuple[ActionSpec, ...]:
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("file.open_folder", "Open folder…", ("Ctrl+O",), "open", "File", toolbar=True),
     ActionSpec("file.open_checkpoint", "Open checkpoint…", ("Ctrl+Shift+O",), "chip", "File", toolbar=True),
+    ActionSpec("file.models", "Get a SAM model…", (), "", "File",
+               tip="Download an official SAM checkpoint (checked by SHA-256), or use one you already have"),
     ActionSpec("file.export_coco_rle", "Export COCO (RLE)…", ("Ctrl+E",), "export", "File", toolbar=True),
     ActionSpec("file.export_coco_polygons", "Export COCO (polygons)…", ("Ctrl+Shift+E",), "", "File"),
     ActionSpec("file.export_sa1b", "Export SA-1B…", ("Ctrl+Alt+E",), "", "File"),
     ActionSpec("file.quit", "Quit", ("Ctrl+Q",), "", "File"),
     ActionSpec("edit.undo", "Undo", ("Ctrl+Z",), "", "Edit"),
     ActionSpec("edit.redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "", "Edit"),
+    ActionSpec("edit.shortcuts", "Keyboard shortcuts…", ("Ctrl+,",), "", "Edit",
+               tip="Rebind any action's keys"),
     ActionSpec("label.accept", "Accept mask", ("Return", "Enter", "Space"), "accept", "Label", toolbar=True,
                tip="Add the shown candidate as an annotation of the current category"),
     ActionSpec("label.clear", "Clear prompts", ("Esc",), "", "Label"),
@@ -57,10 +64,38 @@ ACTIONS: tuple[ActionSpec, ...] = (
                tip="Feed the previous low-res logits to SAM as mask_input"),
     ActionSpec("label.delete", "Delete selected annotation", ("Delete",), "", "Label"),
     ActionSpec("label.done", "Mark image done / todo", ("Ctrl+D",), "", "Label"),
+    ActionSpec("tool.prompt", "SAM prompts", ("P",), "", "Tools", checkable=True, checked=True, group="tool",
+               tip="Clicks and boxes prompt SAM"),
+    ActionSpec("tool.brush", "Brush", ("B",), "", "Tools", checkable=True, group="tool",
+               tip="Paint onto the selected annotation (a new one when none is selected); Shift+drag: straight line"),
+    ActionSpec("tool.eraser", "Eraser", ("E",), "", "Tools", checkable=True, group="tool",
+               tip="Erase from the selected annotation; Shift+drag: straight line"),
+    ActionSpec("tool.smaller", "Smaller brush", ("[",), "", "Tools"),
+    ActionSpec("tool.bigger", "Bigger brush", ("]",), "", "Tools"),
+    ActionSpec("mask.add_candidate", "Add candidate to selected annotation", ("U",), "", "Mask",
+               tip="Union of the selected annotation and SAM's shown candidate"),
+    ActionSpec("mask.subtract_candidate", "Subtract candidate from selected annotation", ("X",), "", "Mask"),
+    ActionSpec("mask.fill_holes", "Fill holes", ("H",), "", "Mask", tip="Fill the selected annotation's holes"),
+    ActionSpec("mask.remove_specks", "Remove specks", ("S",), "", "Mask",
+               tip="Remove the selected annotation's parts smaller than the speck size (Tools panel)"),
+    ActionSpec("mask.no_overlap", "No overlap", ("O",), "", "Mask", checkable=True,
+               tip="New and edited masks take their pixels from the other annotations"),
+    ActionSpec("auto.image", "Segment everything (this image)", ("Ctrl+G",), "", "Auto",
+               tip="SAM's automatic mask generator, in the background, skipping annotated areas"),
+    ActionSpec("auto.folder", "Segment everything (all images)", ("Ctrl+Shift+G",), "", "Auto"),
+    ActionSpec("auto.cancel", "Cancel segment everything", ("Ctrl+Alt+G",), "", "Auto"),
+    ActionSpec("auto.next", "Next automatic mask to review", ("N",), "", "Auto"),
+    ActionSpec("auto.accept_all", "Accept all automatic masks (this image)", ("Ctrl+Return",), "", "Auto"),
+    ActionSpec("auto.reject_all", "Delete automatic masks to review (this image)", ("Ctrl+Delete",), "", "Auto"),
     ActionSpec("category.new", "New category", ("Ctrl+N",), "", "Categories"),
     *_categories(),
     ActionSpec("image.next", "Next image", ("D", "PgDown"), "next", "Image", toolbar=True),
     ActionSpec("image.prev", "Previous image", ("A", "PgUp"), "prev", "Image", toolbar=True),
+    ActionSpec("image.precompute", "Precompute folder", (), "", "Image",
+               tip="Encode every image of the folder in the background and keep the embeddings on disk"),
+    ActionSpec("image.cancel_precompute", "Cancel precompute", (), "", "Image"),
+    ActionSpec("image.forget_missing", "Forget missing images", (), "", "Image",
+               tip="Remove images that left the folder, with their annotations (their files go to set-aside/)"),
     ActionSpec("view.fit", "Fit image", ("F",), "fit", "View", toolbar=True),
     ActionSpec("view.zoom_in", "Zoom in", ("+", "="), "", "View"),
     ActionSpec("view.zoom_out", "Zoom out", ("-",), "", "View"),
@@ -68,9 +103,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("view.pan_right", "Pan right", ("Right",), "", "View"),
     ActionSpec("view.pan_up", "Pan up", ("Up",), "", "View"),
     ActionSpec("view.pan_down", "Pan down", ("Down",), "", "View"),
+    ActionSpec("help.cheat_sheet", "Keyboard cheat sheet", ("?", "F1"), "", "Help"),
 )
 
-MENUS = ("File", "Edit", "Label", "Categories", "Image", "View")
+MENUS = ("File", "Edit", "Label", "Tools", "Mask", "Auto", "Categories", "Image", "View", "Help")
 
 
 def icon(name: str) -> QIcon:
@@ -86,19 +122,31 @@ def build_actions(
     """One QAction per spec, added to ``parent`` so its shortcuts work window-wide.
     ``shortcuts`` overrides the defaults by action id (for a user's key map)."""
     actions = {}
+    groups: dict[str, QActionGroup] = {}
     for spec in specs:
         action = QAction(icon(spec.icon), spec.text, parent)
-        keys = (shortcuts or {}).get(spec.id, spec.shortcuts)
-        action.setShortcuts([QKeySequence(k) for k in keys])
         action.setCheckable(spec.checkable)
         if spec.checkable:
             action.setChecked(spec.checked)
-        tip = spec.tip or spec.text
-        action.setToolTip(f"{tip} ({', '.join(keys)})" if keys else tip)
+        if spec.group:
+            groups.setdefault(spec.group, QActionGroup(parent)).addAction(action)
         action.setObjectName(spec.id)
         parent.addAction(action)
         actions[spec.id] = action
+    set_shortcuts(actions, {spec.id: (shortcuts or {}).get(spec.id, spec.shortcuts) for spec in specs}, specs)
     return actions
+
+
+def set_shortcuts(actions: Mapping[str, QAction], keys: Mapping[str, Sequence[str]],
+                  specs: Sequence[ActionSpec] = ACTIONS) -> None:
+    """Bind ``keys`` (by action id, portable text such as "Ctrl+Shift+Z") and say them in the tooltips."""
+    for spec in specs:
+        if spec.id not in keys or spec.id not in actions:
+            continue
+        action, bound = actions[spec.id], list(keys[spec.id])
+        action.setShortcuts([QKeySequence(k) for k in bound])
+        tip = spec.tip or spec.text
+        action.setToolTip(f"{tip} ({', '.join(bound)})" if bound else tip)
 
 
 def build_menus(menu_bar: QMenuBar, actions: Mapping[str, QAction], specs: Sequence[ActionSpec] = ACTIONS) -> None:

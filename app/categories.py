@@ -1,4 +1,5 @@
-"""The current category, and creating, renaming and recolouring categories (undoable)."""
+"""The current category, and creating, renaming and recolouring categories (undoable,
+recorded on the current image's history: see :mod:`app.history`)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
@@ -48,9 +49,10 @@ class Categories(QObject):
     def create(self, name: str | None = None) -> Category | None:
         if self.dataset is None:
             return None
-        category = self.history.push(edits.new_category(self.dataset, name))
-        self.select(category.id)
-        return category
+        command = edits.new_category(self.dataset, name)
+        self.history.push(command)
+        self.select(command.category.id)
+        return command.category
 
     def rename(self, category_id: int, name: str) -> None:
         command = edits.rename_category(self.dataset, category_id, name)

@@ -1,7 +1,10 @@
-"""Changes to the document, as undoable :class:`Command` s (no Qt).
+"""Builds the undoable commands of the labelling workflow (no Qt).
 
-Each function validates and returns a command; ``History.push`` applies it
-through :class:`Dataset`'s methods, which emit the events the panels follow.
+Document commands live in :mod:`app.model.commands`; this module adds the one
+command that changes the prompt session (:class:`SetPrompts`) and composes
+what a user action does: accepting a candidate adds an annotation *and* clears
+the prompts, in one undo step; in "no overlap" mode it also takes the new
+pixels away from the other annotations of the image.
 """
 from __future__ import annotations
 
@@ -9,11 +12,54 @@ from dataclasses import replace
 
 import numpy as np
 
-from app.history import Command
 from app.model import Annotation, Category, Dataset, Mask, Provenance, default_color
-from app.session import BoxCandidates, PromptSession
+from app.model.commands import (
+    AddAnnotations,
+    AddCategory,
+    Command,
+    EditMask,
+    RegionDiff,
+    RemoveAnnotations,
+    SetCategory,
+    UpdateCategory,
+    compound,
+)
+from app.model.mask_ops import take_from
+from app.session import BoxCandidates, PromptSession, PromptState
 
 
+class SetPrompts:
+    """A change of the prompts (a click, a box, Backspace, Esc): the two states."""
+
+    def __init__(self, session: PromptSession, after: PromptState, text: str) -> None:
+        self.session, self.before, self.after, self.text = session, session.state(), after, text
+
+    def redo(self) -> None:
+        self.session.restore(self.after)
+
+    def undo(self) -> None:
+        self.session.restore(self.before)
+
+
+def add_point(session: PromptSession, x: float, y: float, positive: bool) -> SetPrompts:
+    text = "Positive point" if positive else "Negative point"
+    return SetPrompts(session, session.with_point(x, y, positive), text)
+
+
+def set_box(session: PromptSession, x0: float, y0: float, x1: float, y1: float) -> SetPrompts:
+    return SetPrompts(session, session.with_box(x0, y0, x1, y1), "Box prompt")
+
+
+def remove_last_prompt(session: PromptSession) -> SetPrompts | None:
+    state = session.without_last()
+    return None if state is None else SetPrompts(session, state, "Remove last prompt")
+
+
+def clear_prompts(session: PromptSession, text: str = "Clear prompts") -> SetPrompts | None:
+    return SetPrompts(session, PromptState(), text) if session.prompts else None
+
+
+# -- annotations ----------------------------------------------------------------------------------------
 def annotation_from_session(session: PromptSession, annotation_id: int, category_id: int) -> Annotation | None:
     """The session's selected candidate as an annotation, with its prompts and scores
     as provenance; None when there is no candidate or it is empty."""
@@ -34,45 +80,67 @@ def annotation_from_session(session: PromptSession, annotation_id: int, category
     return Annotation(annotation_id, session.image_id, category_id, Mask.from_full(mask), provenance)
 
 
-def add_annotation(dataset: Dataset, annotation: Annotation) -> Command:
-    return Command(
-        "Accept mask",
-        lambda: dataset.add_annotation(annotation),
-        lambda: dataset.remove_annotation(annotation.id),
-    )
+def take_from_others(dataset: Dataset, image_id: int, keep: set[int], pixels: np.ndarray, x: int, y: int,
+                     ) -> list[Command]:
+    """"No overlap": commands removing ``pixels`` (at x, y) from the image's other
+    annotations; an annotation left empty is deleted."""
+    others = [a for a in dataset.annotations(image_id) if a.id not in keep]
+    commands: list[Command] = []
+    emptied = []
+    for annotation_id, diff in take_from(others, pixels, x, y):
+        if diff.apply(dataset.annotation(annotation_id).mask).is_empty:
+            emptied.append(annotation_id)
+        else:
+            commands.append(EditMask(dataset, annotation_id, diff, "Take pixels"))
+    if emptied:
+        commands.append(RemoveAnnotations(dataset, emptied, "Remove covered annotations"))
+    return commands
+
+
+def add_annotation(dataset: Dataset, annotation: Annotation, text: str = "Accept mask",
+                   no_overlap: bool = False) -> Command:
+    """Add ``annotation``; with ``no_overlap`` its pixels leave the other annotations."""
+    commands: list[Command] = []
+    if no_overlap and not annotation.mask.is_empty:
+        mask = annotation.mask
+        commands = take_from_others(dataset, annotation.image_id, {annotation.id}, mask.crop, *mask.origin)
+    return compound(text, [AddAnnotations(dataset, [annotation], text), *commands])
+
+
+def accept(dataset: Dataset, session: PromptSession, annotation: Annotation, no_overlap: bool = False) -> Command:
+    """Accepting a candidate: the annotation, and the prompts cleared, as one step."""
+    return compound("Accept mask", [add_annotation(dataset, annotation, no_overlap=no_overlap),
+                                    clear_prompts(session, "Accept mask")])
+
+
+def edit_mask(dataset: Dataset, annotation_id: int, diff: RegionDiff | None, text: str,
+              no_overlap: bool = False) -> Command | None:
+    """Change an annotation's pixels by ``diff``; None when it changes nothing. An
+    edit that leaves no pixel deletes the annotation instead (undo restores it)."""
+    if diff is None:
+        return None
+    if diff.apply(dataset.annotation(annotation_id).mask).is_empty:
+        return RemoveAnnotations(dataset, [annotation_id], f"{text} (nothing left: annotation deleted)")
+    commands: list[Command] = [EditMask(dataset, annotation_id, diff, text)]
+    if no_overlap:
+        image_id = dataset.annotation(annotation_id).image_id
+        commands += take_from_others(dataset, image_id, {annotation_id}, *diff.gained)
+    return compound(text, commands)
 
 
 def remove_annotation(dataset: Dataset, annotation_id: int) -> Command:
-    annotation = dataset.annotation(annotation_id)
-    index = dataset.annotation_index(annotation_id)
-    return Command(
-        "Delete annotation",
-        lambda: dataset.remove_annotation(annotation_id),
-        lambda: dataset.add_annotation(annotation, index=index),
-    )
+    return RemoveAnnotations(dataset, [annotation_id])
 
 
 def assign_category(dataset: Dataset, annotation_id: int, category_id: int) -> Command | None:
-    old = dataset.annotation(annotation_id)
-    if old.category_id == category_id:
-        return None
-    new = old.with_category(category_id)
-    return Command("Change category", lambda: dataset.replace_annotation(new), lambda: dataset.replace_annotation(old))
+    command = SetCategory(dataset, [annotation_id], category_id)
+    return command if command.changes_anything else None
 
 
-def new_category(dataset: Dataset, name: str | None = None) -> Command:
+# -- categories -----------------------------------------------------------------------------------------
+def new_category(dataset: Dataset, name: str | None = None) -> AddCategory:
     new_id = dataset.new_category_id()
-    category = Category(new_id, name or f"category {new_id}", default_color(new_id))
-    return Command(
-        "New category",
-        lambda: dataset.add_category(category),
-        lambda: dataset.remove_category(new_id),
-    )
-
-
-def _update_category(dataset: Dataset, text: str, new: Category) -> Command:
-    old = dataset.categories[new.id]
-    return Command(text, lambda: dataset.update_category(new), lambda: dataset.update_category(old))
+    return AddCategory(dataset, Category(new_id, name or f"category {new_id}", default_color(new_id)))
 
 
 def rename_category(dataset: Dataset, category_id: int, name: str) -> Command | None:
@@ -81,7 +149,7 @@ def rename_category(dataset: Dataset, category_id: int, name: str) -> Command | 
     name = name.strip()
     if not name or name == old.name:
         return None
-    return _update_category(dataset, "Rename category", replace(old, name=name))
+    return UpdateCategory(dataset, replace(old, name=name), "Rename category")
 
 
 def recolor_category(dataset: Dataset, category_id: int, color: tuple[int, int, int]) -> Command | None:
@@ -89,4 +157,4 @@ def recolor_category(dataset: Dataset, category_id: int, color: tuple[int, int, 
     color = tuple(int(c) for c in color)
     if color == old.color:
         return None
-    return _update_category(dataset, "Recolour category", replace(old, color=color))
+    return UpdateCategory(dataset, replace(old, color=color), "Recolour category")

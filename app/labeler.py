@@ -18,7 +18,9 @@ from app import edits
 from app.categories import Categories
 from app.history import History
 from app.model import Annotation
+from app.prelabel import Prelabeler
 from app.project import Project
+from app.refine import Refiner
 from app.services.exporter import Exporter
 from app.services.image_loader import ImageLoader
 from app.services.sam_worker import DecodeRequest, SamWorker
@@ -26,7 +28,8 @@ from app.services.settings import Settings
 from app.session import BoxCandidates, PromptSession
 
 CHECKPOINT_HELP = (
-    "<b>No SAM checkpoint loaded.</b> Click-to-mask needs Meta's Segment Anything (v1) weights: "
+    "<b>No SAM checkpoint loaded.</b> Click-to-mask needs Meta's Segment Anything (v1) weights. "
+    "<b>File &gt; Get a SAM model…</b> downloads and checks one for you; or "
     "download <code>sam_vit_b_01ec64.pth</code> (375 MB, fastest; "
     "<a href='https://dl.fbaipublicfiles.com/segment_anything/sam_vit_b_01ec64.pth'>direct link</a>), "
     "<code>sam_vit_l_0b3195.pth</code> or <code>sam_vit_h_4b8939.pth</code> from "
@@ -84,6 +87,9 @@ class Labeler(QObject):
         loader.load_failed.connect(self._on_load_failed)
         exporter.finished.connect(self._on_exported)
         exporter.failed.connect(lambda _path, text: self.message.emit("error", _escape(text)))
+        self.history.note.connect(self.status)
+        self.history.failed.connect(lambda text: self.message.emit("error", _escape(text)))
+        self.refine, self.prelabel = Refiner(self), Prelabeler(self)  # brush and mask operations; segment everything
 
     # -- checkpoint ----------------------------------------------------------------------------------
     def load_checkpoint(self, path: str | Path, device: str = "auto") -> None:
@@ -153,7 +159,7 @@ class Labeler(QObject):
         if scan_id != self._scan_id or self.project is None:
             return
         record = self.project.add_image(scanned.path, scanned.width, scanned.height, scanned.thumbnail)
-        if self.image_id is None:
+        if self.image_id is None and self.project.is_start_image(record.id):  # the last session's image
             self.open_image(record.id)
 
     def _on_scan_failed(self, scan_id: int, _path: str, reason: str) -> None:
@@ -178,8 +184,10 @@ class Labeler(QObject):
             return
         record = self.project.dataset.images[image_id]
         self.image_id = image_id
-        self.session.reset(image_id, record.shape)
+        self.history.set_image(image_id)
         self.worker.cancel_decodes()
+        self.session.reset(image_id, record.shape)
+        self._request_decode()  # the prompts this image kept from an earlier visit, if any
         self.select_annotation(-1)
         self.image_changed.emit(image_id)
         key = self.project.key(image_id)
@@ -254,21 +262,21 @@ class Labeler(QObject):
     def add_point(self, x: float, y: float, positive: bool) -> None:
         if self.image_id is None:
             return
-        self.session.add_point(x, y, positive)
+        self.history.push(edits.add_point(self.session, x, y, positive))
         self._request_decode()
 
     def set_box(self, x0: float, y0: float, x1: float, y1: float) -> None:
         if self.image_id is None:
             return
-        self.session.set_box(x0, y0, x1, y1)
+        self.history.push(edits.set_box(self.session, x0, y0, x1, y1))
         self._request_decode()
 
     def remove_last_prompt(self) -> None:
-        if self.session.remove_last():
+        if self._push(edits.remove_last_prompt(self.session)):
             self._request_decode()
 
     def clear_prompts(self) -> None:
-        self.session.clear()
+        self._push(edits.clear_prompts(self.session))
         self.worker.cancel_decodes()
 
     def set_use_mask_input(self, on: bool) -> None:
@@ -323,8 +331,8 @@ class Labeler(QObject):
         if annotation is None:
             self.status.emit("Nothing to accept: click an object first")
             return None
-        self.history.push(edits.add_annotation(dataset, annotation))
-        self.clear_prompts()
+        self.history.push(edits.accept(dataset, self.session, annotation, self.refine.no_overlap))
+        self.worker.cancel_decodes()
         self.status.emit(f"Accepted {dataset.categories[category_id].name}: {annotation.area} px")
         return annotation
 
@@ -363,16 +371,20 @@ class Labeler(QObject):
         return True
 
     def undo(self) -> None:
+        prompts = list(self.session.prompts)
         text = self.history.undo()
         self.status.emit(f"Undid: {text}" if text else "Nothing to undo")
-        self._drop_stale_selection()
+        self._drop_stale_selection(prompts)
 
     def redo(self) -> None:
+        prompts = list(self.session.prompts)
         text = self.history.redo()
         self.status.emit(f"Redid: {text}" if text else "Nothing to redo")
-        self._drop_stale_selection()
+        self._drop_stale_selection(prompts)
 
-    def _drop_stale_selection(self) -> None:
+    def _drop_stale_selection(self, prompts: list) -> None:
+        if self.session.prompts != prompts:  # undo or redo changed the prompts: decode them
+            self._request_decode()
         dataset = self.project.dataset if self.project else None
         self.categories.current()
         if self.selected_annotation is not None and dataset:

@@ -19,11 +19,14 @@ from app import actions as action_specs
 from app.canvas.presenter import CanvasPresenter
 from app.canvas.view import CanvasView
 from app.labeler import Labeler
+from app.project_ui import ProjectUi
+from app.tools_ui import ToolsUi
 from app.widgets.annotation_list import AnnotationList
 from app.widgets.candidates_panel import CandidatesPanel
 from app.widgets.category_picker import CategoryPicker
 from app.widgets.image_list import ImageList
 from app.widgets.message_bar import MessageBar
+from app.widgets.model_manager import ModelManager
 
 EXPORT_FILTERS = {"coco_rle": "COCO JSON (*.json)", "coco_polygons": "COCO JSON (*.json)"}
 
@@ -44,6 +47,7 @@ class MainWindow(QMainWindow):
         column.addWidget(self.canvas, 1)
         self.setCentralWidget(central)
         self.presenter = CanvasPresenter(self.canvas, labeler)
+        self.model_manager: ModelManager | None = None  # made on first use
 
         self.image_list = ImageList()
         self.categories = CategoryPicker()
@@ -71,6 +75,8 @@ class MainWindow(QMainWindow):
         action_specs.build_toolbar(toolbar, self.actions)
         self.addToolBar(toolbar)
         self.actions["label.mask_input"].setChecked(labeler.session.use_mask_input)
+        self.tools = ToolsUi(self)  # brush, mask operations, segment everything, key map, cheat sheet
+        self.projects = ProjectUi(self)  # autosave, restore and recovery, precompute
         action_specs.connect(self.actions, self._handlers())
         self._wire()
 
@@ -87,6 +93,7 @@ class MainWindow(QMainWindow):
         handlers = {
             "file.open_folder": self.ask_folder,
             "file.open_checkpoint": self.ask_checkpoint,
+            "file.models": self.show_model_manager,
             "file.export_coco_rle": lambda: self.ask_export("coco_rle"),
             "file.export_coco_polygons": lambda: self.ask_export("coco_polygons"),
             "file.export_sa1b": lambda: self.ask_export("sa1b"),
@@ -116,6 +123,8 @@ class MainWindow(QMainWindow):
         }
         for n in range(1, 10):
             handlers[f"category.{n}"] = lambda n=n: lab.category_by_number(n)
+        handlers.update(self.tools.handlers())
+        handlers.update(self.projects.handlers())
         return handlers
 
     def _wire(self) -> None:
@@ -182,6 +191,23 @@ class MainWindow(QMainWindow):
         if path:
             self.labeler.export(fmt, path)
 
+    def show_model_manager(self) -> ModelManager:
+        """The non-modal model manager; a checkpoint it verifies is loaded at once."""
+        if self.model_manager is None:
+            settings = self.labeler.settings
+            self.model_manager = ModelManager(settings.models_dir, settings.model_base_url, parent=self)
+            self.model_manager.chosen.connect(lambda path: self.labeler.load_checkpoint(path, settings.device))
+        self.model_manager.show()
+        self.model_manager.raise_()
+        return self.model_manager
+
+    def show_device(self, report) -> None:
+        """Say where SAM's encoder runs and why not on a faster device (a DeviceReport)."""
+        self.model_label.setToolTip(report.summary)
+        self.statusBar().showMessage(report.summary, 15000)
+
     def closeEvent(self, event) -> None:
+        if self.model_manager is not None:
+            self.model_manager.shutdown()
         self.labeler.shutdown()
         super().closeEvent(event)

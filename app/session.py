@@ -4,10 +4,16 @@ Qt-free. Prompts are kept in the order they were given, so Backspace removes the
 last one. After each decode the selected candidate's low-res logits are kept per
 prompt count: the next decode feeds them back as ``mask_input`` (SAM's iterative
 refinement) and removing a prompt restores the logits of the state before it.
+
+Prompt changes are undoable: :class:`PromptState` is a snapshot (prompts plus
+those logits, shared rather than copied), the ``with_*`` methods compute the
+state a change leads to without applying it, and :meth:`PromptSession.restore`
+applies a state. Each image keeps its prompts while the app runs, so its undo
+history stays valid after visiting other images.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -22,6 +28,14 @@ class Prompt:
     kind: str  # "point" or "box"
     coords: tuple[float, ...]
     label: int = 1
+
+
+@dataclass(frozen=True)
+class PromptState:
+    """The prompts of one image and the logits kept per prompt count (for ``mask_input``)."""
+
+    prompts: tuple[Prompt, ...] = ()
+    logits: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 class CandidateSet(Protocol):
@@ -79,33 +93,59 @@ class PromptSession:
         self.candidates: CandidateSet | None = None
         self.selected: int | None = None
         self._logits: dict[int, np.ndarray] = {}  # prompt count -> selected candidate's logits
+        self._saved: dict[int, PromptState] = {}  # other images' prompts
 
     def reset(self, image_id: int | None, shape: tuple[int, int] | None) -> None:
+        """Switch to another image: this image's prompts are kept for when it comes
+        back, and that image's are restored (without candidates: decode again).
+        ``image_id=None`` (a new project) forgets every image's prompts."""
+        if self.image_id is not None:
+            self._saved[self.image_id] = self.state()
+        if image_id is None:
+            self._saved.clear()
         self.image_id, self.shape = image_id, shape
-        self.clear()
+        self.set_candidates(None)
+        self.restore(self._saved.pop(image_id, PromptState()) if image_id is not None else PromptState())
+
+    # -- prompt states (undo) ------------------------------------------------------------------------
+    def state(self) -> PromptState:
+        return PromptState(tuple(self.prompts), dict(self._logits))
+
+    def restore(self, state: PromptState) -> None:
+        """Make ``state`` the current prompts (an undo, a redo, or a change)."""
+        self.prompts = list(state.prompts)
+        self._logits = dict(state.logits)
+        self._prompts_changed()
+
+    def with_point(self, x: float, y: float, positive: bool) -> PromptState:
+        return self._then(self.prompts + [Prompt("point", (float(x), float(y)), int(bool(positive)))])
+
+    def with_box(self, x0: float, y0: float, x1: float, y1: float) -> PromptState:
+        """SAM takes one box: a new one replaces the old."""
+        box = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+        return self._then([p for p in self.prompts if p.kind != "box"] + [Prompt("box", tuple(map(float, box)))])
+
+    def without_last(self) -> PromptState | None:
+        return self._then(self.prompts[:-1]) if self.prompts else None
+
+    def _then(self, prompts: list[Prompt]) -> PromptState:
+        return PromptState(tuple(prompts), {n: v for n, v in self._logits.items() if n < len(prompts)})
 
     # -- prompts -------------------------------------------------------------------------------------
     def add_point(self, x: float, y: float, positive: bool) -> None:
-        self.prompts.append(Prompt("point", (float(x), float(y)), int(bool(positive))))
-        self._prompts_changed()
+        self.restore(self.with_point(x, y, positive))
 
     def set_box(self, x0: float, y0: float, x1: float, y1: float) -> None:
-        """SAM takes one box: a new one replaces the old."""
-        box = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
-        self.prompts = [p for p in self.prompts if p.kind != "box"] + [Prompt("box", tuple(map(float, box)))]
-        self._prompts_changed()
+        self.restore(self.with_box(x0, y0, x1, y1))
 
     def remove_last(self) -> bool:
-        if not self.prompts:
-            return False
-        self.prompts.pop()
-        self._prompts_changed()
-        return True
+        state = self.without_last()
+        if state is not None:
+            self.restore(state)
+        return state is not None
 
     def clear(self) -> None:
-        self.prompts = []
-        self._logits.clear()
-        self._prompts_changed()
+        self.restore(PromptState())
 
     def _prompts_changed(self) -> None:
         count = len(self.prompts)

@@ -82,3 +82,18 @@ def outline(crop: np.ndarray, x: int, y: int, factor: float, shape: tuple[int, i
         pts[:, 1] = (pts[:, 1] + dy) * scale
         lines.append(np.vstack([pts, pts[:1]]))
     return lines
+
+
+def patch_overlay(patch: np.ndarray, x: int, y: int, color: tuple[int, int, int], factor: float,
+                  shape: tuple[int, int], alpha: int = FILL_ALPHA):
+    """An RGBA overlay of the bool ``patch`` at (x, y), resampled like :func:`compose`
+    so it lines up with the annotation overlay. Returns ``(rgba, (x, y, w, h))``,
+    the box being where to place it in the original frame; None when it is empty."""
+    small, dx, dy = crop_to_display(np.ascontiguousarray(patch), x, y, factor, shape)
+    small = small[: max(0, shape[0] - dy), : max(0, shape[1] - dx)]
+    if small.size == 0:
+        return None
+    rgba = np.zeros((*small.shape, 4), dtype=np.uint8)
+    rgba[small] = (*color, alpha)
+    scale = max(factor, 1.0)
+    return rgba, (dx * scale, dy * scale, small.shape[1] * scale, small.shape[0] * scale)

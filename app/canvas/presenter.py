@@ -1,14 +1,17 @@
 """Keeps the canvas in step with the labeler, the prompt session and the document.
 
 Overlays are recomposed only when what they show changes: annotations on
-document events for the current image, the candidate on session events.
+document events for the current image, the candidate on session events, the
+live stroke on each brush movement (only the painted annotation's box).
 """
 from __future__ import annotations
 
+from PySide6.QtCore import QRectF
 
 from app.canvas import overlay
 from app.canvas.view import CanvasView
 from app.labeler import Labeler
+from app.throttle import Deferrable
 
 CANDIDATE_FALLBACK = (255, 210, 40)
 
@@ -17,8 +20,18 @@ class CanvasPresenter:
     def __init__(self, canvas: CanvasView, labeler: Labeler) -> None:
         self.canvas, self.labeler = canvas, labeler
         self._dataset = None
+        self._stroking: int | None = None  # annotation hidden from the overlay while painted
+        self._redraw_soon = Deferrable(self.redraw_annotations)  # once per command, not once per event
+        labeler.history.applying.connect(self._redraw_soon.hold)
+        refine = labeler.refine
         canvas.point_requested.connect(labeler.add_point)
         canvas.box_requested.connect(labeler.set_box)
+        canvas.stroke_started.connect(refine.begin_stroke)
+        canvas.stroke_moved.connect(refine.extend_stroke)
+        canvas.stroke_finished.connect(refine.end_stroke)
+        refine.stroke_changed.connect(self.redraw_stroke)
+        refine.tool_changed.connect(lambda _t: canvas.set_tool(refine.tool, refine.radius))
+        refine.radius_changed.connect(lambda _r: canvas.set_tool(refine.tool, refine.radius))
         labeler.image_shown.connect(self._on_image_shown)
         labeler.project_changed.connect(self._on_project)
         labeler.overlay_changed.connect(self.redraw_annotations)
@@ -38,9 +51,9 @@ class CanvasPresenter:
 
     def _on_document(self, event) -> None:
         if event.type.startswith("category_"):
-            self.redraw_annotations()
+            self._redraw_soon()
         elif event.type.startswith("annotation_") and event.value.image_id == self.labeler.image_id:
-            self.redraw_annotations()
+            self._redraw_soon()
 
     def _on_image_shown(self, display, shape, factor: float) -> None:
         self.canvas.set_image(display, shape, factor)
@@ -54,15 +67,44 @@ class CanvasPresenter:
         shape = self.canvas.image_shape
         return None if shape is None else overlay.display_shape(shape, self.canvas.factor)
 
+    def _color(self, category_id: int | None, fallback=CANDIDATE_FALLBACK) -> tuple[int, int, int]:
+        if self._dataset is not None and category_id in self._dataset.categories:
+            return self._dataset.categories[category_id].color
+        return fallback
+
     def redraw_annotations(self) -> None:
         shape, image_id = self._display_shape, self.labeler.image_id
         if shape is None or self._dataset is None or image_id not in self._dataset.images:
             self.canvas.set_annotation_overlay(None)
             return
-        shown = [a for a in self._dataset.annotations(image_id) if a.id not in self.labeler.hidden]
+        hidden = self.labeler.hidden
+        shown = [a for a in self._dataset.annotations(image_id) if a.id not in hidden and a.id != self._stroking]
         colors = {c.id: c.color for c in self._dataset.categories.values()}
         self.canvas.set_annotation_overlay(overlay.compose(shown, colors, shape, self.canvas.factor))
         self.redraw_outline()
+
+    def redraw_stroke(self) -> None:
+        """The painted annotation as the stroke leaves it, drawn instead of its old self."""
+        refine, shape = self.labeler.refine, self._display_shape
+        stroke = refine.stroke
+        target = refine.stroke_target if stroke is not None else None
+        if target != self._stroking:
+            self._stroking = target
+            self.redraw_annotations()
+        box = None if stroke is None or shape is None else stroke.preview_box()
+        if box is None:
+            self.canvas.set_stroke_overlay(None)
+            return
+        category = self.labeler.categories.current()
+        if target is not None and self._dataset is not None:
+            category = self._dataset.annotation(target).category_id
+        placed = overlay.patch_overlay(stroke.region(*box), box[0], box[1], self._color(category), self.canvas.factor,
+                                       shape)
+        if placed is None:
+            self.canvas.set_stroke_overlay(None)
+        else:
+            rgba, rect = placed
+            self.canvas.set_stroke_overlay(rgba, QRectF(*rect))
 
     def redraw_outline(self) -> None:
         selected, shape = self.labeler.selected_annotation, self._display_shape
@@ -85,10 +127,7 @@ class CanvasPresenter:
         if mask is None or shape is None:
             self.canvas.set_candidate_overlay(None)
             return
-        color = CANDIDATE_FALLBACK
-        category = self.labeler.categories.current()
-        if self._dataset is not None and category in self._dataset.categories:
-            color = self._dataset.categories[category].color
+        color = self._color(self.labeler.categories.current())
         self.canvas.set_candidate_overlay(overlay.mask_overlay(mask, color, shape, self.canvas.factor))
 
 

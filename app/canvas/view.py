@@ -1,4 +1,5 @@
-"""The canvas widget: image, annotation overlay, candidate overlay, outline, prompts.
+"""The canvas widget: image, annotation overlay, stroke preview, candidate overlay,
+outline, prompts, and the brush footprint under the cursor.
 
 Everything is placed in the original image frame (x = column, y = row, pixel
 (c, r) covers [c, c+1) x [r, r+1)), whatever the resolution of the display copy.
@@ -10,7 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPen, QPolygonF
-from PySide6.QtWidgets import QGraphicsPathItem
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem
 
 from app.canvas.prompt_items import PromptItems
 from app.canvas.viewbox import LabelViewBox
@@ -27,6 +28,9 @@ class CanvasView(pg.GraphicsView):
 
     point_requested = Signal(float, float, bool)
     box_requested = Signal(float, float, float, float)
+    stroke_started = Signal(float, float)
+    stroke_moved = Signal(float, float, bool)
+    stroke_finished = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent, background=QColor(40, 40, 44))
@@ -34,26 +38,66 @@ class CanvasView(pg.GraphicsView):
         self.setCentralItem(self.view_box)
         self.image_item = _image_item(0)
         self.annotation_item = _image_item(10)
+        self.stroke_item = _image_item(15)  # the annotation being painted, live
         self.candidate_item = _image_item(20)
-        for item in (self.image_item, self.annotation_item, self.candidate_item):
+        for item in (self.image_item, self.annotation_item, self.stroke_item, self.candidate_item):
             self.view_box.addItem(item)
-        self.outline_item = QGraphicsPathItem()
-        pen = QPen(QColor(255, 255, 255))
-        pen.setCosmetic(True)
-        pen.setWidth(2)
-        self.outline_item.setPen(pen)
-        self.outline_item.setZValue(30)
-        self.view_box.addItem(self.outline_item, ignoreBounds=True)
+        self.outline_item = self._line_item(QGraphicsPathItem(), 2, 30)
         self.prompts = PromptItems(self.view_box)
+        self.footprint = self._line_item(QGraphicsEllipseItem(), 1, 60)
+        self.footprint.hide()
+        self.brush_radius = 8.0  # original pixels
         self.image_shape: tuple[int, int] | None = None  # (H, W), original frame
         self.factor = 1.0
         self.view_box.point_requested.connect(self._on_point)
         self.view_box.box_requested.connect(self.box_requested)
+        self.view_box.stroke_started.connect(self._on_stroke_started)
+        self.view_box.stroke_moved.connect(self.stroke_moved)
+        self.view_box.stroke_finished.connect(self.stroke_finished)
+        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.setFocusPolicy(Qt.StrongFocus)
 
     def _on_point(self, x: float, y: float, positive: bool) -> None:
         if self.image_shape is not None and 0 <= x < self.image_shape[1] and 0 <= y < self.image_shape[0]:
             self.point_requested.emit(x, y, positive)
+
+    def _line_item(self, item, width: int, z: float):
+        """``item`` drawn as a white line ``width`` screen pixels wide at any zoom, added to the view."""
+        pen = QPen(QColor(255, 255, 255))
+        pen.setCosmetic(True)
+        pen.setWidth(width)
+        item.setPen(pen)
+        item.setZValue(z)
+        self.view_box.addItem(item, ignoreBounds=True)
+        return item
+
+    def _on_stroke_started(self, x: float, y: float) -> None:
+        if self.image_shape is not None:
+            self.stroke_started.emit(x, y)
+
+    # -- tools ----------------------------------------------------------------------------------------
+    @property
+    def tool(self) -> str:
+        return self.view_box.tool
+
+    def set_tool(self, tool: str, radius: float) -> None:
+        """``tool``: "prompt", "brush" or "eraser"; ``radius`` of the brush in original pixels."""
+        self.view_box.tool, self.brush_radius = tool, float(radius)
+        self.viewport().setCursor(Qt.CrossCursor if self.view_box.painting else Qt.ArrowCursor)
+        if not self.view_box.painting:
+            self.footprint.hide()
+        elif self.footprint.isVisible():
+            self._place_footprint(self.footprint.rect().center())
+
+    def _on_mouse_moved(self, scene_pos) -> None:
+        if self.view_box.painting and self.image_shape is not None:
+            self._place_footprint(self.view_box.mapSceneToView(scene_pos))
+
+    def _place_footprint(self, centre: QPointF) -> None:
+        """The brush's disc around ``centre`` (original frame): the pixels a click would paint."""
+        r = self.brush_radius
+        self.footprint.setRect(QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r))
+        self.footprint.show()
 
     # -- content --------------------------------------------------------------------------------------
     def set_image(self, display: np.ndarray | None, shape: tuple[int, int] | None = None, factor: float = 1.0) -> None:
@@ -76,12 +120,18 @@ class CanvasView(pg.GraphicsView):
     def set_candidate_overlay(self, rgba: np.ndarray | None) -> None:
         self._set_rgba(self.candidate_item, rgba)
 
-    def _set_rgba(self, item: pg.ImageItem, rgba: np.ndarray | None) -> None:
+    def set_stroke_overlay(self, rgba: np.ndarray | None, rect: QRectF | None = None) -> None:
+        """The live stroke: an RGBA patch placed over ``rect`` (original frame)."""
+        self._set_rgba(self.stroke_item, rgba, rect)
+
+    def _set_rgba(self, item: pg.ImageItem, rgba: np.ndarray | None, rect: QRectF | None = None) -> None:
         if rgba is None:
             item.clear()
             return
         item.setImage(rgba, autoLevels=False, levels=(0, 255))
-        if self.image_shape is not None:
+        if rect is not None:
+            item.setRect(rect)
+        elif self.image_shape is not None:
             item.setRect(QRectF(0, 0, self.image_shape[1], self.image_shape[0]))
 
     def set_outline(self, lines: list[np.ndarray]) -> None:
@@ -94,6 +144,7 @@ class CanvasView(pg.GraphicsView):
 
     def clear_overlays(self) -> None:
         self.annotation_item.clear()
+        self.stroke_item.clear()
         self.candidate_item.clear()
         self.set_outline([])
         self.prompts.show(np.zeros((0, 2)), np.zeros(0), None)

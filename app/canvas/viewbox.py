@@ -1,9 +1,11 @@
 """The ViewBox that turns mouse gestures into labelling intents.
 
-Left click: positive point. Right click or Alt+left click: negative point.
-Left drag: a box. Middle or right drag, or Ctrl+left drag: pan. Wheel: zoom
-around the cursor (pyqtgraph's own). The view box never changes the document:
-it only emits intents in the original image frame.
+Prompt tool: left click is a positive point; right click or Alt+left click a
+negative one; left drag a box. Brush and eraser tools: left click paints one
+disc, left drag paints a stroke, Shift+left drag a straight line from where the
+drag began. Always: middle or right drag, or Ctrl+left drag, pans; the wheel
+zooms around the cursor (pyqtgraph's own). The view box never changes the
+document: it only emits intents in the original image frame.
 """
 from __future__ import annotations
 
@@ -12,14 +14,19 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
+PAINT_TOOLS = ("brush", "eraser")
+
 
 class LabelViewBox(pg.ViewBox):
     point_requested = Signal(float, float, bool)  # x, y (original pixels), positive
     box_requested = Signal(float, float, float, float)  # XYXY, original pixels
+    stroke_started = Signal(float, float)  # x, y (original pixels)
+    stroke_moved = Signal(float, float, bool)  # x, y, straight (a line from the start)
+    stroke_finished = Signal()
 
     def __init__(self) -> None:
         super().__init__(invertY=True, lockAspect=True, enableMenu=False, defaultPadding=0.02)
-        self._drag_start: QPointF | None = None
+        self.tool = "prompt"
         self._preview = QGraphicsRectItem()
         pen = QPen(Qt.yellow)
         pen.setCosmetic(True)
@@ -30,23 +37,45 @@ class LabelViewBox(pg.ViewBox):
         self._preview.hide()
         self.addItem(self._preview, ignoreBounds=True)
 
+    @property
+    def painting(self) -> bool:
+        return self.tool in PAINT_TOOLS
+
     def mouseClickEvent(self, ev) -> None:
         if ev.button() not in (Qt.LeftButton, Qt.RightButton):
             return super().mouseClickEvent(ev)
         ev.accept()
         p = self.mapSceneToView(ev.scenePos())
+        if self.painting:
+            if ev.button() == Qt.LeftButton:
+                self.stroke_started.emit(p.x(), p.y())
+                self.stroke_finished.emit()
+            return
         negative = ev.button() == Qt.RightButton or bool(ev.modifiers() & Qt.AltModifier)
         self.point_requested.emit(p.x(), p.y(), not negative)
 
     def mouseDragEvent(self, ev, axis=None) -> None:
         ev.accept()
-        box_gesture = ev.button() == Qt.LeftButton and not (ev.modifiers() & Qt.ControlModifier)
-        if not box_gesture:
+        left = ev.button() == Qt.LeftButton and not (ev.modifiers() & Qt.ControlModifier)
+        if not left:
             last, now = self.mapSceneToView(ev.lastScenePos()), self.mapSceneToView(ev.scenePos())
             self.translateBy(x=last.x() - now.x(), y=last.y() - now.y())
             return
         start = self.mapSceneToView(ev.buttonDownScenePos())
         now = self.mapSceneToView(ev.scenePos())
+        if self.painting:
+            self._stroke(ev, start, now)
+        else:
+            self._box(ev, start, now)
+
+    def _stroke(self, ev, start: QPointF, now: QPointF) -> None:
+        if ev.isStart():
+            self.stroke_started.emit(start.x(), start.y())
+        self.stroke_moved.emit(now.x(), now.y(), bool(ev.modifiers() & Qt.ShiftModifier))
+        if ev.isFinish():
+            self.stroke_finished.emit()
+
+    def _box(self, ev, start: QPointF, now: QPointF) -> None:
         rect = QRectF(start, now).normalized()
         if ev.isFinish():
             self._preview.hide()

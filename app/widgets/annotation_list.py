@@ -1,10 +1,12 @@
-"""Annotations of the current image: category, colour, area, predicted IoU, show/hide, delete."""
+"""Annotations of the current image: category, colour, area, predicted IoU, source
+(sam, auto, brush, import; "edited" once a brush or mask operation changed it), show/hide, delete."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHeaderView, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from app.model import Dataset
+from app.throttle import Deferrable
 from app.widgets.qimage import swatch
 
 ID_ROLE = Qt.UserRole
@@ -18,7 +20,7 @@ class AnnotationList(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Show", "Category", "Area", "IoU"])
+        self.tree.setHeaderLabels(["Show", "Category", "Area", "IoU", "Source"])
         self.tree.setRootIsDecorated(False)
         self.tree.setSelectionMode(QTreeWidget.SingleSelection)
         self.tree.setFocusPolicy(Qt.NoFocus)
@@ -36,6 +38,7 @@ class AnnotationList(QWidget):
         self.image_id: int | None = None
         self.hidden: set[int] = set()
         self._filling = False
+        self.refresh_soon = Deferrable(self.refresh)  # held during a command: one refill, not one per event
         self.tree.itemChanged.connect(self._on_item_changed)
         self.tree.itemSelectionChanged.connect(self._on_selection)
         self.delete_button.clicked.connect(self._on_delete)
@@ -54,9 +57,9 @@ class AnnotationList(QWidget):
 
     def _on_event(self, event) -> None:
         if event.type.startswith("annotation_") and event.value.image_id == self.image_id:
-            self.refresh()
+            self.refresh_soon()
         elif event.type.startswith("category_"):
-            self.refresh()
+            self.refresh_soon()
 
     def refresh(self) -> None:
         self._filling = True
@@ -66,7 +69,9 @@ class AnnotationList(QWidget):
             for annotation in self.dataset.annotations(self.image_id):
                 category = self.dataset.categories[annotation.category_id]
                 iou = annotation.provenance.predicted_iou
-                item = QTreeWidgetItem(["", category.name, str(annotation.area), "—" if iou is None else f"{iou:.3f}"])
+                source = annotation.provenance.source + (", edited" if annotation.provenance.edited else "")
+                item = QTreeWidgetItem(["", category.name, str(annotation.area), "—" if iou is None else f"{iou:.3f}",
+                                        source])
                 item.setData(0, ID_ROLE, annotation.id)
                 item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
                 item.setCheckState(0, Qt.Unchecked if annotation.id in self.hidden else Qt.Checked)

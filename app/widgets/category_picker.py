@@ -43,6 +43,7 @@ class CategoryPicker(QWidget):
         self.dataset: Dataset | None = None
         self._filling = False
         self._current: int | None = None
+        self._keys: list[str] = [f"Ctrl+{n}" for n in range(1, 10)]  # the keys of categories 1..9
         new.clicked.connect(self.create_requested)
         color.clicked.connect(self._ask_color)
         self.list.currentItemChanged.connect(self._on_current)
@@ -68,12 +69,17 @@ class CategoryPicker(QWidget):
                 item = QListWidgetItem(swatch(category.color), category.name)
                 item.setData(ID_ROLE, category.id)
                 item.setFlags(item.flags() | Qt.ItemIsEditable)
-                if number <= 9:
-                    item.setToolTip(f"Ctrl+{number}")
+                if number <= len(self._keys) and self._keys[number - 1]:
+                    item.setToolTip(f"{self._keys[number - 1]}: make current")
                 self.list.addItem(item)
                 if category.id == self._current:
                     self.list.setCurrentItem(item)
         self._filling = False
+
+    def set_keys(self, keys: list[str]) -> None:
+        """The keys bound to "category 1" … "category 9" now (shown as tooltips)."""
+        self._keys = list(keys)
+        self.refresh()
 
     def set_current(self, category_id: int) -> None:
         self._current = category_id

@@ -3,7 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-QT_FREE = ("app.session", "app.project", "app.edits", "app.history", "app.services.images", "app.canvas.overlay")
+QT_FREE = ("app.session", "app.project", "app.edits", "app.services.images", "app.canvas.overlay")
 PROBE = f"""
 import importlib, sys
 for name in {QT_FREE!r}:

@@ -1,4 +1,4 @@
-"""Undoable document edits, without Qt."""
+"""Per-image undo stacks (QUndoStack) over the model's commands, and the workflow's edits."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,53 +12,110 @@ from app.session import BoxCandidates, PromptSession
 def make_dataset() -> Dataset:
     dataset = Dataset()
     dataset.add_image(ImageRecord(1, "a.png", 40, 30))
+    dataset.add_image(ImageRecord(2, "b.png", 40, 30))
     dataset.add_category(Category(1, "object", (255, 0, 0)))
     return dataset
 
 
-def accepted(dataset: Dataset, history: History, box) -> int:
-    session = PromptSession(1, (30, 40))
-    session.set_box(*box)
-    session.set_candidates(BoxCandidates(tuple(session.box), (30, 40)))
+def boxed(session: PromptSession, history: History, box) -> None:
+    history.push(edits.set_box(session, *box))
+    session.set_candidates(BoxCandidates(tuple(session.box), session.shape))
+
+
+def test_accept_is_one_step_with_its_prompts_and_each_image_has_its_own_stack(qtbot):
+    dataset, history, session = make_dataset(), History(), PromptSession(1, (30, 40))
+    history.set_image(1)
+    boxed(session, history, (0, 0, 10, 10))
     annotation = edits.annotation_from_session(session, dataset.new_annotation_id(), 1)
+    assert annotation.provenance.source == "brush" and annotation.provenance.box == (0.0, 0.0, 10.0, 10.0)
+    history.push(edits.accept(dataset, session, annotation))
+    assert session.prompts == [] and dataset.annotation(annotation.id) is annotation
+    assert history.count(1) == 2
+
+    # Another image: its own, empty history; image 1's prompts wait for it.
+    history.set_image(2)
+    session.reset(2, (30, 40))
+    assert history.undo() is None and not history.can_undo
+    boxed(session, history, (5, 5, 20, 20))
+    history.set_image(1)
+    session.reset(1, (30, 40))
+    assert session.prompts == []
+
+    assert history.undo() == "Accept mask"  # the annotation goes, the box prompt comes back
+    assert dataset.annotations(1) == [] and session.box.tolist() == [0, 0, 10, 10]
+    assert history.undo() == "Box prompt" and session.prompts == []
+    assert history.redo() == "Box prompt"
+    assert history.redo() == "Accept mask"
+    assert dataset.annotation(annotation.id) is annotation and session.prompts == []
+    assert history.redo() is None
+
+    history.set_image(2)
+    session.reset(2, (30, 40))
+    assert session.box.tolist() == [5, 5, 20, 20]  # kept while image 1 was shown
+    assert history.undo() == "Box prompt" and session.prompts == []
+    history.clear()  # another folder
+    assert history.count(1) == history.count(2) == 0 and not history.can_redo
+
+
+def test_no_overlap_accept_takes_pixels_and_removes_covered_annotations(qtbot):
+    dataset, history, session = make_dataset(), History(), PromptSession(1, (30, 40))
+    history.set_image(1)
+    accepted = []
+    for box in [(0, 0, 10, 10), (20, 0, 24, 4), (5, 5, 30, 20)]:
+        boxed(session, history, box)
+        annotation = edits.annotation_from_session(session, dataset.new_annotation_id(), 1)
+        history.push(edits.accept(dataset, session, annotation, no_overlap=len(accepted) == 2))
+        accepted.append(annotation)
+    first, small, big = accepted
+    masks = {a.id: a.mask.full_mask() for a in dataset.annotations(1)}
+    assert not (masks[first.id] & masks[big.id]).any()  # the new mask took the overlap
+    assert masks[first.id].sum() == 100 - 25 and masks[big.id].sum() == 25 * 15
+    assert masks[small.id].sum() == 16  # no overlap with it: untouched
+    # Covering an annotation entirely removes it, in the same undo step.
+    boxed(session, history, (18, 0, 26, 6))
+    cover = edits.annotation_from_session(session, dataset.new_annotation_id(), 1)
+    history.push(edits.accept(dataset, session, cover, no_overlap=True))
+    assert small.id not in {a.id for a in dataset.annotations(1)}
+    assert history.undo() == "Accept mask"
+    assert {a.id: a.mask.full_mask().tobytes() for a in dataset.annotations(1)} == {
+        k: v.tobytes() for k, v in masks.items()}
+    assert history.undo() == "Box prompt"
+    assert history.undo() == "Accept mask"  # the big one: the first annotation gets its pixels back
+    assert np.array_equal(dataset.annotation(first.id).mask.full_mask(), np.pad(np.ones((10, 10), bool),
+                                                                                ((0, 20), (0, 30))))
+
+
+def test_notes_and_failures_are_reported_not_swallowed(qtbot):
+    dataset, history = make_dataset(), History()
+    history.set_image(1)
+    create = edits.new_category(dataset, "car")
+    history.push(create)
+    history.push(edits.rename_category(dataset, create.category.id, " truck "))
+    assert edits.rename_category(dataset, create.category.id, "  ") is None
+    assert edits.recolor_category(dataset, 1, (255, 0, 0)) is None
+    boxed_session = PromptSession(1, (30, 40))
+    boxed(boxed_session, history, (0, 0, 10, 10))
+    annotation = edits.annotation_from_session(boxed_session, dataset.new_annotation_id(), create.category.id)
+    history.set_image(2)  # the annotation is made "on another image's history"
     history.push(edits.add_annotation(dataset, annotation))
-    return annotation.id
+    history.set_image(1)
+    history.undo()  # the box prompt
+    with qtbot.waitSignal(history.note) as note:
+        history.undo()  # the rename
+        history.undo()  # the creation: still used by the other image's annotation
+    assert note.args == ["Kept category 'car': 1 annotation still use it"]
+    assert dataset.categories[create.category.id].name == "car"
 
+    class Broken:
+        text = "Broken"
 
-def test_accept_delete_recategorise_undo_redo():
-    dataset, history = make_dataset(), History()
-    a = accepted(dataset, history, (0, 0, 10, 10))
-    b = accepted(dataset, history, (20, 10, 30, 20))
-    annotation = dataset.annotation(a)
-    assert annotation.area == 100 and annotation.provenance.box == (0.0, 0.0, 10.0, 10.0)
-    assert annotation.provenance.source == "brush" and annotation.provenance.predicted_iou is None
-    history.push(edits.remove_annotation(dataset, a))
-    assert [x.id for x in dataset.annotations(1)] == [b]
-    assert history.undo() == "Delete annotation"
-    assert [x.id for x in dataset.annotations(1)] == [a, b]  # back in its place, same id
-    assert dataset.annotation(a) is annotation  # the same record: nothing was copied
+        def redo(self):
+            return None
 
-    category = history.push(edits.new_category(dataset, "car"))
-    history.push(edits.assign_category(dataset, b, category.id))
-    assert dataset.annotation(b).category_id == category.id
-    history.undo()
-    history.undo()
-    assert dataset.annotation(b).category_id == 1 and category.id not in dataset.categories
-    history.redo()
-    assert dataset.categories[category.id].name == "car"
-    assert edits.assign_category(dataset, b, 1) is None  # no change, no command
+        def undo(self):
+            raise RuntimeError("the model disagrees")
 
-
-def test_rename_and_recolour_are_undoable_and_no_ops_are_skipped():
-    dataset, history = make_dataset(), History()
-    assert edits.rename_category(dataset, 1, "  ") is None
-    assert edits.rename_category(dataset, 1, "object") is None
-    history.push(edits.rename_category(dataset, 1, " person "))
-    history.push(edits.recolor_category(dataset, 1, np.array([0, 128, 255])))
-    assert dataset.categories[1] == Category(1, "person", (0, 128, 255))
-    history.undo()
-    history.undo()
-    assert dataset.categories[1] == Category(1, "object", (255, 0, 0))
-    assert history.can_redo and not history.can_undo
-    history.push(edits.new_category(dataset))
-    assert not history.can_redo  # a new edit forgets the undone ones
+    history.push(Broken())
+    with qtbot.waitSignal(history.failed) as failed:
+        history.undo()
+    assert "the model disagrees" in failed.args[0]

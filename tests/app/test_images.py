@@ -76,3 +76,66 @@ def test_listing_scanning_and_downsampling(tmp_path):
     assert (scanned.width, scanned.height) == (500, 300) and scanned.thumbnail.shape == (30, 50, 3)
     small, factor = downsample(np.zeros((300, 500, 3), np.uint8), 100)
     assert small.shape == (60, 100, 3) and factor == 5.0
+
+
+def test_unsupported_formats_are_listed_and_named_not_ignored(tmp_path):
+    (tmp_path / "phone.heic").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64)
+    (tmp_path / "raw.dng").write_bytes(b"II*\x00" + b"\x00" * 64)  # a TIFF container, but no image OpenCV reads
+    (tmp_path / "scan.jxl").write_bytes(b"\xff\x0a" + b"\x00" * 64)
+    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / ".hidden.png").write_bytes(b"")
+    assert [p.name for p in list_images(tmp_path)] == ["phone.heic", "raw.dng", "scan.jxl"]
+    reasons = {}
+    for path in list_images(tmp_path):
+        with pytest.raises(ImageLoadError) as info:
+            load_image(path)
+        reasons[path.name] = str(info.value)
+    assert reasons["phone.heic"] == "phone.heic: unsupported format (HEIC); convert it to PNG or JPEG"
+    assert reasons["scan.jxl"].startswith("scan.jxl: unsupported format (JPEG XL)")
+    assert reasons["raw.dng"].startswith("raw.dng: not a readable image (corrupt or truncated TIFF")
+
+
+def test_truncated_files_of_every_common_format_are_caught(tmp_path):
+    rgb = (np.random.default_rng(0).random((60, 80, 3)) * 255).astype(np.uint8)
+    for suffix in (".png", ".jpg", ".webp", ".tif", ".bmp"):
+        data = cv2.imencode(suffix, rgb)[1].tobytes()
+        path = tmp_path / f"cut{suffix}"
+        path.write_bytes(data[: len(data) * 2 // 3])
+        with pytest.raises(ImageLoadError) as info:
+            load_image(path)
+        assert str(info.value).startswith(path.name) and "\n" not in str(info.value)
+        assert "truncated" in str(info.value) or "not a readable image" in str(info.value)
+
+
+def test_a_png_with_a_jpeg_inside_still_loads(tmp_path):
+    path = tmp_path / "misnamed.png"
+    path.write_bytes(cv2.imencode(".jpg", np.full((10, 12, 3), 200, np.uint8))[1].tobytes())
+    assert load_image(path).shape == (10, 12, 3)
+
+
+@pytest.mark.parametrize("orientation, shape", [(1, (20, 40)), (3, (20, 40)), (6, (40, 20)), (8, (40, 20))])
+def test_exif_orientations_match_what_viewers_show(tmp_path, orientation, shape):
+    from PIL import Image, ImageOps
+
+    rgb = np.zeros((20, 40, 3), np.uint8)
+    rgb[:5, :10] = 255  # a white corner shows which way the image was turned
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "PNG", exif=exif.tobytes())
+    path = tmp_path / f"o{orientation}.png"
+    path.write_bytes(buffer.getvalue())
+    image = load_image(path)
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(buffer.getvalue()))).convert("RGB"))
+    assert image.shape[:2] == shape and np.array_equal(image, expected)
+
+
+def test_sixteen_bit_colour_and_grey_with_alpha(tmp_path):
+    from PIL import Image
+
+    rgb16 = np.zeros((6, 7, 3), np.uint16)
+    rgb16[..., 2] = 65535  # channel 2 of what OpenCV writes (BGR) is red
+    cv2.imencode(".png", rgb16)[1].tofile(tmp_path / "deep.png")
+    assert load_image(tmp_path / "deep.png")[0, 0].tolist() == [255, 0, 0]
+    Image.fromarray(np.full((5, 5), 120, np.uint8)).convert("LA").save(tmp_path / "grey_alpha.png")
+    assert load_image(tmp_path / "grey_alpha.png")[0, 0].tolist() == [120, 120, 120]

@@ -71,3 +71,29 @@ def test_box_candidates_without_a_model():
     candidates = BoxCandidates((2.0, 3.0, 6.0, 5.0), (10, 8))
     assert candidates.mask(0).sum() == 8 and candidates.mask(0)[3:5, 2:6].all()
     assert len(candidates) == 1 and np.isnan(candidates.iou_predictions[0])
+
+
+def test_prompt_states_for_undo_and_per_image_memory(predictor):
+    session = PromptSession(1, (64, 96))
+    session.add_point(10, 10, True)
+    session.set_candidates(decode(predictor, session))
+    before = session.state()
+    after = session.with_point(50, 30, False)
+    assert session.prompts == list(before.prompts)  # computing a state changes nothing
+    assert len(after.prompts) == 2 and 1 in after.logits  # the shown candidate feeds mask_input
+    session.restore(after)
+    assert session.labels.tolist() == [1, 0] and session.mask_input is not None
+    session.restore(before)
+    assert session.labels.tolist() == [1] and session.candidates is not None
+    assert session.without_last().prompts == () and PromptSession().without_last() is None
+
+    session.reset(2, (64, 96))  # another image: empty, and image 1's prompts are kept
+    assert session.prompts == [] and session.candidates is None
+    session.set_box(1, 2, 30, 40)
+    session.reset(1, (64, 96))
+    assert session.labels.tolist() == [1] and session.candidates is None  # to be decoded again
+    session.reset(2, (64, 96))
+    assert session.box.tolist() == [1, 2, 30, 40]
+    session.reset(None, None)  # a new folder forgets them all
+    session.reset(1, (64, 96))
+    assert session.prompts == []

@@ -1,0 +1,173 @@
+"""Brush and eraser through the real window: keys, footprint, full-resolution strokes,
+straight lines, one undo step per stroke, and the mask operations."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from app.model import Mask
+from app.model.paint import Stroke
+from tests.app.test_workflow import view_pos
+
+
+def send_mouse(widget, kind, pos, button, buttons, modifiers=Qt.NoModifier) -> None:
+    local = QPointF(pos)
+    event = QMouseEvent(kind, local, widget.mapToGlobal(local), button, buttons, modifiers)
+    QApplication.sendEvent(widget, event)
+
+
+def drag_path(canvas, points, modifiers=Qt.NoModifier) -> list[QPoint]:
+    """A real left-button drag through image points [(x, y), ...]; returns the widget positions.
+    Moves are 12 ms apart: pyqtgraph drops mouse moves faster than 100 per second."""
+    viewport = canvas.viewport()
+    positions = [view_pos(canvas, x, y) for x, y in points]
+    send_mouse(viewport, QEvent.MouseButtonPress, positions[0], Qt.LeftButton, Qt.LeftButton, modifiers)
+    for pos in positions[1:]:
+        QTest.qWait(12)
+        send_mouse(viewport, QEvent.MouseMove, pos, Qt.NoButton, Qt.LeftButton, modifiers)
+    send_mouse(viewport, QEvent.MouseButtonRelease, positions[-1], Qt.LeftButton, Qt.NoButton, modifiers)
+    return positions
+
+
+def image_point(canvas, pos: QPoint) -> tuple[float, float]:
+    """The original-frame point under widget position ``pos`` (what the view box emits)."""
+    p = canvas.view_box.mapSceneToView(canvas.mapToScene(pos))
+    return p.x(), p.y()
+
+
+def open_zoomed_out(qtbot, make_app, image_folder, max_display_side: int = 50):
+    """The app with a display copy smaller than the image, as for a big photo."""
+    app = make_app(None, None)
+    app.loader.max_display_side = max_display_side
+    app.labeler.open_folder(image_folder)
+    qtbot.waitUntil(lambda: app.window.canvas.image_shape is not None, timeout=10000)
+    app.window.activateWindow()
+    app.window.canvas.setFocus()
+    return app
+
+
+def test_brush_paints_at_full_resolution_with_footprint_and_one_undo_step(qtbot, make_app, image_folder):
+    app = open_zoomed_out(qtbot, make_app, image_folder)
+    window, lab, canvas = app.window, app.labeler, app.window.canvas
+    dataset = lab.project.dataset
+    assert canvas.factor > 3 and canvas.image_shape == (120, 160)  # display 38x50, image 120x160
+
+    qtbot.keyClick(canvas, Qt.Key_B)
+    assert lab.refine.tool == "brush" and window.actions["tool.brush"].isChecked()
+    qtbot.keyClick(canvas, Qt.Key_BracketRight)
+    qtbot.keyClick(canvas, Qt.Key_BracketLeft)
+    qtbot.keyClick(canvas, Qt.Key_BracketLeft)
+    assert lab.refine.radius == 6.0 and window.tools.tool_options.radius.value() == 6.0  # 8 -> 10 -> 8 -> 6
+    # The footprint: a circle of the brush's radius in image pixels, under the cursor.
+    hover = view_pos(canvas, 80, 60)
+    send_mouse(canvas.viewport(), QEvent.MouseMove, hover, Qt.NoButton, Qt.NoButton)
+    rect = canvas.footprint.rect()
+    assert canvas.footprint.isVisible() and abs(rect.width() - 12) < 1e-6
+    cx, cy = image_point(canvas, hover)
+    assert abs(rect.center().x() - cx) < 1e-6 and abs(rect.center().y() - cy) < 1e-6
+
+    # Nothing selected: a stroke starts a new annotation, painted at full resolution.
+    history_before = lab.history.count(lab.image_id)
+    positions = drag_path(canvas, [(20, 30), (60, 32), (100, 35), (140, 40)])
+    (annotation,) = dataset.annotations(lab.image_id)
+    assert annotation.provenance.source == "brush" and lab.selected_annotation == annotation.id
+    expected = Stroke(Mask.empty(120, 160), 6.0)
+    points = [image_point(canvas, positions[0])] + [image_point(canvas, p) for p in positions[1:]]
+    for x, y in [points[0]] + points:  # press, then the drag's start and moves (pyqtgraph repeats the start)
+        expected.add_point(x, y)
+    assert annotation.mask == expected.after()
+    column = annotation.mask.full_mask()[:, 60]
+    assert column.sum() in (11, 12)  # a 12-pixel-wide stroke, not a blob of 3-pixel display steps
+    assert lab.history.count(lab.image_id) == history_before + 1  # the whole stroke: one step
+
+    # Shift-drag: a straight line from where the drag began, whatever the path.
+    before = annotation.mask
+    positions = drag_path(canvas, [(20, 90), (60, 110), (90, 70), (140, 90)], Qt.ShiftModifier)
+    straight = Stroke(before, 6.0)
+    straight.add_point(*image_point(canvas, positions[0]))
+    straight.line_to(*image_point(canvas, positions[-1]))
+    after = dataset.annotation(annotation.id).mask
+    assert after == straight.after() and not after.full_mask()[110, 60]
+
+    # The eraser cuts a hole; the stroke's preview is gone once it ends.
+    qtbot.keyClick(canvas, Qt.Key_E)
+    drag_path(canvas, [(60, 32), (61, 32)])
+    holed = dataset.annotation(annotation.id).mask.full_mask()
+    assert not holed[32, 60] and holed[32, 40] and holed[90, 60]
+    assert canvas.stroke_item.image is None and lab.refine.stroke is None
+    overlay = canvas.annotation_item.image
+    assert overlay.shape[:2] == (38, 50) and overlay[int(90 / canvas.factor), int(60 / canvas.factor), 3] > 0
+
+    for _ in range(3):
+        window.actions["edit.undo"].trigger()
+    assert dataset.annotations(lab.image_id) == []
+    for _ in range(3):
+        window.actions["edit.redo"].trigger()
+    assert np.array_equal(dataset.annotation(annotation.id).mask.full_mask(), holed)
+
+    # Back to prompts: a click is a SAM point again, not paint.
+    qtbot.keyClick(canvas, Qt.Key_P)
+    assert lab.refine.tool == "prompt" and not canvas.footprint.isVisible()
+
+
+def test_mask_operations_on_the_selected_annotation(qtbot, make_app, image_folder):
+    app = open_zoomed_out(qtbot, make_app, image_folder, max_display_side=4096)
+    window, lab = app.window, app.labeler
+    dataset = lab.project.dataset
+    lab.set_box(10, 10, 50, 40)  # no checkpoint: a box is a rectangle candidate
+    first = lab.accept()
+    lab.select_annotation(first.id)
+    lab.set_box(40, 20, 80, 60)
+    window.actions["mask.add_candidate"].trigger()
+    union = np.zeros((120, 160), bool)
+    union[10:40, 10:50] = True
+    union[20:60, 40:80] = True
+    assert np.array_equal(dataset.annotation(first.id).mask.full_mask(), union)
+    assert lab.session.prompts == []  # used up, in the same undo step
+    lab.set_box(20, 15, 30, 25)
+    window.actions["mask.subtract_candidate"].trigger()
+    holed = union.copy()
+    holed[15:25, 20:30] = False
+    assert np.array_equal(dataset.annotation(first.id).mask.full_mask(), holed)
+
+    lab.refine.set_tool("brush")
+    lab.refine.set_radius(1)
+    lab.refine.begin_stroke(100.5, 100.5)  # a speck far from the rest: a second part
+    lab.refine.end_stroke()
+    assert dataset.annotation(first.id).mask.full_mask()[100, 100]
+    window.tools.tool_options.speck_area.setValue(10)
+    assert lab.refine.speck_area == 10
+    window.actions["mask.remove_specks"].trigger()
+    window.actions["mask.fill_holes"].trigger()
+    assert np.array_equal(dataset.annotation(first.id).mask.full_mask(), union)
+    assert dataset.annotation(first.id).provenance.edited
+
+    # No overlap: a new mask takes its pixels from the first.
+    window.actions["mask.no_overlap"].trigger()
+    assert lab.refine.no_overlap
+    lab.select_annotation(-1)
+    lab.set_box(0, 0, 30, 30)
+    second = lab.accept()
+    a, b = (dataset.annotation(i).mask.full_mask() for i in (first.id, second.id))
+    assert not (a & b).any() and b.sum() == 900 and a.sum() == union.sum() - (union[:30, :30]).sum()
+    window.actions["edit.undo"].trigger()
+    assert np.array_equal(dataset.annotation(first.id).mask.full_mask(), union)
+
+
+def test_erasing_every_pixel_deletes_the_annotation_in_one_undoable_step(qtbot, make_app, image_folder):
+    app = open_zoomed_out(qtbot, make_app, image_folder, max_display_side=4096)
+    lab = app.labeler
+    dataset = lab.project.dataset
+    lab.set_box(10, 10, 20, 20)
+    small = lab.accept()
+    lab.select_annotation(small.id)
+    lab.refine.set_tool("eraser")
+    lab.refine.set_radius(12)
+    lab.refine.begin_stroke(15, 15)
+    lab.refine.end_stroke()
+    assert dataset.annotations(lab.image_id) == [] and lab.selected_annotation is None
+    app.window.actions["edit.undo"].trigger()
+    assert dataset.annotation(small.id) is small

@@ -1,0 +1,141 @@
+"""The model manager in the real window, against a loopback server: download with
+progress and a verified checkpoint that loads, cancel and resume, wrong checksum,
+offline with the manual option, and the first-run offer."""
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from app.bootstrap import parse_args, start
+from app.services import model_catalog
+from app.services.model_catalog import CheckpointEntry
+from tests.app.loopback_http import LoopbackServer, refused_url
+
+
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch):
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def checkpoint_bytes(tiny_checkpoint) -> bytes:
+    return tiny_checkpoint.read_bytes()
+
+
+@pytest.fixture
+def catalog(monkeypatch, checkpoint_bytes):
+    """A one-entry catalogue whose file is the tiny random-weight checkpoint."""
+    entry = CheckpointEntry("vit_tiny", "sam_tiny_random.pth", len(checkpoint_bytes),
+                            hashlib.sha256(checkpoint_bytes).hexdigest(), "for tests")
+    monkeypatch.setattr(model_catalog, "CATALOG", (entry,))
+    return entry
+
+
+@pytest.fixture
+def server(checkpoint_bytes):
+    with LoopbackServer({"sam_tiny_random.pth": checkpoint_bytes}) as server:
+        yield server
+
+
+def open_manager(app):
+    app.window.actions["file.models"].trigger()
+    manager = app.window.model_manager
+    assert manager is not None and manager.isVisible() and not manager.isModal()
+    return manager
+
+
+def test_download_from_the_file_menu_verifies_and_loads_the_model(qtbot, make_app, settings, catalog, server):
+    settings.model_base_url = server.base_url
+    app = make_app()
+    assert not app.labeler.model_ready
+    manager = open_manager(app)
+    assert manager.list.count() == 1 and manager.list.item(0).text().startswith("vit_tiny · 20")
+    assert manager.primary.text() == "Download"
+    details = []
+    manager.jobs.progress.connect(lambda progress: details.append(manager.detail.text()))
+    manager.primary.click()
+    assert not manager.primary.isEnabled() and manager.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: app.labeler.model_ready, timeout=30000)
+    path = settings.models_dir / catalog.file_name
+    assert path.is_file() and settings.checkpoint == str(path)
+    assert any(" of 20" in text for text in details)
+    assert "verified (SHA-256 matches)" in manager.message.text()
+    assert manager.primary.text() == "Use this model" and "✓ downloaded" in manager.list.item(0).text()
+    assert app.window.model_label.text().startswith("SAM ")
+    with qtbot.waitSignal(manager.chosen, timeout=5000) as chosen:  # a downloaded model is used at once
+        manager.primary.click()
+    assert chosen.args == [str(path)] and len(server.requests) == 1
+
+
+def test_cancel_then_resume_continues_with_a_range_request(qtbot, make_app, settings, catalog, server):
+    settings.model_base_url = server.base_url
+    server.delay = 0.01  # a slow line: ~6 MB/s
+    app = make_app()
+    manager = open_manager(app)
+    manager.primary.click()
+    qtbot.waitUntil(lambda: manager.progress.value() > 50, timeout=20000)
+    manager.cancel_button.click()
+    qtbot.waitUntil(lambda: "paused" in manager.message.text(), timeout=10000)
+    assert manager.primary.text() == "Resume download" and manager.primary.isEnabled()
+    kept = (settings.models_dir / (catalog.file_name + ".part")).stat().st_size
+    assert 0 < kept < catalog.size and not app.labeler.model_ready
+    server.delay = 0
+    manager.primary.click()
+    qtbot.waitUntil(lambda: app.labeler.model_ready, timeout=30000)
+    assert server.ranges == [None, f"bytes={kept}-"]
+
+
+def test_a_wrong_checksum_is_reported_and_nothing_is_loaded(qtbot, make_app, settings, catalog, server,
+                                                            checkpoint_bytes):
+    server.files[catalog.file_name] = checkpoint_bytes[:-1] + bytes([checkpoint_bytes[-1] ^ 0xFF])
+    settings.model_base_url = server.base_url
+    app = make_app()
+    manager = open_manager(app)
+    manager.primary.click()
+    qtbot.waitUntil(lambda: "SHA-256" in manager.message.text(), timeout=30000)
+    assert "the file was deleted" in manager.message.text()
+    assert not any(settings.models_dir.iterdir()) and not app.labeler.model_ready
+    assert manager.primary.text() == "Download"
+
+
+def test_offline_says_so_and_the_manual_option_works(qtbot, make_app, settings, catalog, tiny_checkpoint):
+    settings.model_base_url = refused_url()
+    app = make_app()
+    manager = open_manager(app)
+    manager.primary.click()
+    qtbot.waitUntil(lambda: "refused the connection" in manager.message.text(), timeout=20000)
+    text = manager.message.text()
+    assert "are you offline" in text and "Use a file I already have" in text and "sam_tiny_random.pth</a>" in text
+    manager.use_local_file(tiny_checkpoint)  # what "Use a file I already have…" does after its file dialog
+    qtbot.waitUntil(lambda: app.labeler.model_ready, timeout=30000)
+    assert (settings.models_dir / catalog.file_name).read_bytes() == tiny_checkpoint.read_bytes()
+
+
+def test_a_file_that_is_no_official_checkpoint_is_refused(qtbot, make_app, settings, catalog, tmp_path):
+    other = tmp_path / "fine_tuned.pth"
+    other.write_bytes(b"not a checkpoint")
+    manager = open_manager(make_app())
+    manager.use_local_file(other)
+    qtbot.waitUntil(lambda: "not an official SAM v1 checkpoint" in manager.message.text(), timeout=10000)
+    assert "File &gt; Open checkpoint" in manager.message.text()
+    assert not settings.models_dir.exists() or not any(settings.models_dir.iterdir())
+
+
+def test_first_run_offers_the_manager_and_later_runs_do_not(qtbot, tmp_path, tiny_checkpoint):
+    ini = tmp_path / "first_run.ini"
+    app = start(parse_args(["--settings", str(ini), "--device", "cpu"]))
+    try:
+        qtbot.addWidget(app.window)
+        assert app.window.model_manager is not None and app.window.model_manager.isVisible()
+        assert not app.window.model_manager.isModal()
+        assert app.window.model_manager.models_dir == tmp_path / "models"
+    finally:
+        app.window.close()
+    later = start(parse_args(["--settings", str(ini), "--checkpoint", str(tiny_checkpoint), "--device", "cpu"]))
+    try:
+        qtbot.addWidget(later.window)
+        assert later.window.model_manager is None
+    finally:
+        later.window.close()
