@@ -28,6 +28,7 @@ class ActionSpec:
     checked: bool = False
     toolbar: bool = False
     tip: str = ""
+    short: str = ""  # label on panel buttons, where ``text`` is too long
     group: str = ""
 
 
@@ -73,8 +74,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tool.smaller", "Smaller brush", ("[",), "", "Tools"),
     ActionSpec("tool.bigger", "Bigger brush", ("]",), "", "Tools"),
     ActionSpec("mask.add_candidate", "Add candidate to selected annotation", ("U",), "", "Mask",
-               tip="Union of the selected annotation and SAM's shown candidate"),
-    ActionSpec("mask.subtract_candidate", "Subtract candidate from selected annotation", ("X",), "", "Mask"),
+               tip="Union of the selected annotation and SAM's shown candidate", short="Add candidate"),
+    ActionSpec("mask.subtract_candidate", "Subtract candidate from selected annotation", ("X",), "", "Mask",
+               short="Subtract candidate"),
     ActionSpec("mask.fill_holes", "Fill holes", ("H",), "", "Mask", tip="Fill the selected annotation's holes"),
     ActionSpec("mask.remove_specks", "Remove specks", ("S",), "", "Mask",
                tip="Remove the selected annotation's parts smaller than the speck size (Tools panel)"),
@@ -125,6 +127,8 @@ def build_actions(
     groups: dict[str, QActionGroup] = {}
     for spec in specs:
         action = QAction(icon(spec.icon), spec.text, parent)
+        if spec.short:
+            action.setIconText(spec.short)
         action.setCheckable(spec.checkable)
         if spec.checkable:
             action.setChecked(spec.checked)

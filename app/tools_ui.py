@@ -31,8 +31,10 @@ class ToolsUi:
         self.actions = window.actions
         self.tool_options = ToolOptions(self.actions)
         self.review = PrelabelReview(self.actions)
-        self._dock("Tools", self.tool_options)
-        automatic = self._dock("Automatic", self.review)
+        # Below the image list: the right column (candidates, categories, annotations) is full,
+        # and a window that fits a 768-pixel-high laptop screen must keep its status bar.
+        self._dock("Tools", self.tool_options, Qt.LeftDockWidgetArea)
+        automatic = self._dock("Automatic", self.review, Qt.RightDockWidgetArea)
         annotations = window.findChild(QDockWidget, "Annotations")
         if annotations is not None:
             window.tabifyDockWidget(annotations, automatic)
@@ -47,12 +49,12 @@ class ToolsUi:
                                       + escape("; ".join(self.keymap.dropped)))
         self._wire()
 
-    def _dock(self, title: str, widget: QWidget) -> QDockWidget:
+    def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
         dock = QDockWidget(title, self.window)
         dock.setObjectName(title)
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
-        self.window.addDockWidget(Qt.RightDockWidgetArea, dock)
+        self.window.addDockWidget(area, dock)
         return dock
 
     def handlers(self) -> dict:
