@@ -15,6 +15,7 @@ import traceback
 import numpy as np
 
 from app.services.disk_embeddings import DiskEmbeddings
+from app.services.messages import one_line
 from sam_core import EmbeddingCache, SamPredictor
 
 
@@ -114,15 +115,10 @@ class PrecomputeJobs:
             raise
         except Exception as exc:  # one bad image must not end the precompute; it is reported
             traceback.print_exc()
-            self.precompute_failed.emit(key, _one_line(exc))
+            self.precompute_failed.emit(key, one_line(exc))
 
     def _precompute_stored(self, key: str, seconds: float, error: BaseException | None) -> None:
         if error is None:
             self.precomputed.emit(key, seconds, False)
         else:
-            self.precompute_failed.emit(key, _one_line(error))
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
+            self.precompute_failed.emit(key, one_line(error))

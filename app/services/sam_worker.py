@@ -36,9 +36,11 @@ import torch
 from PySide6.QtCore import QThread, Signal
 
 from app.services.disk_embeddings import DiskEmbeddings
+from app.services.messages import one_line
 from app.services.precompute_jobs import PrecomputeJobs, _Cancelled
-from app.services.prelabel_job import PrelabelJob, run_item
-from sam_core import CheckpointError, GenerationCancelled, SamPredictor, load_sam
+from app.services.prelabel_job import PrelabelJob
+from app.services.prelabel_jobs import PrelabelJobs
+from sam_core import CheckpointError, SamPredictor, load_sam
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class DecodeRequest:
     started: float = field(default_factory=time.perf_counter)
 
 
-class SamWorker(PrecomputeJobs, QThread):
+class SamWorker(PrecomputeJobs, PrelabelJobs, QThread):
     """Owns a :class:`SamPredictor`; all public methods are safe to call from the UI thread."""
 
     model_loaded = Signal(str, str)  # device, config name
@@ -144,20 +146,6 @@ class SamWorker(PrecomputeJobs, QThread):
             self._latest_decode = -1
             self._decode = None
 
-    def prelabel(self, job: PrelabelJob) -> None:
-        """Segment everything on ``job``'s images (after the current image's encoding);
-        a running job is stopped first."""
-        with self._cond:
-            self._prelabel, self._prelabel_stop = job, True
-            self._cond.notify()
-
-    def cancel_prelabel(self) -> None:
-        """Stop the pre-label job between two point batches (or before it starts)."""
-        with self._cond:
-            queued, self._prelabel, self._prelabel_stop = self._prelabel, None, True
-        if queued is not None:
-            self.prelabel_finished.emit(queued.id, True)
-
     def stop(self) -> None:
         with self._cond:
             self._stopping = True
@@ -187,7 +175,7 @@ class SamWorker(PrecomputeJobs, QThread):
             pass
         except Exception as exc:  # every error goes back to the UI, none is swallowed
             traceback.print_exc()
-            self.failed.emit(kind if kind != "prefetch" else "encode", _one_line(exc))
+            self.failed.emit(kind if kind != "prefetch" else "encode", one_line(exc))
 
     def _next_job(self, urgent: bool = False):
         """Called with the lock held: take the most urgent request, or None.
@@ -333,44 +321,6 @@ class SamWorker(PrecomputeJobs, QThread):
                 break
             candidates.mask(index)
 
-    def _do_prelabel(self, job: PrelabelJob) -> None:
-        with self._cond:
-            self._prelabel_stop = False
-        generator = job.params.generator(self._predictor.model)
-        cancelled, count = False, len(job.items)
-        for number, item in enumerate(job.items, start=1):
-            def progress(done: int, total: int, number: int = number) -> None:
-                self.prelabel_progress.emit(job.id, number, count, done, total)
-            try:
-                try:
-                    masks = run_item(generator, item, progress, self._prelabel_should_stop)
-                except torch.OutOfMemoryError as exc:  # this image again, on the CPU
-                    if not self._fall_back_to_cpu(exc):
-                        raise
-                    generator = job.params.generator(self._predictor.model)
-                    masks = run_item(generator, item, progress, self._prelabel_should_stop)
-            except GenerationCancelled:
-                cancelled = True
-                break
-            except Exception as exc:  # one bad image must not end the job; it is reported
-                traceback.print_exc()
-                text = _one_line(exc)
-                self.failed.emit("pre-label", text if item.path.name in text else f"{item.path.name}: {text}")
-                continue
-            self.prelabelled.emit(job.id, item.image_id, masks)
-        self.prelabel_finished.emit(job.id, cancelled)
-
-    def _prelabel_should_stop(self) -> bool:
-        """Between point batches: True to stop; else first answer what the user waits for."""
-        while True:
-            with self._cond:
-                if self._stopping or self._prelabel_stop or self._checkpoint is not None:
-                    return True
-                job = self._next_job(urgent=True)
-            if job is None:
-                return False
-            self._guarded(*job)
-
     def _run_job(self, kind: str, payload) -> None:
         """Run one job; when the GPU runs out of memory, move SAM to the CPU and run it once more."""
         try:
@@ -394,7 +344,7 @@ class SamWorker(PrecomputeJobs, QThread):
         return True
 
     def _announce_fallback(self, exc: BaseException) -> None:
-        self.fell_back.emit(f"The GPU ran out of memory ({_one_line(exc)[:160]}); SAM now runs on the CPU, "
+        self.fell_back.emit(f"The GPU ran out of memory ({one_line(exc)[:160]}); SAM now runs on the CPU, "
                             "more slowly. Reopen the checkpoint to try the GPU again.")
 
     def _move_to_cpu(self) -> bool:
@@ -435,8 +385,3 @@ def _check_device(device: str) -> None:
         raise CheckpointError(f"device {device!r} is not available here (no CUDA GPU); use --device auto or cpu")
     if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise CheckpointError("device 'mps' is not available here (Apple GPU only); use --device auto or cpu")
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."

@@ -99,8 +99,10 @@ def test_segment_everything_out_of_memory_retries_the_image_on_the_cpu(
     cv2.imwrite(str(path), photo(64, 80))
     with qtbot.waitSignal(worker.model_loaded, timeout=20000):
         worker.load_checkpoint(str(tiny_checkpoint), "cpu")
-    flaky = fail_once(sam_worker_module.run_item)
-    monkeypatch.setattr(sam_worker_module, "run_item", flaky)
+    from app.services import prelabel_jobs
+
+    flaky = fail_once(prelabel_jobs.run_item)
+    monkeypatch.setattr(prelabel_jobs, "run_item", flaky)
     notices, failures, done = [], [], []
     worker.fell_back.connect(notices.append)
     worker.failed.connect(lambda kind, text: failures.append(text))
