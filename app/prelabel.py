@@ -10,8 +10,8 @@ overlap" mode the new masks give way to existing annotations (and to each
 other, best first).
 
 Review: an automatic annotation is *to review* until it is accepted (Accept
-all), edited (any mask change marks it edited) or deleted. Which ones were
-accepted is kept here while the app runs, not in the document.
+all, an undoable step that sets ``provenance.reviewed``, so it is saved with
+the project), edited (any mask change marks it edited) or deleted.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.model import Annotation, Mask, Provenance, mask_ops
-from app.model.commands import AddAnnotations, RemoveAnnotations
+from app.model.commands import AddAnnotations, RemoveAnnotations, SetReviewed
 from app.services.prelabel_job import AutoMask, PrelabelItem, PrelabelJob, PrelabelParams, covered
 
 if TYPE_CHECKING:
@@ -38,7 +38,6 @@ class Prelabeler(QObject):
         self.labeler = labeler
         self.params = params or PrelabelParams()
         self.running = False
-        self.accepted: set[int] = set()  # automatic annotations the user accepted
         self._job = 0
         self._snapshots: dict[int, tuple] = {}  # image id -> masks it had when the job was posted
         self._dataset = None
@@ -155,13 +154,17 @@ class Prelabeler(QObject):
         if lab.project is None or image_id not in lab.project.dataset.images:
             return []
         return [a for a in lab.project.dataset.annotations(image_id)
-                if a.provenance.source == "auto" and not a.provenance.edited and a.id not in self.accepted]
+                if a.provenance.source == "auto" and not a.provenance.edited and not a.provenance.reviewed]
 
     def accept_all(self) -> None:
+        """Mark this image's automatic masks still to review as accepted, in one undo step
+        (saved with the project, so they stay accepted after a restart)."""
         pending = self.to_review()
-        self.accepted.update(a.id for a in pending)
-        self.review_changed.emit()
-        self.labeler.status.emit(f"Accepted {len(pending)} automatic mask{'s' * (len(pending) != 1)}")
+        if pending:
+            lab = self.labeler
+            count = f"{len(pending)} automatic mask{'s' * (len(pending) != 1)}"
+            lab.history.push(SetReviewed(lab.project.dataset, [a.id for a in pending], text=f"Accept {count}"))
+            self.labeler.status.emit(f"Accepted {count}")
 
     def reject_all(self) -> None:
         """Delete the automatic masks of this image still to review, in one undo step."""
@@ -190,7 +193,6 @@ class Prelabeler(QObject):
         self.cancel()
         self._job += 1  # results still on their way belong to the old folder
         self._set_running(False)
-        self.accepted.clear()
         if self._dataset is not None:
             self._dataset.events.disconnect(self._on_document)
         self._dataset = None if project is None else project.dataset

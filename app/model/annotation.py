@@ -80,6 +80,7 @@ class Provenance:
     - ``source``: ``"sam"`` (interactive prompt), ``"auto"`` (automatic mask
       generator), ``"brush"`` (painted) or ``"import"`` (read from a file).
     - ``edited``: a brush changed the mask after it was made.
+    - ``reviewed``: the user accepted an automatic mask as it is.
     """
 
     points: tuple[tuple[float, float], ...] = ()
@@ -90,6 +91,7 @@ class Provenance:
     crop_box: tuple[float, float, float, float] | None = None
     source: Source = "sam"
     edited: bool = False
+    reviewed: bool = False
 
     def __post_init__(self) -> None:
         points = tuple((float(x), float(y)) for x, y in self.points)
@@ -116,6 +118,7 @@ class Provenance:
                     raise ValueError(f"{name} must be finite, got {value}")
                 object.__setattr__(self, name, value)
         object.__setattr__(self, "edited", bool(self.edited))
+        object.__setattr__(self, "reviewed", bool(self.reviewed))
 
 
 @dataclass(frozen=True)

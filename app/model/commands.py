@@ -202,6 +202,29 @@ class SetCategory:
             self.dataset.replace_annotation(self.dataset.annotation(annotation_id).with_category(old))
 
 
+class SetReviewed:
+    """Mark automatic annotations as accepted as they are (``reviewed``), or not; stores only
+    ids and the old flags."""
+
+    def __init__(self, dataset: Dataset, annotation_ids: Iterable[int], reviewed: bool = True,
+                 text: str = "Accept automatic masks") -> None:
+        self.dataset, self.text, self.reviewed = dataset, text, bool(reviewed)
+        self._old = tuple((i, dataset.annotation(i).provenance.reviewed) for i in dict.fromkeys(annotation_ids))
+
+    def _set(self, flags: Iterable[tuple[int, bool]]) -> None:
+        for annotation_id, reviewed in flags:
+            annotation = self.dataset.annotation(annotation_id)
+            if annotation.provenance.reviewed != reviewed:
+                provenance = replace(annotation.provenance, reviewed=reviewed)
+                self.dataset.replace_annotation(replace(annotation, provenance=provenance))
+
+    def redo(self) -> None:
+        self._set((i, self.reviewed) for i, _ in self._old)
+
+    def undo(self) -> None:
+        self._set(self._old)
+
+
 class EditMask:
     """Change the pixels of one annotation's mask (a brush stroke, a mask operation).
 

@@ -72,6 +72,11 @@ def test_segment_everything_on_a_folder_then_review(qtbot, make_app, image_folde
     qtbot.keyClick(canvas, Qt.Key_Return, Qt.ControlModifier)
     assert lab.prelabel.to_review() == [] and review.ids() == []
     assert len(dataset.annotations(first)) == len(pending) + 1  # accepting keeps them
+    assert all(dataset.annotation(a.id).provenance.reviewed for a in pending)  # saved with the project
+    qtbot.keyClick(canvas, Qt.Key_Z, Qt.ControlModifier)  # accepting is one undo step
+    assert sorted(review.ids()) == sorted(a.id for a in pending)
+    qtbot.keyClick(canvas, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
+    assert review.ids() == [] and lab.prelabel.to_review() == []
 
     # Second image: N selects the next one to review; Delete removes it; undo brings it back.
     lab.go(1)

@@ -82,6 +82,18 @@ def test_reopening_restores_annotations_provenance_status_categories_and_setting
     assert not (SidecarPaths(folder).image_file("снимок 画像.png")).exists()  # nothing to save there
 
 
+def test_accepted_automatic_masks_stay_accepted_after_reopening(folder):
+    project, tracker = labelled(folder)
+    dataset = project.dataset
+    a = dataset.image_by_name("a.jpg")
+    kept = Annotation(dataset.new_annotation_id(), a.id, 1, Mask.from_full(jagged(a.shape)),
+                      Provenance(points=((5, 6),), point_labels=(1,), source="auto", reviewed=True))
+    dataset.add_annotation(kept)
+    save(project, tracker)
+    again = open_project(folder, IMAGES)
+    assert again.dataset.annotation(kept.id) == kept and again.dataset.annotation(kept.id).provenance.reviewed
+
+
 # pycocotools' decode trips a numpy 2 deprecation (as in test_coco); the app never calls it.
 @pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 def test_files_are_versioned_plain_json_that_pycocotools_decodes(folder):

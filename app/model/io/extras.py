@@ -31,6 +31,7 @@ def provenance_to_json(provenance: Provenance) -> dict[str, Any]:
     return {
         "source": p.source,
         "edited": p.edited,
+        "reviewed": p.reviewed,
         "points": [[x, y] for x, y in p.points],
         "point_labels": list(p.point_labels),
         "box": None if p.box is None else list(p.box),
@@ -58,6 +59,7 @@ def provenance_from_json(extras: dict[str, Any] | None, where: Where, **known: A
         readers = {
             "source": lambda v, w: _source(v, w),
             "edited": as_bool,
+            "reviewed": as_bool,
             "points": read_points,
             "point_labels": lambda v, w: tuple(_label(x, w[i]) for i, x in enumerate(as_list(v, w))),
             "box": lambda v, w: None if v is None else as_numbers(v, w, length=4),

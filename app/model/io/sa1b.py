@@ -105,6 +105,7 @@ def _annotation_json(annotation: Annotation, image: ImageRecord) -> dict[str, An
             "iscrowd": annotation.iscrowd,
             "source": p.source,
             "edited": p.edited,
+            "reviewed": p.reviewed,
             "point_labels": list(p.point_labels),
             "box": None if p.box is None else list(p.box),
         },
