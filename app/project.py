@@ -140,9 +140,9 @@ class Project:
         names = []
         for name, stored in list(self._pending.items()):
             record = ImageRecord(self.dataset.new_image_id(), name, stored.width, stored.height)
+            self.missing.add(record.id)  # before the image_added event, so the image list says so
             with self._restoring():
                 self.dataset.add_image(record)
-            self.missing.add(record.id)
             self._attach(record)
             names.append(name)
         return names

@@ -54,6 +54,10 @@ class ImageList(QListWidget):
         record = self.project.dataset.images[image_id]
         count = len(self.project.dataset.annotations(image_id))
         status = "✓ done" if self.project.is_done(image_id) else "todo"
+        if image_id in self.project.missing:
+            status += " · file missing"
+            item.setToolTip(f"{record.file_name} is no longer in the folder; its annotations are kept "
+                            "until Image > Forget missing images")
         item.setText(f"{record.file_name}\n{count} annotation{'s' * (count != 1)} · {status}")
 
     def _on_dataset(self, event) -> None:
