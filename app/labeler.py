@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -26,19 +27,7 @@ from app.services.image_loader import ImageLoader
 from app.services.sam_worker import DecodeRequest, SamWorker
 from app.services.settings import Settings
 from app.session import BoxCandidates, PromptSession
-
-CHECKPOINT_HELP = (
-    "<b>No SAM checkpoint loaded.</b> Click-to-mask needs Meta's Segment Anything (v1) weights. "
-    "<b>File &gt; Get a SAM model…</b> downloads and checks one for you; or "
-    "download <code>sam_vit_b_01ec64.pth</code> (375 MB, fastest; "
-    "<a href='https://dl.fbaipublicfiles.com/segment_anything/sam_vit_b_01ec64.pth'>direct link</a>), "
-    "<code>sam_vit_l_0b3195.pth</code> or <code>sam_vit_h_4b8939.pth</code> from "
-    "<a href='https://github.com/facebookresearch/segment-anything#model-checkpoints'>"
-    "github.com/facebookresearch/segment-anything</a>, then use File &gt; Open checkpoint… (Ctrl+Shift+O) "
-    "or start with <code>--checkpoint PATH</code>. Meanwhile you can browse images, drag boxes to make "
-    "rectangle annotations, and export."
-)
-
+from app.texts import CHECKPOINT_HELP, CHECKPOINT_HINT
 
 class Labeler(QObject):
     project_changed = Signal(object)  # Project or None
@@ -86,9 +75,9 @@ class Labeler(QObject):
         loader.loaded.connect(self._on_loaded)
         loader.load_failed.connect(self._on_load_failed)
         exporter.finished.connect(self._on_exported)
-        exporter.failed.connect(lambda _path, text: self.message.emit("error", _escape(text)))
+        exporter.failed.connect(lambda _path, text: self.message.emit("error", escape(text)))
         self.history.note.connect(self.status)
-        self.history.failed.connect(lambda text: self.message.emit("error", _escape(text)))
+        self.history.failed.connect(lambda text: self.message.emit("error", escape(text)))
         self.refine, self.prelabel = Refiner(self), Prelabeler(self)  # brush and mask operations; segment everything
 
     # -- checkpoint ----------------------------------------------------------------------------------
@@ -120,16 +109,15 @@ class Labeler(QObject):
             self.model_ready = False
             self.model_state.emit("No checkpoint")
             self.encode_state.emit("", 0, 0)
-        hint = (" Official SAM v1 checkpoints: <a href='https://github.com/facebookresearch/segment-anything"
-                "#model-checkpoints'>facebookresearch/segment-anything</a>." if kind == "checkpoint" else "")
-        self.message.emit("error", f"SAM {kind} failed: {_escape(text)}{hint}")
+        hint = CHECKPOINT_HINT if kind == "checkpoint" else ""
+        self.message.emit("error", f"SAM {kind} failed: {escape(text)}{hint}")
         self.status.emit(f"SAM {kind} failed: {text}")
 
     # -- folder and images ---------------------------------------------------------------------------
     def open_folder(self, folder: str | Path) -> bool:
         folder = Path(folder)
         if not folder.is_dir():
-            self.message.emit("error", f"Not a folder: {_escape(str(folder))}")
+            self.message.emit("error", f"Not a folder: {escape(str(folder))}")
             return False
         self.settings.last_folder = str(folder)
         self.project = Project(folder)
@@ -153,7 +141,7 @@ class Labeler(QObject):
         if count:
             self.status.emit(f"Reading {count} images from {self.project.folder}…")
         else:
-            self.message.emit("warning", f"No images (jpg, png, bmp, tif, webp) in {_escape(str(self.project.folder))}")
+            self.message.emit("warning", f"No images (jpg, png, bmp, tif, webp) in {escape(str(self.project.folder))}")
 
     def _on_scanned(self, scan_id: int, scanned) -> None:
         if scan_id != self._scan_id or self.project is None:
@@ -167,7 +155,7 @@ class Labeler(QObject):
             return
         self.project.skip(reason)
         self._skipped.append(reason)
-        shown = "<br>".join(_escape(r) for r in self._skipped[-5:])
+        shown = "<br>".join(escape(r) for r in self._skipped[-5:])
         more = f"<br>…and {len(self._skipped) - 5} more" if len(self._skipped) > 5 else ""
         self.message.emit("warning", f"Skipped {len(self._skipped)} unreadable file(s):<br>{shown}{more}")
 
@@ -219,7 +207,7 @@ class Labeler(QObject):
             self.worker.prefetch(key, image)
 
     def _on_load_failed(self, key: str, reason: str) -> None:
-        self.message.emit("error", _escape(reason))
+        self.message.emit("error", escape(reason))
         if key == self._current_key():
             self.status.emit(reason)
 
@@ -402,7 +390,7 @@ class Labeler(QObject):
         self.exporter.start(self.project.dataset, fmt, Path(path))
 
     def _on_exported(self, path: str, text: str) -> None:
-        self.message.emit("info", _escape(text))
+        self.message.emit("info", escape(text))
         self.status.emit(text)
         self.exported.emit(path)
 
@@ -410,7 +398,3 @@ class Labeler(QObject):
         self.worker.stop()
         self.loader.shutdown()
         self.exporter.wait()
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
