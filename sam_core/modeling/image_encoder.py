@@ -168,7 +168,9 @@ class Attention(nn.Module):
         """Attention before the output projection: BxHxWxC -> B x heads x (H*W) x head_dim."""
         b, h, w, c = x.shape
         heads = self.num_heads
-        if workspace is not None and not torch.is_grad_enabled():
+        if torch.is_grad_enabled():  # buffers written with out= cannot carry gradients
+            workspace = None
+        if workspace is not None:
             qkv = _buffer(workspace, "qkv", (b * h * w, 3 * c), x)
             torch.addmm(self.qkv.bias, x.reshape(-1, c), self.qkv.weight.t(), out=qkv)
         else:
@@ -182,7 +184,9 @@ class Attention(nn.Module):
         # The bias for all queries of a global block is heads x 4096 x 4096 (805 MB for
         # vit_b); a block of query rows at a time keeps it to BIAS_BYTES at the same speed.
         n = h * w
-        rows = max(w, min(n, BIAS_BYTES // (b * heads * n * q.element_size())) // w * w)
+        most_rows = max(w, min(n, BIAS_BYTES // (b * heads * n * q.element_size())) // w * w)
+        blocks = -(-n // most_rows)
+        rows = -(-n // blocks // w) * w if blocks > 1 else n  # equal blocks of whole grid rows
         buffer = _buffer(workspace, "rel_pos_bias", (b, heads, rows, n), x)
         out = q.new_empty(q.shape) if rows < n else None
         for start in range(0, n, rows):
