@@ -116,13 +116,9 @@ def icon(name: str) -> QIcon:
     return QIcon(str(path)) if name and path.exists() else QIcon()
 
 
-def build_actions(
-    parent: QWidget,
-    specs: Sequence[ActionSpec] = ACTIONS,
-    shortcuts: Mapping[str, Sequence[str]] | None = None,
-) -> dict[str, QAction]:
-    """One QAction per spec, added to ``parent`` so its shortcuts work window-wide.
-    ``shortcuts`` overrides the defaults by action id (for a user's key map)."""
+def build_actions(parent: QWidget, specs: Sequence[ActionSpec] = ACTIONS) -> dict[str, QAction]:
+    """One QAction per spec, added to ``parent`` so its shortcuts work window-wide;
+    bound to the default keys (a user's key map is applied with :func:`set_shortcuts`)."""
     actions = {}
     groups: dict[str, QActionGroup] = {}
     for spec in specs:
@@ -137,7 +133,7 @@ def build_actions(
         action.setObjectName(spec.id)
         parent.addAction(action)
         actions[spec.id] = action
-    set_shortcuts(actions, {spec.id: (shortcuts or {}).get(spec.id, spec.shortcuts) for spec in specs}, specs)
+    set_shortcuts(actions, {spec.id: spec.shortcuts for spec in specs}, specs)
     return actions
 
 

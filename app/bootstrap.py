@@ -44,6 +44,7 @@ class App:
     exporter: Exporter
     labeler: Labeler
     window: MainWindow
+    checkpoint: str | None = None  # the one build started loading (given or remembered)
 
 
 def build(
@@ -64,20 +65,20 @@ def build(
     window = MainWindow(labeler)
     worker.start(SamWorker.LowPriority)  # Windows and macOS; Linux uses nice (see SamWorker.run)
     checkpoint = checkpoint or settings.checkpoint or None
-    device = device or settings.device or "auto"
+    labeler.device = device or settings.device or "auto"  # also for checkpoints opened later
     probe = DeviceProbe(window)  # which device, and why not CUDA/MPS: said in the status bar
     probe.reported.connect(window.show_device)
-    probe.start(device)
+    probe.start(labeler.device)
     worker.fell_back.connect(lambda text: labeler.message.emit("warning", text))
     worker.fell_back.connect(lambda _text: labeler.model_state.emit(f"SAM {labeler.model_name} · cpu"))
     if checkpoint:
-        labeler.load_checkpoint(checkpoint, device)
+        labeler.load_checkpoint(checkpoint)
     else:
         labeler.explain_missing_checkpoint()
     folder = folder or settings.last_folder or None
     if folder and Path(folder).is_dir():
         labeler.open_folder(folder)
-    return App(settings, worker, loader, exporter, labeler, window)
+    return App(settings, worker, loader, exporter, labeler, window, checkpoint)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,7 +88,6 @@ def main(argv: list[str] | None = None) -> int:
         from app.self_test import run
 
         return run(args.device or "auto")
-    guard_none_refcount()
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
     qapp.setApplicationName("Maskwright")
     qapp.setOrganizationName("Maskwright")
@@ -98,14 +98,32 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def start(args: argparse.Namespace) -> App:
-    """Build and show the window; on a first run (no checkpoint given or remembered) also
-    show the model manager, non-modal, so one click gets a model."""
+    """Build and show the window, and offer the model manager until a checkpoint works."""
     folder = project_folder(args.folder) if args.folder else None
     app = build(folder, args.checkpoint, args.device, Settings(args.settings) if args.settings else None)
     app.window.show()
-    if not args.checkpoint and not app.settings.checkpoint:
-        app.window.show_model_manager()
+    offer_models_until_one_loads(app)
     return app
+
+
+def offer_models_until_one_loads(app: App) -> None:
+    """Show the model manager (non-modal, so one click gets a model) now when build had no
+    checkpoint, and whenever loading one fails (a remembered file since deleted or
+    damaged) until one has loaded."""
+    worker, window = app.worker, app.window
+
+    def on_failed(kind: str, _text: str) -> None:
+        if kind == "checkpoint":
+            window.show_model_manager()
+
+    def on_loaded(*_args) -> None:
+        worker.failed.disconnect(on_failed)
+        worker.model_loaded.disconnect(on_loaded)
+
+    worker.failed.connect(on_failed)
+    worker.model_loaded.connect(on_loaded)
+    if app.checkpoint is None:
+        window.show_model_manager()
 
 
 def project_folder(path: str) -> str:

@@ -55,10 +55,9 @@ class Categories(QObject):
         return command.category
 
     def rename(self, category_id: int, name: str) -> None:
+        """Rename (undoable); an empty or unchanged name changes nothing."""
         command = edits.rename_category(self.dataset, category_id, name)
-        if command is None:  # re-announce the old name so the editor shows it again
-            self.dataset.update_category(self.dataset.categories[category_id])
-        else:
+        if command is not None:
             self.history.push(command)
 
     def recolor(self, category_id: int, color: tuple[int, int, int]) -> None:

@@ -88,7 +88,7 @@ def take_from_others(dataset: Dataset, image_id: int, keep: set[int], pixels: np
     commands: list[Command] = []
     emptied = []
     for annotation_id, diff in take_from(others, pixels, x, y):
-        if diff.apply(dataset.annotation(annotation_id).mask).is_empty:
+        if diff.empties(dataset.annotation(annotation_id).mask):
             emptied.append(annotation_id)
         else:
             commands.append(EditMask(dataset, annotation_id, diff, "Take pixels"))
@@ -119,7 +119,7 @@ def edit_mask(dataset: Dataset, annotation_id: int, diff: RegionDiff | None, tex
     edit that leaves no pixel deletes the annotation instead (undo restores it)."""
     if diff is None:
         return None
-    if diff.apply(dataset.annotation(annotation_id).mask).is_empty:
+    if diff.empties(dataset.annotation(annotation_id).mask):
         return RemoveAnnotations(dataset, [annotation_id], f"{text} (nothing left: annotation deleted)")
     commands: list[Command] = [EditMask(dataset, annotation_id, diff, text)]
     if no_overlap:

@@ -90,14 +90,8 @@ class History(QObject):
         current image's); returns what its ``redo`` returned. None is ignored."""
         if command is None:
             return None
-        self.applying.emit(True)
-        try:
-            result = command.redo()
-        finally:
-            self.applying.emit(False)
+        result = self._apply(command.redo)
         self.stack(self._image if image_id is None else image_id).push(_QtCommand(command, self))
-        if isinstance(result, str):
-            self.note.emit(result)
         return result
 
     def undo(self) -> str | None:
@@ -117,18 +111,23 @@ class History(QObject):
         stack.redo()
         return text
 
-    def _run(self, step) -> None:
+    def _apply(self, step) -> Any:
+        """Run ``step`` (a command's redo or undo) with views held, then pass on its note."""
         self.applying.emit(True)
         try:
             result = step()
-        except Exception as exc:  # Qt would print and drop it: report it instead
-            traceback.print_exc()
-            self.failed.emit(f"Undo/redo failed: {exc}")
-            return
         finally:
             self.applying.emit(False)
         if isinstance(result, str):
             self.note.emit(result)
+        return result
+
+    def _run(self, step) -> None:
+        try:
+            self._apply(step)
+        except Exception as exc:  # Qt would print and drop it: report it instead
+            traceback.print_exc()
+            self.failed.emit(f"Undo/redo failed: {exc}")
 
     @property
     def can_undo(self) -> bool:

@@ -36,7 +36,8 @@ class KeyMap:
     def __init__(self, specs: Sequence[ActionSpec] = ACTIONS,
                  overrides: Mapping[str, Sequence[str]] | None = None) -> None:
         self.specs = {spec.id: spec for spec in specs}
-        self._keys = {i: tuple(normalize(k) for k in spec.shortcuts) for i, spec in self.specs.items()}
+        self._defaults = {i: tuple(normalize(k) for k in spec.shortcuts) for i, spec in self.specs.items()}
+        self._keys = dict(self._defaults)
         self.dropped: list[str] = []  # what could not be applied from ``overrides``, one line each
         overridden: set[str] = set()
         for action_id, keys in (overrides or {}).items():
@@ -85,12 +86,11 @@ class KeyMap:
         self.set(action_id, self.specs[action_id].shortcuts)
 
     def reset_all(self) -> None:
-        self._keys = {i: tuple(normalize(k) for k in spec.shortcuts) for i, spec in self.specs.items()}
+        self._keys = dict(self._defaults)
 
     def overrides(self) -> dict[str, list[str]]:
         """Bindings that differ from the defaults: what the settings file keeps."""
-        defaults = {i: tuple(normalize(k) for k in spec.shortcuts) for i, spec in self.specs.items()}
-        return {i: list(keys) for i, keys in self._keys.items() if keys != defaults[i]}
+        return {i: list(keys) for i, keys in self._keys.items() if keys != self._defaults[i]}
 
     def copy(self) -> KeyMap:
         clone = KeyMap(tuple(self.specs.values()))

@@ -18,12 +18,13 @@ from PySide6.QtCore import QObject, Signal
 from app import edits
 from app.categories import Categories
 from app.history import History
-from app.model import Annotation
+from app.model import Annotation, Dataset
 from app.prelabel import Prelabeler
 from app.project import Project
 from app.refine import Refiner
 from app.services.exporter import Exporter
 from app.services.image_loader import ImageLoader
+from app.services.images import IMAGE_SUFFIXES
 from app.services.sam_worker import DecodeRequest, SamWorker
 from app.services.settings import Settings
 from app.session import BoxCandidates, PromptSession
@@ -56,11 +57,11 @@ class Labeler(QObject):
         self.hidden: set[int] = set()
         self.model_ready = False
         self.model_name = ""
+        self.device = settings.device or "auto"  # where checkpoints load: --device for this session, else remembered
         self._scan_id = 0
         self._images: OrderedDict[str, tuple[np.ndarray, np.ndarray, float]] = OrderedDict()
         self._request_id = 0
         self._request_started = 0.0
-        self._skipped: list[str] = []
         self._loading: tuple[str, str] | None = None
         worker.model_loaded.connect(self._on_model_loaded)
         worker.encode_started.connect(self._on_encode_started)
@@ -79,9 +80,12 @@ class Labeler(QObject):
         self.history.note.connect(self.status)
         self.history.failed.connect(lambda text: self.message.emit("error", escape(text)))
         self.refine, self.prelabel = Refiner(self), Prelabeler(self)  # brush and mask operations; segment everything
+        self._dataset: Dataset | None = None  # the project's document, watched for removed annotations
+        self.project_changed.connect(self._watch_document)
 
     # -- checkpoint ----------------------------------------------------------------------------------
-    def load_checkpoint(self, path: str | Path, device: str = "auto") -> None:
+    def load_checkpoint(self, path: str | Path, device: str | None = None) -> None:
+        self.device = device = device or self.device
         self._loading = (str(path), device)  # remembered once it loads
         self.model_ready = False
         self.model_state.emit(f"Loading {Path(path).name}…")
@@ -123,14 +127,10 @@ class Labeler(QObject):
         self.project = Project(folder)
         self.history.clear()
         self.hidden.clear()
-        self._skipped = []
         self._images.clear()
-        self.image_id = None
-        self.session.reset(None, None)
+        self.close_image()
         self.project_changed.emit(self.project)
         self.categories.set_dataset(self.project.dataset)
-        self.image_changed.emit(-1)
-        self.image_shown.emit(None, None, 1.0)
         self._scan_id = self.loader.scan(folder)
         self.status.emit(f"Opening {folder}…")
         return True
@@ -141,7 +141,8 @@ class Labeler(QObject):
         if count:
             self.status.emit(f"Reading {count} images from {self.project.folder}…")
         else:
-            self.message.emit("warning", f"No images (jpg, png, bmp, tif, webp) in {escape(str(self.project.folder))}")
+            kinds = ", ".join(suffix[1:] for suffix in IMAGE_SUFFIXES)
+            self.message.emit("warning", f"No images ({kinds}) in {escape(str(self.project.folder))}")
 
     def _on_scanned(self, scan_id: int, scanned) -> None:
         if scan_id != self._scan_id or self.project is None:
@@ -154,14 +155,14 @@ class Labeler(QObject):
         if scan_id != self._scan_id or self.project is None:
             return
         self.project.skip(reason)
-        self._skipped.append(reason)
-        shown = "<br>".join(escape(r) for r in self._skipped[-5:])
-        more = f"<br>…and {len(self._skipped) - 5} more" if len(self._skipped) > 5 else ""
-        self.message.emit("warning", f"Skipped {len(self._skipped)} unreadable file(s):<br>{shown}{more}")
+        skipped = self.project.skipped
+        shown = "<br>".join(escape(r) for r in skipped[-5:])
+        more = f"<br>…and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        self.message.emit("warning", f"Skipped {len(skipped)} unreadable file(s):<br>{shown}{more}")
 
     def _on_scan_finished(self, scan_id: int) -> None:
         if scan_id == self._scan_id and self.project is not None:
-            count, skipped = len(self.project.dataset.images), len(self._skipped)
+            count, skipped = len(self.project.dataset.images), len(self.project.skipped)
             self.status.emit(f"{count} images" + (f", {skipped} skipped" if skipped else ""))
 
     def _current_key(self) -> str | None:
@@ -185,6 +186,15 @@ class Labeler(QObject):
             self.image_shown.emit(None, None, 1.0)
             self.status.emit(f"Loading {record.file_name}…")
             self.loader.load(key, self.project.path(image_id))
+
+    def close_image(self) -> None:
+        """Show no image (another folder opens, or none of this one is left); forgets every prompt."""
+        self.image_id = None
+        self.worker.cancel_decodes()
+        self.session.reset(None, None)
+        self.select_annotation(-1)
+        self.image_changed.emit(-1)
+        self.image_shown.emit(None, None, 1.0)
 
     def go(self, step: int) -> None:
         """Move ``step`` images forward (or back) in folder order."""
@@ -334,7 +344,17 @@ class Labeler(QObject):
         if self.project is None or annotation_id is None:
             return
         self.history.push(edits.remove_annotation(self.project.dataset, annotation_id))
-        if annotation_id == self.selected_annotation:
+
+    def _watch_document(self, project: Project | None) -> None:
+        if self._dataset is not None:
+            self._dataset.events.disconnect(self._on_document)
+        self._dataset = None if project is None else project.dataset
+        if self._dataset is not None:
+            self._dataset.events.connect(self._on_document)
+
+    def _on_document(self, event) -> None:
+        # Deleted, erased away, rejected or undone: however it went, it can't stay selected.
+        if event.type == "annotation_removed" and event.value.id == self.selected_annotation:
             self.select_annotation(-1)
 
     def set_visible(self, annotation_id: int, visible: bool) -> None:
@@ -362,24 +382,18 @@ class Labeler(QObject):
         prompts = list(self.session.prompts)
         text = self.history.undo()
         self.status.emit(f"Undid: {text}" if text else "Nothing to undo")
-        self._drop_stale_selection(prompts)
+        self._after_history_step(prompts)
 
     def redo(self) -> None:
         prompts = list(self.session.prompts)
         text = self.history.redo()
         self.status.emit(f"Redid: {text}" if text else "Nothing to redo")
-        self._drop_stale_selection(prompts)
+        self._after_history_step(prompts)
 
-    def _drop_stale_selection(self, prompts: list) -> None:
+    def _after_history_step(self, prompts: list) -> None:
         if self.session.prompts != prompts:  # undo or redo changed the prompts: decode them
             self._request_decode()
-        dataset = self.project.dataset if self.project else None
         self.categories.current()
-        if self.selected_annotation is not None and dataset:
-            try:
-                dataset.annotation(self.selected_annotation)
-            except KeyError:
-                self.select_annotation(-1)
 
     # -- export --------------------------------------------------------------------------------------
     def export(self, fmt: str, path: str | Path) -> None:

@@ -176,7 +176,7 @@ class MainWindow(QMainWindow):
         start = self.labeler.settings.checkpoint or self.labeler.settings.last_folder
         path, _ = QFileDialog.getOpenFileName(self, "Open SAM checkpoint", start, "SAM checkpoint (*.pth *.pt)")
         if path:
-            self.labeler.load_checkpoint(path, self.labeler.settings.device)
+            self.labeler.load_checkpoint(path)
 
     def ask_export(self, fmt: str) -> None:
         project = self.labeler.project
@@ -196,7 +196,7 @@ class MainWindow(QMainWindow):
         if self.model_manager is None:
             settings = self.labeler.settings
             self.model_manager = ModelManager(settings.models_dir, settings.model_base_url, parent=self)
-            self.model_manager.chosen.connect(lambda path: self.labeler.load_checkpoint(path, settings.device))
+            self.model_manager.chosen.connect(self.labeler.load_checkpoint)
         self.model_manager.show()
         self.model_manager.raise_()
         return self.model_manager

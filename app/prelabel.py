@@ -58,7 +58,7 @@ class Prelabeler(QObject):
         lab = self.labeler
         if lab.project is None:
             return False
-        ids = lab.project.image_ids()
+        ids = lab.project.present_image_ids()  # a missing image has no file to segment
         if lab.image_id in ids:
             ids.remove(lab.image_id)
             ids.insert(0, lab.image_id)
@@ -129,12 +129,15 @@ class Prelabeler(QObject):
         in "no overlap" mode cut every mask out of the annotations and of better masks."""
         dataset = self.labeler.project.dataset
         now = tuple(a.mask for a in dataset.annotations(image_id))
+        changed, no_overlap = not _same(now, self._snapshots.get(image_id, ())), self.labeler.refine.no_overlap
+        if not changed and not no_overlap:
+            return masks  # the common case: no full-image union of the annotations to build
         shape = dataset.images[image_id].shape
         taken = covered(now, shape)
-        if taken is not None and not _same(now, self._snapshots.get(image_id, ())):
+        if taken is not None and changed:
             limit = self.params.covered_thresh
             masks = [m for m in masks if _overlap(m, taken) <= limit * m.mask.area]
-        if not self.labeler.refine.no_overlap:
+        if not no_overlap:
             return masks
         kept = []
         taken = np.zeros(shape, dtype=bool) if taken is None else taken
@@ -173,8 +176,6 @@ class Prelabeler(QObject):
             lab = self.labeler
             lab.history.push(RemoveAnnotations(lab.project.dataset, [a.id for a in pending],
                                                f"Delete {len(pending)} automatic masks"))
-            if lab.selected_annotation in {a.id for a in pending}:
-                lab.select_annotation(-1)
             lab.status.emit(f"Deleted {len(pending)} automatic masks")
 
     def next(self) -> int | None:

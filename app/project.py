@@ -28,8 +28,7 @@ DEFAULT_CATEGORY = "object"
 class Project:
     """Images of one folder plus their annotations.
 
-    Events: ``done_changed`` (value: image id), ``skipped`` (value: one-line reason),
-    ``settings_changed`` (value: key), ``problem`` (value: one-line message),
+    Events: ``done_changed`` (value: image id), ``settings_changed`` (value: key), ``problem`` (value: one-line message),
     ``set_aside_requested`` (value: image file name whose saved file must be moved aside).
     """
 
@@ -37,7 +36,7 @@ class Project:
         self.folder = Path(folder)
         self.dataset = dataset if dataset is not None else Dataset()
         self.events = EmitterGroup(
-            self, ("done_changed", "skipped", "settings_changed", "problem", "set_aside_requested")
+            self, ("done_changed", "settings_changed", "problem", "set_aside_requested")
         )
         self._paths: dict[int, Path] = {}
         self._thumbnails: dict[int, np.ndarray] = {}
@@ -195,12 +194,16 @@ class Project:
         return record
 
     def skip(self, reason: str) -> None:
+        """Remember a file of the folder that could not be read (one-line reason)."""
         self.skipped.append(reason)
-        self.events.skipped.emit(reason)
 
     # -- reading -------------------------------------------------------------------------------------
     def image_ids(self) -> list[int]:
         return list(self.dataset.images)
+
+    def present_image_ids(self) -> list[int]:
+        """The images whose file is in the folder (not ``missing``), in folder order."""
+        return [i for i in self.dataset.images if i not in self.missing]
 
     def path(self, image_id: int) -> Path:
         return self._paths.get(image_id) or self.folder / self.dataset.images[image_id].file_name

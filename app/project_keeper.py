@@ -85,9 +85,9 @@ class ProjectKeeper(QObject):
                 f"{shown}. Their annotations are kept; Image &gt; Forget missing images removes them "
                 f"(their files go to {SIDECAR}/set-aside/).",
             )
-        ids = project.image_ids()
+        ids = project.present_image_ids() or project.image_ids()
         if self.labeler.image_id is None and ids:  # the last session's image could not be opened
-            self.labeler.open_image(next((i for i in ids if i not in project.missing), ids[0]))
+            self.labeler.open_image(ids[0])
 
     # -- following ----------------------------------------------------------------------------------------
     def _on_image(self, image_id: int) -> None:
@@ -124,13 +124,11 @@ class ProjectKeeper(QObject):
             self.labeler.status.emit("No missing images")
             return []
         if self.labeler.image_id in project.missing:
-            present = [i for i in project.image_ids() if i not in project.missing]
+            present = project.present_image_ids()
             if present:
                 self.labeler.open_image(present[0])
             else:
-                self.labeler.image_id = None
-                self.labeler.image_changed.emit(-1)
-                self.labeler.image_shown.emit(None, None, 1.0)
+                self.labeler.close_image()
         names = project.forget_missing()
         self.message.emit(
             "info",

@@ -150,8 +150,10 @@ class ChangeTracker:
         self.on_change = on_change
         self._images: set[int] = set()
         self._set_aside: set[str] = set(project.take_set_aside())
-        self._project_file = False
+        self._categories = False  # project.json must be written for a category change...
+        self._settings = False  # ...or only for settings (last image, view): not edits
         self._session_written = False
+        self._session_ended = False
         project.dataset.events.connect(self._on_dataset)
         project.events.done_changed.connect(self._on_done)
         project.events.settings_changed.connect(self._on_settings)
@@ -176,7 +178,7 @@ class ChangeTracker:
         if kind.startswith("annotation_"):
             self._images.add(event.value.image_id)
         elif kind.startswith("category_"):
-            self._project_file = True
+            self._categories = True
         elif kind == "image_removed":
             self._images.discard(event.value.id)
             self._set_aside.add(event.value.file_name)
@@ -190,7 +192,7 @@ class ChangeTracker:
             self._changed()
 
     def _on_settings(self, _event) -> None:
-        self._project_file = True
+        self._settings = True
         self._changed()
 
     def _on_set_aside(self, _event) -> None:
@@ -211,13 +213,20 @@ class ChangeTracker:
     def session_open(self) -> bool:
         return self._session_written
 
+    def session_ended(self) -> None:
+        """The session marker was removed while the project stays open: the next save writes it again."""
+        self._session_written, self._session_ended = False, True
+
     @property
     def pending(self) -> bool:
-        """Whether something is not on disk yet (a first session marker counts only
-        when the project already has a sidecar)."""
-        changes = bool(self._images or self._set_aside or self._project_file)
-        first_marker = not self._session_written and self.project.stored is not None and self.project.stored.exists
-        return changes or first_marker
+        """Whether something is not on disk yet. A project that must not be written
+        counts only its edits; otherwise changed settings count too, and a first
+        session marker when the project already has a sidecar."""
+        if self._images or self._set_aside or self._categories:
+            return True
+        stored = self.project.stored
+        first_marker = not self._session_written and (self._session_ended or stored is not None and stored.exists)
+        return not self.blocked and (self._settings or first_marker)
 
     def take(self) -> Snapshot | None:
         """The pending changes as a snapshot, now considered in flight; None when there
@@ -235,13 +244,13 @@ class ChangeTracker:
             self.paths,
             open_session=not self._session_written,
             set_aside=tuple(sorted(self._set_aside)),
-            categories=tuple(dataset.categories.values()) if self._project_file else None,
+            categories=tuple(dataset.categories.values()) if self._categories or self._settings else None,
             settings=dict(project.settings),
             images=tuple(images),
         )
         self._images.clear()
         self._set_aside.clear()
-        self._project_file = False
+        self._categories = self._settings = False
         self._session_written = True
         return snapshot
 
@@ -251,7 +260,7 @@ class ChangeTracker:
             self._session_written = False
         self._set_aside.update(failed.set_aside)
         if failed.categories is not None:
-            self._project_file = True
+            self._categories = True
         for state in failed.images:
             record = self.project.dataset.image_by_name(state.record.file_name)
             if record is not None:

@@ -49,4 +49,5 @@ class ProjectUi:
         if project is None:
             self.labeler.status.emit("Open a folder first")
             return False
-        return self.precompute.start(project.folder, self.labeler.model_ready)
+        images = [(project.key(i), project.path(i)) for i in project.present_image_ids()]
+        return self.precompute.start(images, self.labeler.model_ready)

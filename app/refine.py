@@ -194,12 +194,8 @@ class Refiner(QObject):
     def _push(self, command) -> None:
         if command is None:
             return
-        lab = self.labeler
-        lab.history.push(command)
+        self.labeler.history.push(command)
         self._status(command.text)
-        selected = lab.selected_annotation
-        if selected is not None and selected not in {a.id for a in lab.project.dataset.annotations(lab.image_id)}:
-            lab.select_annotation(-1)  # erased away
 
     def _status(self, text: str) -> None:
         self.labeler.status.emit(text)

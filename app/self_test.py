@@ -22,6 +22,8 @@ from typing import Callable, TextIO
 
 import numpy as np
 
+from app.services.messages import one_line
+
 IMAGE_SHAPE = (240, 320)  # H, W of the synthetic photo
 CLICK = (160.0, 120.0)  # x, y
 
@@ -51,8 +53,7 @@ class Checklist:
             detail = check()
         except Exception as exc:  # report every failure, never a bare traceback only
             self.failed = name
-            text = " ".join(str(exc).split()) or type(exc).__name__
-            print(f"[FAIL] {name}: {type(exc).__name__}: {text}", file=self.out, flush=True)
+            print(f"[FAIL] {name}: {type(exc).__name__}: {one_line(exc)}", file=self.out, flush=True)
             if not isinstance(exc, CheckFailed):
                 traceback.print_exc(file=sys.stderr)
             return False
@@ -225,9 +226,9 @@ def _check_sa1b(dataset, directory: Path) -> str:
 
 
 def _check_tls() -> str:
-    from app.services.model_download import _tls_context
+    from app.services.model_download import tls_context
 
-    count = _tls_context().cert_store_stats().get("x509_ca", 0)
+    count = tls_context().cert_store_stats().get("x509_ca", 0)
     _require(count > 0, "no CA certificates found; HTTPS downloads of checkpoints would fail")
     return f"{count} CA certificates available"
 
@@ -236,9 +237,6 @@ def _check_window(tmp: Path, checkpoint: Path, photo: np.ndarray, device: str) -
     """Build the real application offscreen, wait for the embedding, click, accept."""
     from PySide6.QtCore import qInstallMessageHandler
 
-    from app.services.qt_compat import guard_none_refcount
-
-    guard_none_refcount()
     previous = qInstallMessageHandler(_quiet_offscreen)
     try:
         return _drive_window(tmp, checkpoint, photo, device)

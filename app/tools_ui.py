@@ -99,7 +99,7 @@ class ToolsUi:
         for deferrable in (self._refresh_review_soon, self.window.annotations.refresh_soon):
             history.applying.connect(deferrable.hold)  # a command's events: one refill, when it is done
         lab.image_changed.connect(lambda _id: self.refresh_review())
-        lab.selection_changed.connect(lambda _id: self.refresh_review())
+        lab.selection_changed.connect(review.select)  # the same masks: no refill
         review.selected.connect(lab.select_annotation)
         history.changed.connect(self._on_history)
         self._on_running(False)
@@ -114,10 +114,9 @@ class ToolsUi:
 
     def _on_history(self) -> None:
         history = self.labeler.history
-        stack = history.group.activeStack()
         for action_id, word, can, text in (
-            ("edit.undo", "Undo", history.can_undo, stack.undoText() if stack else ""),
-            ("edit.redo", "Redo", history.can_redo, stack.redoText() if stack else ""),
+            ("edit.undo", "Undo", history.can_undo, history.group.undoText()),
+            ("edit.redo", "Redo", history.can_redo, history.group.redoText()),
         ):
             self.actions[action_id].setText(f"{word} {text}" if can and text else word)
 

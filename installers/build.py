@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
 import time
+from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,10 +30,11 @@ APP_NAME = "Maskwright"
 
 
 def version() -> str:
-    match = re.search(r'^version\s*=\s*"([^"]+)"', (ROOT / "pyproject.toml").read_text(encoding="utf-8"), re.M)
-    if match is None:
-        raise SystemExit("pyproject.toml has no version")
-    return match.group(1)
+    """The installed project's version, as the spec and ``--self-test`` read it."""
+    try:
+        return metadata.version("maskwright")
+    except metadata.PackageNotFoundError:
+        raise SystemExit('Maskwright is not installed: run  pip install -e ".[build]"  first') from None
 
 
 def folder_size(path: Path) -> tuple[int, int]:

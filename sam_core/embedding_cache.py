@@ -5,8 +5,10 @@ File layout (one file per embedding, ``<image_hash>-<checkpoint_id>.samemb``):
 ``{"version", "image_hash", "checkpoint_id", "shape", "dtype", "original_size",
 "input_size"}``, then the embedding as raw little-endian float16 (C order).
 Writes are atomic (temporary file, fsync, rename), so a crash leaves either no
-entry or a whole one. Least-recently-used entries are evicted past ``max_bytes``;
-a load refreshes an entry's modification time.
+entry or a whole one; the temporary files of a crashed write are swept once stale.
+Least-recently-used entries are evicted past ``max_bytes``; a load refreshes an
+entry's modification time. Another process may evict at the same moment: an entry
+that vanishes between listing and reading is simply left out.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import json
 import os
 import struct
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,9 +50,10 @@ class CachedEmbedding:
 class EmbeddingCache:
     """A folder of embeddings. Safe to share between processes; corrupt entries are dropped."""
 
-    def __init__(self, directory: str | os.PathLike, max_bytes: int = 2 * 1024**3) -> None:
+    def __init__(self, directory: str | os.PathLike, max_bytes: int = 2 * 1024**3, stale_tmp_s: float = 3600.0) -> None:
         self.directory = Path(directory)
         self.max_bytes = max_bytes
+        self.stale_tmp_s = stale_tmp_s  # a temporary file this old is a crashed write's, not one in progress
 
     def path_for(self, image_hash: str, checkpoint_id: str) -> Path:
         return self.directory / f"{image_hash}-{checkpoint_id}{SUFFIX}"
@@ -117,28 +121,51 @@ class EmbeddingCache:
         os.utime(path)
         return CachedEmbedding(embedding, tuple(header["original_size"]), tuple(header["input_size"]))
 
-    def entries(self) -> list[Path]:
-        """Stored embeddings, least recently used first."""
+    def _listing(self) -> list[tuple[Path, int, int]]:
+        """(path, mtime in ns, size) of each stored embedding, least recently used first."""
         if not self.directory.is_dir():
             return []
-        files = [p for p in self.directory.glob(f"*{SUFFIX}") if not p.name.startswith(".tmp-")]
-        return sorted(files, key=lambda p: p.stat().st_mtime_ns)
+        listing = []
+        for path in self.directory.glob(f"*{SUFFIX}"):
+            if path.name.startswith(".tmp-"):
+                continue
+            try:
+                stat = path.stat()
+            except FileNotFoundError:  # evicted by another process meanwhile
+                continue
+            listing.append((path, stat.st_mtime_ns, stat.st_size))
+        return sorted(listing, key=lambda entry: entry[1])
+
+    def entries(self) -> list[Path]:
+        """Stored embeddings, least recently used first."""
+        return [path for path, _mtime, _size in self._listing()]
 
     def size_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.entries())
+        return sum(size for _path, _mtime, size in self._listing())
 
     def evict(self) -> list[Path]:
-        """Delete least-recently-used entries until the folder is within ``max_bytes``."""
-        entries = self.entries()
-        total = sum(p.stat().st_size for p in entries)
+        """Delete stale temporary files, then least-recently-used entries until the
+        folder is within ``max_bytes``; returns the entries deleted."""
+        self._sweep_temporaries()
+        listing = self._listing()
+        total = sum(size for _path, _mtime, size in listing)
         removed = []
-        for path in entries:
+        for path, _mtime, size in listing:
             if total <= self.max_bytes:
                 break
-            total -= path.stat().st_size
+            total -= size
             path.unlink(missing_ok=True)
             removed.append(path)
         return removed
+
+    def _sweep_temporaries(self) -> None:
+        oldest = time.time() - self.stale_tmp_s
+        for path in self.directory.glob(".tmp-*"):
+            try:
+                if path.stat().st_mtime < oldest:
+                    path.unlink()
+            except FileNotFoundError:  # renamed into place, or swept by another process
+                pass
 
     def store_from(self, predictor, image_hash: str) -> Path:
         """Save the predictor's current embedding under its model's checkpoint id."""

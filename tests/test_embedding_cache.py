@@ -84,3 +84,37 @@ def test_content_hash_depends_on_pixels_and_shape():
     b[0, 0, 0] = 1
     assert content_hash(a) != content_hash(b)
     assert content_hash(b"abc") == content_hash(b"abc")
+
+
+def test_eviction_survives_another_process_evicting_at_the_same_moment(tmp_path, monkeypatch):
+    cache = EmbeddingCache(tmp_path, max_bytes=2 * 2 * 256 * 64 * 64 + 2000)
+    embedding = torch.randn(1, 256, 64, 64)
+    for i in range(3):
+        cache.save(f"img{i}", "ckpt", embedding, (10, 10), (10, 10))
+        past = time.time() - 100 + i
+        os.utime(cache.path_for(f"img{i}", "ckpt"), (past, past))
+    real_glob = type(tmp_path).glob
+
+    def glob_then_the_other_process_evicts(self, pattern):
+        found = list(real_glob(self, pattern))
+        if pattern.endswith(".samemb"):
+            cache.path_for("img0", "ckpt").unlink(missing_ok=True)  # between listing and stat
+        return iter(found)
+
+    monkeypatch.setattr(type(tmp_path), "glob", glob_then_the_other_process_evicts)
+    cache.save("img3", "ckpt", embedding, (10, 10), (10, 10))  # evicts: must not raise
+    monkeypatch.undo()
+    assert {p.name.split("-")[0] for p in cache.entries()} == {"img2", "img3"}
+    assert cache.size_bytes() <= cache.max_bytes
+
+
+def test_eviction_sweeps_stale_temporary_files_only(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    stale, fresh = tmp_path / ".tmp-crashed.samemb", tmp_path / ".tmp-writing.samemb"
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"half")
+    past = time.time() - 2 * cache.stale_tmp_s
+    os.utime(stale, (past, past))
+    cache.save("img0", "ckpt", torch.randn(1, 256, 64, 64), (10, 10), (10, 10))
+    assert not stale.exists() and fresh.exists()
+    assert [p.name.split("-")[0] for p in cache.entries()] == ["img0"]

@@ -2,7 +2,7 @@
 
 Overlays are recomposed only when what they show changes: annotations on
 document events for the current image, the candidate on session events, the
-live stroke on each brush movement (only the painted annotation's box).
+live stroke on each brush movement (only the box the movement changed).
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ class CanvasPresenter:
         self.canvas, self.labeler = canvas, labeler
         self._dataset = None
         self._stroking: int | None = None  # annotation hidden from the overlay while painted
+        self._preview: overlay.StrokePreview | None = None  # the live stroke, display frame
         self._redraw_soon = Deferrable(self.redraw_annotations)  # once per command, not once per event
         labeler.history.applying.connect(self._redraw_soon.hold)
         refine = labeler.refine
@@ -53,6 +54,8 @@ class CanvasPresenter:
         if event.type.startswith("category_"):
             self._redraw_soon()
         elif event.type.startswith("annotation_") and event.value.image_id == self.labeler.image_id:
+            if event.value.id == self._stroking:
+                self._stroking = None  # the stroke's edit landed: draw the annotation, and only once
             self._redraw_soon()
 
     def _on_image_shown(self, display, shape, factor: float) -> None:
@@ -84,38 +87,40 @@ class CanvasPresenter:
         self.redraw_outline()
 
     def redraw_stroke(self) -> None:
-        """The painted annotation as the stroke leaves it, drawn instead of its old self."""
+        """The painted annotation as the stroke leaves it, drawn instead of its old self;
+        after a move only the box the move changed is redrawn."""
         refine, shape = self.labeler.refine, self._display_shape
         stroke = refine.stroke
         target = refine.stroke_target if stroke is not None else None
         if target != self._stroking:
             self._stroking = target
             self.redraw_annotations()
-        box = None if stroke is None or shape is None else stroke.preview_box()
-        if box is None:
+        if stroke is None or shape is None:
+            self._preview = None
             self.canvas.set_stroke_overlay(None)
             return
-        category = self.labeler.categories.current()
-        if target is not None and self._dataset is not None:
-            category = self._dataset.annotation(target).category_id
-        placed = overlay.patch_overlay(stroke.region(*box), box[0], box[1], self._color(category), self.canvas.factor,
-                                       shape)
-        if placed is None:
+        if self._preview is None or self._preview.stroke is not stroke:
+            category = self.labeler.categories.current()
+            if target is not None and self._dataset is not None:
+                category = self._dataset.annotation(target).category_id
+            self._preview = overlay.StrokePreview(stroke, self._color(category), self.canvas.factor, shape)
+        else:
+            changed = stroke.take_changed()
+            if changed is None:
+                return
+            self._preview.update(changed)
+        preview = self._preview
+        if preview.rgba.size == 0:
             self.canvas.set_stroke_overlay(None)
         else:
-            rgba, rect = placed
-            self.canvas.set_stroke_overlay(rgba, QRectF(*rect))
+            self.canvas.set_stroke_overlay(preview.rgba, QRectF(*preview.rect))
 
     def redraw_outline(self) -> None:
         selected, shape = self.labeler.selected_annotation, self._display_shape
         if selected is None or shape is None or self._dataset is None:
             self.canvas.set_outline([])
             return
-        try:
-            mask = self._dataset.annotation(selected).mask
-        except KeyError:
-            self.canvas.set_outline([])
-            return
+        mask = self._dataset.annotation(selected).mask  # the labeler deselects removed annotations
         self.canvas.set_outline(overlay.outline(mask.crop, *mask.origin, self.canvas.factor, shape))
 
     def redraw_prompts(self) -> None:

@@ -40,9 +40,5 @@ class PromptItems:
             self.box.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
             self.box.show()
 
-    @property
-    def count(self) -> int:
-        return len(self.points.data)
-
 
 __all__ = ["PromptItems"]

@@ -76,10 +76,6 @@ class CanvasView(pg.GraphicsView):
             self.stroke_started.emit(x, y)
 
     # -- tools ----------------------------------------------------------------------------------------
-    @property
-    def tool(self) -> str:
-        return self.view_box.tool
-
     def set_tool(self, tool: str, radius: float) -> None:
         """``tool``: "prompt", "brush" or "eraser"; ``radius`` of the brush in original pixels."""
         self.view_box.tool, self.brush_radius = tool, float(radius)
@@ -128,7 +124,7 @@ class CanvasView(pg.GraphicsView):
         if rgba is None:
             item.clear()
             return
-        item.setImage(rgba, autoLevels=False, levels=(0, 255))
+        item.setImage(rgba, autoLevels=False, levels=None)  # no levels: RGBA uint8 is shown as is, no conversion
         if rect is not None:
             item.setRect(rect)
         elif self.image_shape is not None:

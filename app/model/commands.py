@@ -76,7 +76,7 @@ class RegionDiff:
         """The diff from ``before`` to ``after`` (same image size); None when equal."""
         if before.shape != after.shape:
             raise ValueError(f"masks of different images: {before.shape} and {after.shape}")
-        box = union_box(before, after)
+        box = box_union((before.bbox, after.bbox))
         if box is None:
             return None
         x, y, w, h = box
@@ -96,16 +96,16 @@ class RegionDiff:
         """(pixels that became set, x, y): what a "no overlap" edit takes from others."""
         return self.new & ~self.old, self.x, self.y
 
+    def empties(self, mask: Mask) -> bool:
+        """Whether applying to ``mask`` (``old`` being its pixels in the box) leaves no
+        pixel set; without building the new mask."""
+        return not self.new.any() and mask.area == np.count_nonzero(self.old)
+
     def apply(self, mask: Mask) -> Mask:
         return mask.with_region(self.x, self.y, self.new)
 
     def revert(self, mask: Mask) -> Mask:
         return mask.with_region(self.x, self.y, self.old)
-
-
-def union_box(*masks: Mask) -> tuple[int, int, int, int] | None:
-    """XYWH box around the pixels of all ``masks``; None when all are empty."""
-    return box_union(m.bbox for m in masks)
 
 
 def box_union(boxes: Iterable[tuple[int, int, int, int]]) -> tuple[int, int, int, int] | None:
@@ -162,10 +162,6 @@ class RemoveAnnotations:
         # Re-adding in ascending position per image restores every position.
         self._records = tuple(sorted(records, key=lambda r: (r[1].image_id, r[0])))
         self._categories = _categories_of(dataset, (a for _, a in records))
-
-    @property
-    def ids(self) -> tuple[int, ...]:
-        return tuple(a.id for _, a in self._records)
 
     def redo(self) -> None:
         for _, annotation in reversed(self._records):

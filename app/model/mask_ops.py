@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from app.model.annotation import Annotation
-from app.model.commands import RegionDiff, union_box
+from app.model.commands import RegionDiff, box_union
 from app.model.mask import Mask
 
 
@@ -26,7 +26,7 @@ def as_mask(mask: Mask | np.ndarray) -> Mask:
 def _combine(a: Mask, b: Mask, op) -> Mask:
     if a.shape != b.shape:
         raise ValueError(f"masks of different images: {a.shape} and {b.shape} (HxW)")
-    box = union_box(a, b)
+    box = box_union((a.bbox, b.bbox))
     if box is None:
         return a
     x, y, w, h = box

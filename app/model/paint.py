@@ -7,7 +7,8 @@ footprint drawn on screen and the pixels painted agree at any zoom.
 
 A :class:`Stroke` keeps the mask it started from and the pixels its path has
 covered so far, inside their growing bounding box only; at the end it yields
-one :class:`RegionDiff`, the whole stroke's undo step.
+one :class:`RegionDiff`, the whole stroke's undo step. It also tells a live
+preview which box each move changed, so that only that box is redrawn.
 """
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ class Stroke:
         self.last: tuple[float, float] | None = None
         self._covered = np.zeros((0, 0), dtype=bool)  # pixels under the path, inside _box
         self._box = (0, 0, 0, 0)  # XYWH
+        self._changed: tuple[int, int, int, int] | None = None  # XYWH changed since take_changed()
 
     # -- painting ------------------------------------------------------------------------------------
     def add_point(self, x: float, y: float) -> None:
@@ -68,6 +70,7 @@ class Stroke:
         if self.start is None:
             self.add_point(x, y)
             return
+        self._changed = box_union((self._changed or (0, 0, 0, 0), self._box))  # the old line goes
         self._covered, self._box = np.zeros((0, 0), dtype=bool), (0, 0, 0, 0)
         self.last = (x, y)
         self._cover(capsule(*self.start, x, y, self.radius, self.shape))
@@ -77,6 +80,7 @@ class Stroke:
             return
         patch, px, py = piece
         ph, pw = patch.shape
+        self._changed = box_union((self._changed or (0, 0, 0, 0), (px, py, pw, ph)))
         bx, by, bw, bh = self._box
         if bw == 0:
             self._covered, self._box = patch.copy(), (px, py, pw, ph)
@@ -91,11 +95,6 @@ class Stroke:
         self._covered[py - by : py - by + ph, px - bx : px - bx + pw] |= patch
 
     # -- results -------------------------------------------------------------------------------------
-    @property
-    def bbox(self) -> tuple[int, int, int, int]:
-        """XYWH of the pixels the path has covered ((0, 0, 0, 0) before any)."""
-        return self._box
-
     @property
     def painted_area(self) -> int:
         return int(np.count_nonzero(self._covered))
@@ -131,3 +130,9 @@ class Stroke:
         """XYWH covering the mask before the stroke and the stroke itself: what a
         live preview must redraw. None when both are empty."""
         return box_union((self.before.bbox, self._box))
+
+    def take_changed(self) -> tuple[int, int, int, int] | None:
+        """XYWH box of the pixels the path may have changed since the last call
+        (None when none): what a live preview must redraw after a move."""
+        changed, self._changed = self._changed, None
+        return changed

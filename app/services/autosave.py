@@ -18,12 +18,11 @@ import errno
 import threading
 from functools import partial
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
 from app.model.io.sidecar import close_session
 from app.project import Project
 from app.project_saver import SAVE_DELAY_S, ChangeTracker, SaveResult, Snapshot, write_snapshot
-from app.services.image_loader import FunctionJob
 
 _HINTS = {
     errno.ENOSPC: "the disk is full",
@@ -34,32 +33,13 @@ _HINTS = {
 }
 
 
-class _WriteJob(QRunnable):
-    def __init__(self, autosave: "Autosave", batch: list[tuple[ChangeTracker, Snapshot, set]]) -> None:
-        super().__init__()
-        self._autosave, self._batch = autosave, batch
-
-    def run(self) -> None:
-        results = []
-        for tracker, snapshot, protected in self._batch:
-            try:
-                result = write_snapshot(snapshot, protected)
-            except Exception as exc:  # a bug, not I/O: still keep every edit and say so
-                result = SaveResult(snapshot, errors=[f"{snapshot.paths.root}: {type(exc).__name__}: {exc}"],
-                                    error_numbers=[None], retry=snapshot)
-            results.append((tracker, result))
-        self._autosave._deliver(results)
-
-
 class Autosave(QObject):
     """Saves the open project (see the module docstring).
 
-    Signals: ``message`` (level, one line of plain text) for the user; ``saved``
-    (SaveResult) after each write, successful or not.
+    Signal: ``message`` (level, one line of plain text) for the user.
     """
 
     message = Signal(str, str)
-    saved = Signal(object)
     _written = Signal()
 
     def __init__(
@@ -97,8 +77,8 @@ class Autosave(QObject):
 
     def schedule(self) -> None:
         """Save soon: within ``delay_ms``, or after the current pause while saving fails."""
-        if not self._timer.isActive():
-            delay = self.delay_ms if not self._failures else self.retry_ms[min(self._failures, len(self.retry_ms)) - 1]
+        delay = self.delay_ms if not self._failures else self.retry_ms[min(self._failures, len(self.retry_ms)) - 1]
+        if not self._timer.isActive() or self._timer.remainingTime() > delay:  # a retry pause that is over
             self._timer.start(delay)
 
     @property
@@ -118,7 +98,7 @@ class Autosave(QObject):
         batch = self._take()
         if batch:
             self._in_flight = True
-            self._pool.start(_WriteJob(self, batch))
+            self._pool.start(partial(self._write, batch))
 
     def _take(self) -> list[tuple[ChangeTracker, Snapshot, set]]:
         batch = []
@@ -133,8 +113,9 @@ class Autosave(QObject):
                 batch.append((tracker, snapshot, tracker.protected))
         return batch
 
-    def _deliver(self, results: list[tuple[ChangeTracker, SaveResult]]) -> None:
-        """Writer thread: hand the results to the UI thread."""
+    def _write(self, batch: list[tuple[ChangeTracker, Snapshot, set]]) -> None:
+        """Writer thread: write the batch and hand the results to the UI thread."""
+        results = [(tracker, _write_guarded(snapshot, protected)) for tracker, snapshot, protected in batch]
         with self._lock:
             self._results.append(results)
         self._written.emit()
@@ -155,7 +136,6 @@ class Autosave(QObject):
         for tracker, result in results:
             if result.retry is not None:
                 tracker.retry(result.retry)
-            self.saved.emit(result)
         if failed:
             self._failures += 1
             error, number = failed[0].errors[0], failed[0].error_numbers[0]
@@ -166,11 +146,11 @@ class Autosave(QObject):
                 self.message.emit(
                     "warning", f"{text}. Your edits are kept in memory and saving is retried until it works."
                 )
-        elif self._told is not None and not any(t.pending for t in self._trackers):
-            self._failures, self._told = 0, None
+            return
+        self._failures = 0  # edits made during this write follow without the retry pause
+        if self._told is not None and not any(t.pending for t in self._trackers):
+            self._told = None
             self.message.emit("info", "Saving works again: every edit is on disk.")
-        elif not self._told:
-            self._failures = 0
 
     def _drop_finished(self) -> None:
         """Forget closed projects whose every change is on disk, ending their session."""
@@ -179,7 +159,7 @@ class Autosave(QObject):
                 self._trackers.remove(tracker)
                 reopened = self._current is not None and self._current.paths == tracker.paths
                 if tracker.session_open and not reopened:  # the same folder opened again keeps its marker
-                    self._pool.start(FunctionJob(partial(_end_session, tracker.paths)))
+                    self._pool.start(partial(_end_session, tracker.paths))
 
     # -- closing ----------------------------------------------------------------------------------------
     def flush(self, timeout_ms: int = 10000) -> bool:
@@ -189,26 +169,36 @@ class Autosave(QObject):
         if not self._pool.waitForDone(timeout_ms):
             return False  # a write is stuck (a hung network drive): never race it
         self._collect()
-        batch = self._take()
-        if batch:
-            results = []
-            for tracker, snapshot, protected in batch:
-                results.append((tracker, write_snapshot(snapshot, protected)))
-            self._handle(results)
+        self.save_now()  # the guarded write, on the writer thread
+        if not self._pool.waitForDone(timeout_ms):
+            return False
+        self._collect()
+        self._timer.stop()
         if self.unsaved:
             self.schedule()  # keep retrying if the window stays open
         return not self.unsaved
 
     def close(self, timeout_ms: int = 10000) -> bool:
-        """Flush, then end the sessions whose changes are all on disk (a clean close); the
-        project stays followed if something could not be saved. True when all is saved."""
-        saved = self.flush(timeout_ms)
-        for tracker in self._trackers:
+        """Flush, then end the sessions whose changes are all on disk (a clean close for
+        them). If something could not be saved the project stays followed, and should the
+        window stay open, its next save starts its session again. True when all is saved."""
+        if self.flush(timeout_ms):
+            self.attach(None)  # every session ends
+            self._pool.waitForDone(timeout_ms)
+            return True
+        for tracker in self._trackers:  # the window may close anyway
             if tracker.session_open and not tracker.pending:
+                tracker.session_ended()
                 _end_session(tracker.paths)
-        if saved:
-            self.attach(None)
-        return saved
+        return False
+
+
+def _write_guarded(snapshot: Snapshot, protected: set) -> SaveResult:
+    try:
+        return write_snapshot(snapshot, protected)
+    except Exception as exc:  # a bug, not I/O: still keep every edit and say so
+        return SaveResult(snapshot, errors=[f"{snapshot.paths.root}: {type(exc).__name__}: {exc}"],
+                          error_numbers=[None], retry=snapshot)
 
 
 def _end_session(paths) -> None:

@@ -1,7 +1,7 @@
 """Which device SAM's encoder will use, and why not CUDA or MPS when they are absent (no Qt).
 
-:func:`check_device` follows :func:`sam_core.choose_device`'s order (CUDA, then MPS,
-then CPU) and explains, in words a user can act on, every accelerator it skipped.
+:func:`check_device` takes the device :func:`sam_core.choose_device` picks and explains,
+in words a user can act on, every faster one it passed over.
 """
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ from dataclasses import dataclass
 
 import torch
 
-from sam_core import reduced_precision
+from app.services.messages import one_line
+from sam_core import choose_device, reduced_precision
 from sam_core.runtime import available_cores
+
+FASTEST_FIRST = ("cuda", "mps", "cpu")  # choose_device's order for "auto"
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class DeviceReport:
         """One line, e.g. ``"Encoder on CPU (8 cores, bf16). Not CUDA: …. Not MPS: …."``."""
         if self.device is None:
             head = f"{self.requested.upper()} was asked for but is not available here"
+            head += " (use --device auto or cpu)" if self.requested != "auto" else ""
         else:
             head = f"Encoder on {_NAMES.get(self.device, self.device)} ({self.detail})"
         return ". ".join([head, *self.skipped]) + "."
@@ -54,9 +58,8 @@ def cuda_problem() -> str | None:
     if visible is not None and visible.strip() in ("", "-1"):
         return "CUDA_VISIBLE_DEVICES hides every GPU"
     for warning in caught:
-        text = " ".join(str(warning.message).split())
-        if text:
-            return text[:200]
+        if str(warning.message).strip():
+            return one_line(warning.message, 200)
     return "no NVIDIA GPU or driver found"
 
 
@@ -84,20 +87,21 @@ def _detail(device: str) -> str:
 
 
 def check_device(requested: str = "auto") -> DeviceReport:
-    """Where the encoder runs for ``requested`` ("auto", "cpu", "cuda", "mps")."""
+    """Where the encoder runs for ``requested`` ("auto", "cpu", "cuda", "mps"): the device
+    :func:`sam_core.choose_device` picks, or None when the asked-for one does not exist here."""
     requested = (requested or "auto").lower()
-    problems = {"cuda": cuda_problem, "mps": mps_problem}
-    if requested in problems:
-        problem = problems[requested]()
-        if problem is not None:
-            return DeviceReport(requested, None, "", (f"{requested.upper()}: {problem}",))
-        return DeviceReport(requested, requested, _detail(requested))
-    if requested == "cpu":
-        return DeviceReport(requested, "cpu", _detail("cpu"), ("CPU as asked (--device cpu or the remembered choice)",))
-    skipped = []
-    for name, find_problem in problems.items():
-        problem = find_problem()
-        if problem is None:
-            return DeviceReport(requested, name, _detail(name), tuple(skipped))
-        skipped.append(f"Not {name.upper()}: {problem}")
-    return DeviceReport(requested, "cpu", _detail("cpu"), tuple(skipped))
+    device = choose_device(requested).type
+    if requested == "auto":
+        passed_over = FASTEST_FIRST[: FASTEST_FIRST.index(device)] if device in FASTEST_FIRST else ()
+        skipped = tuple(f"Not {name.upper()}: {_problem(name) or 'not available'}" for name in passed_over)
+        return DeviceReport(requested, device, _detail(device), skipped)
+    problem = _problem(device)
+    if problem is not None:
+        return DeviceReport(requested, None, "", (f"{device.upper()}: {problem}",))
+    why = ("CPU as asked (--device cpu or the remembered choice)",) if device == "cpu" else ()
+    return DeviceReport(requested, device, _detail(device), why)
+
+
+def _problem(device: str) -> str | None:
+    finder = {"cuda": cuda_problem, "mps": mps_problem}.get(device)
+    return None if finder is None else finder()

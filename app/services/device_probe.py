@@ -7,6 +7,7 @@ import traceback
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from app.services.device_check import DeviceReport, check_device
+from app.services.messages import one_line
 
 
 class _Probe(QRunnable):
@@ -19,7 +20,7 @@ class _Probe(QRunnable):
             report = check_device(self._requested)
         except Exception as exc:  # a broken driver must not take the app down, nor go unreported
             traceback.print_exc()
-            report = DeviceReport(self._requested, None, "", (f"device check failed: {type(exc).__name__}: {exc}",))
+            report = DeviceReport(self._requested, None, "", (f"device check failed: {type(exc).__name__}: {one_line(exc)}",))
         self._owner.reported.emit(report)
 
 
@@ -33,6 +34,3 @@ class DeviceProbe(QObject):
 
     def start(self, requested: str = "auto") -> None:
         self._pool.start(_Probe(self, requested))
-
-    def wait(self) -> None:
-        self._pool.waitForDone()

@@ -1,6 +1,6 @@
 """Reading images off the UI thread: the folder scan and the current/next image.
 
-Jobs run on Qt thread pools and report through signals, which Qt queues to the
+Jobs run on Qt thread pools and report their results and errors through signals, which Qt queues to the
 UI thread. The scan first reads the project's sidecar (``project_read``, always
 before any ``scanned``, so saved annotations are there when their image
 arrives), then runs file by file in name order on its own one-thread pool so the
@@ -9,23 +9,13 @@ image list fills in order; a newer scan makes an older one stop.
 from __future__ import annotations
 
 import threading
+from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from app.model.io.sidecar import StoredProject, read_sidecar
 from app.services.images import ImageLoadError, downsample, list_images, load_image, scan_image
-
-
-class FunctionJob(QRunnable):
-    """Runs ``fn()`` on a thread pool; ``fn`` must report its own results and errors."""
-
-    def __init__(self, fn) -> None:
-        super().__init__()
-        self._fn = fn
-
-    def run(self) -> None:
-        self._fn()
 
 
 class ImageLoader(QObject):
@@ -56,7 +46,7 @@ class ImageLoader(QObject):
         with self._lock:
             self._scan_id += 1
             scan_id = self._scan_id
-        self._scan_pool.start(FunctionJob(lambda: self._scan(scan_id, Path(folder))))
+        self._scan_pool.start(partial(self._scan, scan_id, Path(folder)))
         return scan_id
 
     @property
@@ -92,7 +82,7 @@ class ImageLoader(QObject):
 
     def load(self, key: str, path: Path) -> None:
         """Decode ``path`` fully and make a display copy; reports ``loaded`` or ``load_failed``."""
-        self._load_pool.start(FunctionJob(lambda: self._load(key, Path(path))))
+        self._load_pool.start(partial(self._load, key, Path(path)))
 
     def _load(self, key: str, path: Path) -> None:
         try:

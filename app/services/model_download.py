@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
 
-from app.services.model_catalog import CATALOG, OFFICIAL_BASE_URL, CheckpointEntry, format_bytes
+from app.services.model_catalog import CATALOG, OFFICIAL_BASE_URL, CheckpointEntry, by_size, format_bytes
 
 CHUNK = 1 << 20
 USER_AGENT = "Maskwright (model manager)"
@@ -105,6 +105,29 @@ def _check_cancel(cancel: threading.Event | None) -> None:
         raise DownloadError("cancelled", "Cancelled")
 
 
+def _pause(seconds: float, cancel: threading.Event | None) -> None:
+    """Sleep, but stop at once (cancelled) when ``cancel`` is set meanwhile."""
+    if cancel is None:
+        time.sleep(seconds)
+    elif cancel.wait(seconds):
+        raise DownloadError("cancelled", "Cancelled")
+
+
+class _PartHash:
+    """The SHA-256 of the first ``size`` bytes of a ``.part`` file, carried from one attempt
+    to the next so that a resumed transfer does not read the whole file again."""
+
+    def __init__(self) -> None:
+        self.restart()
+
+    def restart(self) -> None:
+        self.digest, self.size = hashlib.sha256(), 0
+
+    def update(self, chunk: bytes) -> None:
+        self.digest.update(chunk)
+        self.size += len(chunk)
+
+
 def sha256_file(path: Path, cancel: threading.Event | None = None, on_progress: ProgressCallback | None = None,
                 digest=None) -> str:
     """Hex SHA-256 of ``path``, read in chunks (``digest`` continues an existing hash object)."""
@@ -156,14 +179,15 @@ def download(
         raise DownloadError("disk", f"Cannot create {models_dir}: {exc.strerror or exc}") from None
     part = final.with_name(final.name + ".part")
     url = entry.url(base_url)
+    hashed = _PartHash()
     for attempt in range(1, max(1, attempts) + 1):
         try:
-            digest = _fetch(url, entry, part, on_progress, cancel, timeout)
+            digest = _fetch(url, entry, part, hashed, on_progress, cancel, timeout)
             break
         except DownloadError as exc:
             if exc.kind != "interrupted" or attempt >= attempts:
                 raise
-            time.sleep(retry_delay * attempt)  # a dropped connection often works again a moment later
+            _pause(retry_delay * attempt, cancel)  # a dropped connection often works again a moment later
     if digest != entry.sha256:
         part.unlink(missing_ok=True)
         raise DownloadError(
@@ -175,26 +199,30 @@ def download(
     return final
 
 
-def _fetch(url: str, entry: CheckpointEntry, part: Path, on_progress, cancel, timeout: float) -> str:
+def _fetch(url: str, entry: CheckpointEntry, part: Path, hashed: _PartHash, on_progress, cancel,
+           timeout: float) -> str:
     """One HTTP request that fills ``part`` up to ``entry.size`` bytes; returns the SHA-256
-    of the whole file. The part already on disk is hashed first, then the rest as it arrives."""
+    of the whole file. ``hashed`` covers the part on disk when an earlier attempt of this
+    download wrote it; otherwise the part is hashed first. The rest is hashed as it arrives."""
     _check_cancel(cancel)
     offset = part.stat().st_size if part.exists() else 0
     if offset > entry.size:
         part.unlink()
         offset = 0
-    digest = hashlib.sha256()
-    if offset:
-        sha256_file(part, cancel, on_progress, digest)
+    if hashed.size != offset:  # the first attempt, or the part changed: read it once
+        hashed.restart()
+        if offset:
+            sha256_file(part, cancel, on_progress, hashed.digest)
+            hashed.size = offset
     if offset == entry.size:
-        return digest.hexdigest()
+        return hashed.digest.hexdigest()
     _check_space(part.parent, entry.size - offset)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
     if offset:
         request.add_header("Range", f"bytes={offset}-")
     host = urlsplit(url).netloc
     try:
-        response = urllib.request.urlopen(request, timeout=timeout, context=_tls_context())
+        response = urllib.request.urlopen(request, timeout=timeout, context=tls_context())
     except urllib.error.HTTPError as exc:
         exc.close()  # it holds the response and its socket
         if exc.code == 416 and offset:  # our part is not a prefix the server knows: start over
@@ -209,7 +237,8 @@ def _fetch(url: str, entry: CheckpointEntry, part: Path, on_progress, cancel, ti
             if start != offset:
                 raise DownloadError("http", f"{host} answered the resume request with the wrong range ({start})")
         elif offset:  # 200: the server ignored the Range header, so the body is the whole file
-            offset, digest = 0, hashlib.sha256()
+            offset = 0
+            hashed.restart()
         length = response.headers.get("Content-Length")
         if length is not None and length.isdigit() and offset + int(length) != entry.size:
             kind = response.headers.get("Content-Type", "unknown type")
@@ -229,7 +258,7 @@ def _fetch(url: str, entry: CheckpointEntry, part: Path, on_progress, cancel, ti
                     if not chunk:
                         break
                     handle.write(chunk)
-                    digest.update(chunk)
+                    hashed.update(chunk)
                     meter.add(len(chunk))
         except (OSError, http.client.HTTPException) as exc:
             if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS):
@@ -238,7 +267,7 @@ def _fetch(url: str, entry: CheckpointEntry, part: Path, on_progress, cancel, ti
         meter.add(0, force=True)
     if meter.done < entry.size:
         raise _interrupted(entry, meter.done, "the connection closed early")
-    return digest.hexdigest()
+    return hashed.digest.hexdigest()
 
 
 def _interrupted(entry: CheckpointEntry, done: int, why: str) -> DownloadError:
@@ -267,7 +296,7 @@ def _check_space(directory: Path, needed: int) -> None:
         raise DownloadError("disk", f"{directory} has {format_bytes(free)} free; {format_bytes(needed)} are needed")
 
 
-def _tls_context() -> ssl.SSLContext:
+def tls_context() -> ssl.SSLContext:
     """The system's CA store plus certifi's when it is installed (frozen builds on Linux
     may not find the system store; corporate proxies' CAs are only in the system one)."""
     context = ssl.create_default_context()
@@ -326,7 +355,7 @@ def adopt(
         size = source.stat().st_size
     except OSError as exc:
         raise DownloadError("disk", f"Cannot read {source}: {exc.strerror or exc}") from None
-    entry = next((e for e in entries if e.size == size), None)
+    entry = by_size(size, entries)
     names = "/".join(e.variant for e in entries)
     if entry is None:
         raise DownloadError(
@@ -369,6 +398,7 @@ def _copy(source: Path, target: Path, size: int, on_progress, cancel) -> None:
                 _check_cancel(cancel)
                 dst.write(chunk)
                 meter.add(len(chunk))
+        meter.add(0, force=True)  # the last report says 100 %
     except BaseException:
         target.unlink(missing_ok=True)
         raise

@@ -15,6 +15,7 @@ from typing import Callable
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from app.services import model_download
+from app.services.messages import one_line
 from app.services.model_catalog import CATALOG, CheckpointEntry
 
 
@@ -31,7 +32,7 @@ class _Job(QRunnable):
             report = (jobs.failed, exc.kind, str(exc))
         except Exception as exc:
             traceback.print_exc()
-            report = (jobs.failed, "error", f"{type(exc).__name__}: {exc}")
+            report = (jobs.failed, "error", f"{type(exc).__name__}: {one_line(exc)}")
         else:
             report = (jobs.finished, str(path))
         jobs._running.clear()  # before the report, so its receivers see the jobs idle

@@ -1,4 +1,4 @@
-""""Precompute folder": encode every image of a folder into the disk cache, in the background.
+""""Precompute folder": encode every image of the project into the disk cache, in the background.
 
 Images are decoded and hashed on a thread of this service's own, a couple ahead
 of the SAM worker, so at most ``lookahead`` decoded images wait in memory; those
@@ -10,12 +10,12 @@ comes with an ETA; :meth:`Precompute.cancel` stops it at once.
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from app.services.image_loader import FunctionJob
-from app.services.images import ImageLoadError, list_images, load_image
+from app.services.images import ImageLoadError, load_image
 from app.services.sam_worker import SamWorker
 from sam_core import content_hash
 
@@ -29,7 +29,6 @@ class Precompute(QObject):
     progress = Signal(int, int, float)
     finished = Signal(str)
     message = Signal(str, str)
-    _listed = Signal(int, object)  # run, list of paths or an error text
     _decoded = Signal(int, str, object, str, bool, str)  # run, key, image or None, hash, on disk, error
 
     def __init__(self, worker: SamWorker, lookahead: int = 2, parent=None) -> None:
@@ -40,14 +39,13 @@ class Precompute(QObject):
         self._run = 0
         self.running = False
         self._reset()
-        self._listed.connect(self._on_listed)
         self._decoded.connect(self._on_decoded)
         worker.precomputed.connect(self._on_precomputed)
         worker.precompute_failed.connect(self._on_failed)
         worker.model_loaded.connect(lambda *_: self.cancel("the checkpoint changed") if self.running else None)
 
     def _reset(self) -> None:
-        self._queue: list[Path] = []
+        self._queue: list[tuple[str, Path]] = []
         self._waiting: set[str] = set()  # keys handed to the worker
         self._in_flight = 0
         self.total = self.done = self.encoded = self.cached = 0
@@ -55,8 +53,9 @@ class Precompute(QObject):
         self._started = time.perf_counter()
 
     # -- control ----------------------------------------------------------------------------------------
-    def start(self, folder: Path, model_ready: bool) -> bool:
-        """Begin with the images of ``folder``; False (and a message) when it cannot."""
+    def start(self, images: list[tuple[str, Path]], model_ready: bool) -> bool:
+        """Begin with ``images`` (the worker's key and the file of each); False (and a
+        message) when it cannot."""
         if self.running:
             self.message.emit("info", "Precompute is already running")
             return False
@@ -70,9 +69,13 @@ class Precompute(QObject):
         self._run += 1
         self._reset()
         self.running = True
-        run, folder = self._run, Path(folder)
-        self._pool.start(FunctionJob(lambda: self._list(run, folder)))
-        self.progress.emit(0, 0, -1.0)
+        self._queue, self.total = [(key, Path(path)) for key, path in images], len(images)
+        self.progress.emit(0, self.total, -1.0)
+        if not self.total:
+            self._complete()
+            return True
+        self._warn_if_too_big()
+        self._pump()
         return True
 
     def cancel(self, why: str = "") -> None:
@@ -85,24 +88,7 @@ class Precompute(QObject):
         self.finished.emit(f"Precompute stopped{reason}: {self.done} of {self.total} images done")
 
     # -- the pipeline -----------------------------------------------------------------------------------
-    def _list(self, run: int, folder: Path) -> None:
-        try:
-            self._listed.emit(run, list_images(folder))
-        except OSError as exc:
-            self._listed.emit(run, f"{folder}: cannot list the folder ({exc.strerror or exc})")
-
-    def _on_listed(self, run: int, paths) -> None:
-        if run != self._run:
-            return
-        if isinstance(paths, str):
-            self.message.emit("error", paths)
-            self.running = False
-            self.finished.emit(f"Precompute failed: {paths}")
-            return
-        self._queue, self.total = list(paths), len(paths)
-        if not self.total:
-            self._complete()
-            return
+    def _warn_if_too_big(self) -> None:
         cache = self.worker.disk_cache
         if cache is not None and self.total * EMBEDDING_BYTES > cache.max_bytes:
             fits = cache.max_bytes // EMBEDDING_BYTES
@@ -112,27 +98,26 @@ class Precompute(QObject):
                 f"but the folder has {self.total}: the first ones will be evicted again. "
                 "Raise embedding_cache_mb in the settings file to keep them all.",
             )
-        self._pump()
 
     def _pump(self) -> None:
         while self.running and self._queue and self._in_flight < self.lookahead:
-            path, run = self._queue.pop(0), self._run
+            (key, path), run = self._queue.pop(0), self._run
             self._in_flight += 1
-            self._pool.start(FunctionJob(lambda path=path: self._decode(run, path)))
+            self._pool.start(partial(self._decode, run, key, path))
         self._report()
 
-    def _decode(self, run: int, path: Path) -> None:
+    def _decode(self, run: int, key: str, path: Path) -> None:
         if run != self._run:
             return  # cancelled meanwhile: skip the work
         try:
             image = load_image(path)
             image_hash = content_hash(image)
             on_disk = self.worker.has_on_disk(image_hash)
-            self._decoded.emit(run, str(path), None if on_disk else image, image_hash, on_disk, "")
+            self._decoded.emit(run, key, None if on_disk else image, image_hash, on_disk, "")
         except ImageLoadError as exc:
-            self._decoded.emit(run, str(path), None, "", False, str(exc))
+            self._decoded.emit(run, key, None, "", False, str(exc))
         except Exception as exc:  # never lose an error in a pool thread
-            self._decoded.emit(run, str(path), None, "", False, f"{path.name}: {type(exc).__name__}: {exc}")
+            self._decoded.emit(run, key, None, "", False, f"{path.name}: {type(exc).__name__}: {exc}")
 
     def _on_decoded(self, run: int, key: str, image, image_hash: str, on_disk: bool, error: str) -> None:
         if run != self._run:

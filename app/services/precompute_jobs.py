@@ -13,6 +13,7 @@ import time
 import traceback
 
 import numpy as np
+import torch
 
 from app.services.disk_embeddings import DiskEmbeddings
 from app.services.messages import one_line
@@ -113,6 +114,8 @@ class PrecomputeJobs:
                 if generation == self._precompute_generation:
                     self._precompute.appendleft(job)
             raise
+        except torch.OutOfMemoryError:
+            raise  # SamWorker._run_job moves SAM to the CPU and runs this job again
         except Exception as exc:  # one bad image must not end the precompute; it is reported
             traceback.print_exc()
             self.precompute_failed.emit(key, one_line(exc))

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from PySide6.QtCore import QThread, Signal
 
+from app.services.device_check import check_device
 from app.services.disk_embeddings import DiskEmbeddings
 from app.services.messages import one_line
 from app.services.precompute_jobs import PrecomputeJobs, _Cancelled
@@ -381,7 +382,6 @@ def _yield_to_the_ui(niceness: int = 5) -> None:
 
 def _check_device(device: str) -> None:
     """Say plainly when the asked-for device does not exist here (torch's own error is cryptic)."""
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise CheckpointError(f"device {device!r} is not available here (no CUDA GPU); use --device auto or cpu")
-    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise CheckpointError("device 'mps' is not available here (Apple GPU only); use --device auto or cpu")
+    report = check_device(device)
+    if report.device is None:
+        raise CheckpointError(report.summary)

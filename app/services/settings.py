@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QStandardPaths
+
+from app.services.model_catalog import OFFICIAL_BASE_URL
 
 ORGANISATION = "Maskwright"
 APPLICATION = "Maskwright"
@@ -34,6 +36,16 @@ class Settings:
     def _set(self, key: str, value: str) -> None:
         self._qsettings.setValue(key, value)
         self._qsettings.sync()
+
+    def _folder(self, key: str, name: str, location: QStandardPaths.StandardLocation, *parts: str) -> Path:
+        """``key`` from the ini file; else ``name`` beside an injected ini file (tests, portable
+        use); else ``parts`` under the user's standard ``location``."""
+        stored = self._get(key)
+        if stored:
+            return Path(stored)
+        if self._injected_dir is not None:
+            return self._injected_dir / name
+        return Path(QStandardPaths.writableLocation(location)).joinpath(*parts)
 
     @property
     def last_folder(self) -> str:
@@ -70,21 +82,12 @@ class Settings:
     @property
     def models_dir(self) -> Path:
         """Where the model manager keeps checkpoints (``models_dir`` in the ini file overrides it)."""
-        stored = self._get("models_dir")
-        if stored:
-            return Path(stored)
-        if self._injected_dir is not None:  # tests, portable use
-            return self._injected_dir / "models"
-        from PySide6.QtCore import QStandardPaths
-
-        data = QStandardPaths.writableLocation(QStandardPaths.GenericDataLocation)
-        return Path(data) / ORGANISATION / APPLICATION / "models"
+        return self._folder("models_dir", "models", QStandardPaths.GenericDataLocation,
+                            ORGANISATION, APPLICATION, "models")
 
     @property
     def model_base_url(self) -> str:
         """Where checkpoints are downloaded from; a mirror can be set as ``model_base_url`` in the ini file."""
-        from app.services.model_catalog import OFFICIAL_BASE_URL
-
         return self._get("model_base_url", OFFICIAL_BASE_URL)
 
     @model_base_url.setter
@@ -111,15 +114,8 @@ class Settings:
     def embedding_cache_dir(self) -> Path:
         """Where encoded images are kept (``embedding_cache_dir`` in the ini file overrides it):
         beside an injected settings file, else the user's cache folder."""
-        stored = self._get("embedding_cache_dir")
-        if stored:
-            return Path(stored)
-        if self._injected_dir is not None:
-            return self._injected_dir / "embeddings"
-        from PySide6.QtCore import QStandardPaths
-
-        cache = QStandardPaths.writableLocation(QStandardPaths.GenericCacheLocation)
-        return Path(cache) / ORGANISATION / "embeddings"
+        return self._folder("embedding_cache_dir", "embeddings", QStandardPaths.GenericCacheLocation,
+                            ORGANISATION, "embeddings")
 
     @property
     def embedding_cache_mb(self) -> int:

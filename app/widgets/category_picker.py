@@ -94,8 +94,13 @@ class CategoryPicker(QWidget):
             self.current_changed.emit(item.data(ID_ROLE))
 
     def _on_renamed(self, item: QListWidgetItem) -> None:
-        if not self._filling:
-            self.rename_requested.emit(item.data(ID_ROLE), item.text())
+        if self._filling:
+            return
+        category_id, text = item.data(ID_ROLE), item.text()
+        self.rename_requested.emit(category_id, text)  # an accepted rename refreshes the list (event)
+        category = self.dataset.categories.get(category_id) if self.dataset is not None else None
+        if category is not None and category.name != text:
+            self.refresh()  # rejected (empty) or trimmed: show the name the category kept
 
     def _ask_color(self) -> None:
         if self.dataset is None or self._current not in self.dataset.categories:

@@ -34,11 +34,10 @@ NETWORK_KINDS = ("network", "http", "size", "interrupted")
 class ModelManager(QDialog):
     chosen = Signal(str)  # path of a verified checkpoint the app should load
 
-    def __init__(self, models_dir: Path, base_url: str, entries: tuple[CheckpointEntry, ...] | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, models_dir: Path, base_url: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.models_dir, self.base_url = Path(models_dir), base_url
-        self.entries = entries or model_catalog.CATALOG
+        self.entries: tuple[CheckpointEntry, ...] = model_catalog.CATALOG
         self.setWindowTitle("SAM models")
         self.setModal(False)
         self.jobs = ModelJobs(self)

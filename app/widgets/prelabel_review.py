@@ -17,13 +17,12 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QProgressBar,
-    QSizePolicy,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app.model import Annotation
+from app.widgets.tool_options import action_button
 
 ID_ROLE = Qt.UserRole
 BUTTONS = ("auto.image", "auto.folder", "auto.cancel", "auto.next", "auto.accept_all", "auto.reject_all",
@@ -44,11 +43,7 @@ class PrelabelReview(QWidget):
         self.list.setFocusPolicy(Qt.NoFocus)
         grid = QGridLayout()
         for n, action_id in enumerate(BUTTONS):
-            button = QToolButton()
-            button.setDefaultAction(actions[action_id])
-            button.setFocusPolicy(Qt.NoFocus)
-            button.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
-            grid.addWidget(button, n // 2, n % 2)
+            grid.addWidget(action_button(actions[action_id], Qt.ToolButtonIconOnly), n // 2, n % 2)
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
         layout.addWidget(self.progress_label)
@@ -80,6 +75,13 @@ class PrelabelReview(QWidget):
             self.list.addItem(item)
             if annotation.id == selected:
                 self.list.setCurrentItem(item)
+        self._filling = False
+
+    def select(self, annotation_id: int) -> None:
+        """Show ``annotation_id`` as the current row (none when it is not listed), without refilling."""
+        row = next((i for i, a in enumerate(self.ids()) if a == annotation_id), -1)
+        self._filling = True
+        self.list.setCurrentRow(row)
         self._filling = False
 
     def ids(self) -> list[int]:

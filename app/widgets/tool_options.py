@@ -20,15 +20,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.refine import MAX_RADIUS, MIN_RADIUS
+
 TOOL_ACTIONS = ("tool.prompt", "tool.brush", "tool.eraser")
 MASK_ACTIONS = ("mask.add_candidate", "mask.subtract_candidate", "mask.fill_holes", "mask.remove_specks",
                 "mask.no_overlap")
 
 
-def _button(action: QAction) -> QToolButton:
+def action_button(action: QAction, style: Qt.ToolButtonStyle = Qt.ToolButtonTextOnly) -> QToolButton:
+    """A panel button for a window action: same shortcut and checked state; it takes no
+    focus, so single-key shortcuts keep working after a click."""
     button = QToolButton()
     button.setDefaultAction(action)
-    button.setToolButtonStyle(Qt.ToolButtonTextOnly)
+    button.setToolButtonStyle(style)
     button.setFocusPolicy(Qt.NoFocus)
     button.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
     return button
@@ -41,7 +45,7 @@ class ToolOptions(QWidget):
     def __init__(self, actions: Mapping[str, QAction], parent=None) -> None:
         super().__init__(parent)
         self.radius = QDoubleSpinBox()
-        self.radius.setRange(1, 512)
+        self.radius.setRange(MIN_RADIUS, MAX_RADIUS)
         self.radius.setDecimals(0)
         self.radius.setSuffix(" px")
         self.radius.setToolTip("Brush and eraser radius in image pixels ([ and ] change it)")
@@ -53,13 +57,13 @@ class ToolOptions(QWidget):
             box.setFocusPolicy(Qt.ClickFocus)  # keep single-key shortcuts working
         tools = QGridLayout()
         for column, action_id in enumerate(TOOL_ACTIONS):
-            tools.addWidget(_button(actions[action_id]), 0, column)
+            tools.addWidget(action_button(actions[action_id]), 0, column)
         form = QFormLayout()
         form.addRow("Brush radius", self.radius)
         form.addRow("Speck size", self.speck_area)
         ops = QGridLayout()
         for n, action_id in enumerate(MASK_ACTIONS):
-            ops.addWidget(_button(actions[action_id]), n // 2, n % 2)
+            ops.addWidget(action_button(actions[action_id]), n // 2, n % 2)
         layout = QVBoxLayout(self)
         layout.addLayout(tools)
         layout.addLayout(form)

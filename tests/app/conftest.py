@@ -28,6 +28,24 @@ def settings(tmp_path) -> Settings:
 
 
 @pytest.fixture
+def no_proxy(monkeypatch):
+    """A proxy set in the environment must not capture the loopback requests."""
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def worker(qtbot):
+    """A started SAM worker, stopped afterwards."""
+    from app.services.sam_worker import SamWorker
+
+    worker = SamWorker()
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
 def image_folder(tmp_path, photo) -> Path:
     folder = tmp_path / "images"
     folder.mkdir()

@@ -144,3 +144,106 @@ def test_opening_another_folder_still_saves_the_first(qtbot, make_app, image_fol
     app.labeler.open_folder(other)  # at once, before the first project's save ran
     qtbot.waitUntil(lambda: len(saved_annotations(image_folder, "img_0.png")) == 1, timeout=2000)
     qtbot.waitUntil(lambda: not SidecarPaths(image_folder).session_file.exists(), timeout=2000)
+
+
+def test_a_project_from_a_newer_maskwright_closes_at_once_when_nothing_was_edited(qtbot, make_app, image_folder):
+    app = make_app(image_folder)
+    shown(qtbot, app)
+    box_annotation(app.labeler)
+    qtbot.waitUntil(lambda: len(saved_annotations(image_folder, "img_0.png")) == 1, timeout=2000)
+    assert app.window.close()
+    paths = SidecarPaths(image_folder)
+    paths.project_file.write_text(json.dumps(dict(json.loads(paths.project_file.read_text()), version=2)))
+
+    again = make_app(image_folder)
+    window = again.window
+    shown(qtbot, again)
+    qtbot.waitUntil(lambda: "newer Maskwright" in window.message_bar.text, timeout=3000)
+    assert not window.projects.autosave.unsaved
+    assert window.close() and not window.isVisible()  # not refused: nothing was edited
+    assert "Not saving" not in window.message_bar.text and "Not closing" not in window.message_bar.text
+
+
+def test_an_edit_made_while_the_first_good_write_runs_is_saved_without_the_retry_pause(
+    qtbot, image_folder, monkeypatch
+):
+    import numpy as np
+
+    from app.model import Annotation, Mask
+    from app.project import Project
+    from app.services.autosave import Autosave
+
+    project = Project(image_folder)
+    project.restore(sidecar.read_sidecar(image_folder))
+    image = project.add_image(image_folder / "img_0.png", 160, 120)
+    autosave = Autosave(delay_ms=50, retry_ms=(2000,))
+    messages = []
+    autosave.message.connect(lambda level, text: messages.append(text))
+    autosave.attach(project)
+
+    def annotate():
+        dataset = project.dataset
+        dataset.add_annotation(Annotation(dataset.new_annotation_id(), image.id, 1,
+                                          Mask.from_crop(np.ones((4, 5), bool), 3, 2, image.shape)))
+
+    real, mode = sidecar.write_bytes_atomic, ["full"]
+    entered, release = threading.Event(), threading.Event()
+
+    def write(path, data):
+        if mode[0] == "full":
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        if not entered.is_set():
+            entered.set()
+            release.wait(5)  # the first good write is still running
+        return real(path, data)
+
+    monkeypatch.setattr(sidecar, "write_bytes_atomic", write)
+    annotate()
+    qtbot.waitUntil(lambda: any("disk is full" in m for m in messages), timeout=3000)
+    mode[0] = "space again"
+    qtbot.waitUntil(entered.is_set, timeout=5000)  # the retry, after its pause
+    annotate()  # lands while that write runs
+    release.set()
+    qtbot.waitUntil(lambda: len(saved_annotations(image_folder, "img_0.png")) == 2, timeout=1000)  # not 2 s
+    qtbot.waitUntil(lambda: "Saving works again" in messages[-1], timeout=1000)
+    assert sum("disk is full" in m for m in messages) == 1
+    assert autosave.close()
+
+
+def test_a_refused_close_keeps_the_open_projects_session_and_closing_again_quits(
+    qtbot, make_app, image_folder, tmp_path, photo, monkeypatch
+):
+    from pathlib import Path
+
+    from tests.app.conftest import write_image
+
+    other = tmp_path / "other"
+    other.mkdir()
+    write_image(other / "x.png", photo(50, 60, seed=9))
+    real = sidecar.write_bytes_atomic
+
+    def full_in_the_first(path, data):
+        if Path(path).is_relative_to(image_folder):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, data)
+
+    monkeypatch.setattr(sidecar, "write_bytes_atomic", full_in_the_first)
+    app = make_app(image_folder)
+    window, lab = app.window, app.labeler
+    window.projects.autosave.retry_ms = (200,)
+    shown(qtbot, app)
+    box_annotation(lab)
+    qtbot.waitUntil(lambda: "disk is full" in window.message_bar.text, timeout=3000)
+    lab.open_folder(other)  # the first project's edit still waits for space
+    qtbot.waitUntil(lambda: window.canvas.image_shape == (50, 60), timeout=10000)
+    box_annotation(lab, 5, 5, 20, 20)
+    qtbot.waitUntil(lambda: len(saved_annotations(other, "x.png")) == 1, timeout=3000)
+    session = SidecarPaths(other).session_file
+    assert session.exists()
+
+    window.close()
+    assert window.isVisible() and "Not closing" in window.message_bar.text
+    qtbot.waitUntil(session.exists, timeout=3000)  # the window stays open: so does the session of its project
+    window.close()  # closing again quits without the first project's edit
+    assert not window.isVisible() and not session.exists()
+    assert saved_annotations(image_folder, "img_0.png") == []

@@ -109,3 +109,48 @@ def test_an_image_deleted_outside_the_app_keeps_its_annotations_until_forgotten(
     qtbot.waitUntil(lambda: not path.exists(), timeout=2000)
     kept = next((image_folder / ".maskwright" / "set-aside").iterdir())
     assert json.loads(kept.read_text())["file_name"] == "img_0.png"
+
+
+def missing_first_image(qtbot, make_app, folder, checkpoint=None):
+    """Label img_0.png, delete it outside the app, and open the folder again."""
+    app = make_app(folder)
+    qtbot.waitUntil(lambda: app.window.canvas.image_shape is not None, timeout=10000)
+    app.labeler.set_box(5, 5, 40, 40)
+    app.labeler.accept()
+    path = SidecarPaths(folder).image_file("img_0.png")
+    qtbot.waitUntil(path.exists, timeout=2000)
+    app.window.close()
+    (folder / "img_0.png").unlink()
+    again = make_app(folder, checkpoint)
+    qtbot.waitUntil(lambda: bool(again.labeler.project.missing), timeout=10000)  # the scan found it gone
+    return again
+
+
+def test_segment_everything_on_the_folder_leaves_out_a_missing_image(
+    qtbot, make_app, image_folder, tiny_checkpoint, monkeypatch
+):
+    app = missing_first_image(qtbot, make_app, image_folder, tiny_checkpoint)
+    lab = app.labeler
+    qtbot.waitUntil(lambda: lab.model_ready, timeout=20000)
+    jobs = []
+    monkeypatch.setattr(app.worker, "prelabel", jobs.append)
+    assert lab.prelabel.run_folder()
+    missing = lab.project.dataset.image_by_name("img_0.png").id
+    assert missing in lab.project.missing
+    assert sorted(item.image_id for item in jobs[0].items) == sorted(lab.project.present_image_ids())
+    assert missing not in [item.image_id for item in jobs[0].items] and len(jobs[0].items) == 2
+
+
+def test_forgetting_the_only_image_leaves_no_image_open(qtbot, make_app, tmp_path, photo):
+    folder = tmp_path / "one"
+    folder.mkdir()
+    write_image(folder / "img_0.png", photo(60, 80, seed=1))
+    app = missing_first_image(qtbot, make_app, folder)
+    lab, window = app.labeler, app.window
+    qtbot.waitUntil(lambda: lab.image_id is not None, timeout=5000)
+    assert lab.image_id in lab.project.missing  # the only image: opened, though its file is gone
+    lab.add_point(10, 10, True)
+    assert lab.session.image_id == lab.image_id and lab.session.prompts
+    window.actions["image.forget_missing"].trigger()
+    assert lab.image_id is None and lab.session.image_id is None and not lab.session.prompts
+    assert window.image_list.count() == 0 and window.canvas.image_shape is None

@@ -3,11 +3,13 @@ straight lines, one undo step per stroke, and the mask operations."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from app.canvas import overlay
 from app.model import Mask
 from app.model.paint import Stroke
 from tests.app.test_workflow import view_pos
@@ -171,3 +173,95 @@ def test_erasing_every_pixel_deletes_the_annotation_in_one_undoable_step(qtbot, 
     assert dataset.annotations(lab.image_id) == [] and lab.selected_annotation is None
     app.window.actions["edit.undo"].trigger()
     assert dataset.annotation(small.id) is small
+
+
+def placed(preview, shape) -> np.ndarray:
+    """The preview's RGBA image placed in a display frame of ``shape`` (h, w)."""
+    out = np.zeros((*shape, 4), np.uint8)
+    (ox, oy), (h, w) = preview.origin, preview.rgba.shape[:2]
+    out[oy : oy + h, ox : ox + w] = preview.rgba
+    return out
+
+
+@pytest.mark.parametrize("factor", [1.0, 2.5])
+def test_the_stroke_preview_redraws_only_each_moves_box_and_matches_a_whole_redraw(factor):
+    height, width = 300, 400
+    before = np.zeros((height, width), bool)
+    before[20:280, 30:370] = True  # a big annotation: a move must not redraw all of it
+    shape = overlay.display_shape((height, width), factor)
+    for erase in (False, True):
+        stroke = Stroke(Mask.from_full(before), radius=4, erase=erase)
+        stroke.add_point(10.0, 10.0)
+        preview = overlay.StrokePreview(stroke, (10, 200, 30), factor, shape)
+        for i in range(1, 40):
+            stroke.add_point(10.0 + 9 * i, 10.0 + 7 * i)
+            x, y, w, h = stroke.take_changed()
+            assert w <= 18 and h <= 16  # the newest segment only (radius 4, a 9x7 step)
+            preview.update((x, y, w, h))
+        stroke.line_to(395.0, 150.0)  # Shift-drag: the old path's pixels change back too
+        preview.update(stroke.take_changed())
+        assert stroke.take_changed() is None
+        whole = overlay.StrokePreview(stroke, (10, 200, 30), factor, shape)
+        shown = placed(preview, shape)
+        assert np.array_equal(shown, placed(whole, shape))
+        # Each display pixel shows the original pixel under its centre.
+        f = max(factor, 1.0)
+        rows = np.minimum(((np.arange(shape[0]) + 0.5) * f).astype(int), height - 1)
+        cols = np.minimum(((np.arange(shape[1]) + 0.5) * f).astype(int), width - 1)
+        expected = stroke.after().full_mask()[np.ix_(rows, cols)]
+        assert np.array_equal(shown[..., 3] > 0, expected)
+        assert (shown[expected] == (10, 200, 30, overlay.FILL_ALPHA)).all()
+
+
+def test_brush_moves_over_a_big_annotation_redraw_small_boxes_and_its_overlay_once(
+        qtbot, make_app, image_folder, monkeypatch):
+    app = open_zoomed_out(qtbot, make_app, image_folder, max_display_side=4096)
+    lab, canvas = app.labeler, app.window.canvas
+    lab.set_box(5, 5, 155, 115)
+    big = lab.accept()
+    lab.select_annotation(big.id)
+    lab.refine.set_tool("brush")
+    lab.refine.set_radius(3)
+    boxes, overlays = [], []
+    update = overlay.StrokePreview.update
+    monkeypatch.setattr(overlay.StrokePreview, "update", lambda self, box: (boxes.append(box), update(self, box)))
+    monkeypatch.setattr(canvas, "set_annotation_overlay", overlays.append)
+    drag_path(canvas, [(20, 30), (30, 32), (40, 35), (50, 40), (58, 118)])
+    first, *moves = boxes
+    assert first[2] * first[3] >= 150 * 110  # the stroke's start draws the whole annotation once
+    assert len(moves) >= 3 and all(w * h <= 20 * 20 for _, _, w, h in moves[:3])
+    # Hidden while painted, shown again once when the stroke lands (not hidden first, then shown).
+    hidden, shown = overlays
+    assert not hidden[..., 3].any() and shown[118, 58, 3] > 0
+    assert canvas.stroke_item.image is None
+
+
+def test_no_overlap_a_brush_stroke_takes_pixels_from_the_others_and_undo_gives_them_back(
+        qtbot, make_app, image_folder):
+    app = open_zoomed_out(qtbot, make_app, image_folder, max_display_side=4096)
+    window, lab = app.window, app.labeler
+    dataset = lab.project.dataset
+    lab.set_box(10, 10, 50, 40)
+    edited = lab.accept()
+    lab.set_box(60, 10, 100, 40)
+    other = lab.accept()
+    before = {i: dataset.annotation(i).mask.full_mask() for i in (edited.id, other.id)}
+    window.actions["mask.no_overlap"].trigger()
+    lab.select_annotation(edited.id)
+    lab.refine.set_tool("brush")
+    lab.refine.set_radius(4)
+    expected = Stroke(dataset.annotation(edited.id).mask, 4)
+    for x, y in [(30.5, 25.5), (80.5, 25.5)]:
+        expected.add_point(x, y)
+    lab.refine.begin_stroke(30.5, 25.5)
+    lab.refine.extend_stroke(80.5, 25.5)
+    lab.refine.end_stroke()
+    a, b = (dataset.annotation(i).mask.full_mask() for i in (edited.id, other.id))
+    painted = expected.after().full_mask()
+    assert np.array_equal(a, painted) and not (a & b).any()
+    assert np.array_equal(b, before[other.id] & ~painted) and b.sum() < before[other.id].sum()
+    window.actions["edit.undo"].trigger()  # one step: both masks back, bit for bit
+    for i in (edited.id, other.id):
+        assert np.array_equal(dataset.annotation(i).mask.full_mask(), before[i])
+    window.actions["edit.redo"].trigger()
+    assert np.array_equal(dataset.annotation(other.id).mask.full_mask(), b)

@@ -93,3 +93,4 @@ def test_an_empty_folder_says_so(qtbot, make_app, tmp_path):
     app = make_app(empty, None)
     qtbot.waitUntil(lambda: "No images" in app.window.message_bar.text, timeout=10000)
     assert app.labeler.image_id is None and app.window.image_list.count() == 0
+    assert all(kind in app.window.message_bar.text for kind in ("jpeg", "tiff", "pnm", "avif"))  # every kind read

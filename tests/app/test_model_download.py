@@ -2,11 +2,13 @@
 wrong checksum, offline, HTTP errors, cancel, and adopting a file already on disk."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import socket
 import ssl
 import threading
+import time
 import urllib.error
 
 import numpy as np
@@ -26,11 +28,7 @@ from tests.app.loopback_http import LoopbackServer, refused_url
 SIZE = 3_000_000 + 12345  # a few MB, not a multiple of the 1 MiB chunk
 
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    """A proxy set in the environment must not capture the loopback requests."""
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxy")  # a proxy in the environment must not capture loopback requests
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +98,30 @@ def test_a_dropped_connection_is_resumed_automatically(tmp_path, server, entry, 
     path = download(entry, tmp_path, server.base_url, attempts=3, retry_delay=0.01)
     assert server.ranges == [None, "bytes=700000-", "bytes=1400000-"]
     assert path.read_bytes() == blob
+
+
+def test_automatic_resumes_read_the_part_file_only_once(tmp_path, server, entry, blob, monkeypatch):
+    from app.services import model_download
+
+    reads = []
+    real = model_download.sha256_file
+    monkeypatch.setattr(model_download, "sha256_file", lambda path, *args: reads.append(path) or real(path, *args))
+    (tmp_path / (entry.file_name + ".part")).write_bytes(blob[:1000])  # left by an earlier session
+    server.cut_after, server.cuts = 700_000, 2
+    path = download(entry, tmp_path, server.base_url, attempts=3, retry_delay=0.01)
+    assert server.ranges == ["bytes=1000-", "bytes=701000-", "bytes=1401000-"]
+    assert path.read_bytes() == blob and len(reads) == 1  # not once per attempt
+
+
+def test_cancel_during_the_pause_before_a_retry_returns_at_once(tmp_path, server, entry):
+    server.cut_after, server.cuts = 0, 1  # the first answer breaks off at once
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(DownloadError) as failure:
+        download(entry, tmp_path, server.base_url, cancel=cancel, retry_delay=30)
+    assert failure.value.kind == "cancelled" and time.monotonic() - started < 10
+    assert len(server.requests) == 1  # it was waiting to retry, not downloading
 
 
 def test_a_server_that_ignores_range_restarts_from_zero(tmp_path, server, entry, blob):
@@ -180,6 +202,44 @@ def test_adopting_a_file_checks_it_and_links_or_copies_it(tmp_path, entry, blob)
     assert path == tmp_path / "models" / entry.file_name and path.read_bytes() == blob
     assert installed(entry, tmp_path / "models") == path
     assert adopt(path, tmp_path / "models", (entry,)) == path  # the file already in place
+
+
+def test_adopting_across_drives_copies_the_file(tmp_path, entry, blob, monkeypatch):
+    def no_link(*_args, **_kwargs):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", no_link)
+    source = tmp_path / "other drive.pth"
+    source.write_bytes(blob)
+    reports: list[Progress] = []
+    path = adopt(source, tmp_path / "models", (entry,), on_progress=reports.append)
+    assert path.read_bytes() == blob and not os.path.samefile(path, source)
+    assert os.listdir(tmp_path / "models") == [entry.file_name]  # no .part left behind
+    assert reports[-1].stage == "copy" and reports[-1].done == SIZE
+
+
+def test_a_proxy_from_the_environment_is_used(tmp_path, server, entry, blob, monkeypatch):
+    """urllib takes proxies from HTTP_PROXY / HTTPS_PROXY; the loopback server plays an HTTP
+    proxy here (an HTTPS proxy would need CONNECT), for a host that does not exist."""
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", server.base_url.split("/models/")[0])
+    path = download(entry, tmp_path, "http://models.invalid/models/")
+    assert path.read_bytes() == blob
+    assert server.requests == [("http://models.invalid/models/sam_test_blob.pth", None)]
+
+
+def test_progress_says_speed_and_time_left():
+    assert Progress(12_000_000, 375_042_383, 8_100_000, 45).text == "12 MB of 375 MB · 8.1 MB/s · 45 s left"
+    assert Progress(12_000_000, 375_042_383).text == "12 MB of 375 MB"  # the first half second
+    from app.services.model_download import _Meter
+
+    reports: list[Progress] = []
+    meter = _Meter(100_000_000, 0, reports.append, "download")
+    meter._mark = (meter._mark[0] - 1.0, 0)  # as if a second had passed
+    meter.add(10_000_000, force=True)
+    assert "/s" in reports[-1].text and reports[-1].text.endswith(" left")
+    assert reports[-1].text.startswith("10 MB of 100 MB · ")
 
 
 def test_adopting_a_wrong_file_copies_nothing(tmp_path, entry, blob):

@@ -13,10 +13,7 @@ from app.services.model_catalog import CheckpointEntry
 from tests.app.loopback_http import LoopbackServer, refused_url
 
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 
 @pytest.fixture
@@ -139,3 +136,57 @@ def test_first_run_offers_the_manager_and_later_runs_do_not(qtbot, tmp_path, tin
         assert later.window.model_manager is None
     finally:
         later.window.close()
+
+
+def test_the_command_line_device_is_used_for_checkpoints_chosen_later(qtbot, tmp_path, tiny_checkpoint, monkeypatch):
+    from app import main_window
+
+    app = start(parse_args(["--settings", str(tmp_path / "first_run.ini"), "--device", "cpu"]))
+    try:
+        qtbot.addWidget(app.window)
+        asked = []
+        monkeypatch.setattr(app.worker, "load_checkpoint", lambda path, device: asked.append((path, device)))
+        app.window.model_manager.chosen.emit(str(tiny_checkpoint))
+        monkeypatch.setattr(main_window.QFileDialog, "getOpenFileName", lambda *_a, **_k: (str(tiny_checkpoint), ""))
+        app.window.ask_checkpoint()  # File > Open checkpoint…
+        assert asked == [(str(tiny_checkpoint), "cpu")] * 2  # not the remembered (here: default) "auto"
+    finally:
+        app.window.close()
+
+
+def test_a_remembered_checkpoint_that_fails_offers_the_manager_until_one_loads(qtbot, tmp_path, tiny_checkpoint):
+    from app.services.settings import Settings
+
+    ini, gone = tmp_path / "remembered.ini", tmp_path / "deleted" / "sam_vit_b_01ec64.pth"
+    Settings(ini).checkpoint = str(gone)
+    app = start(parse_args(["--settings", str(ini), "--device", "cpu"]))
+    try:
+        qtbot.addWidget(app.window)
+        assert app.window.model_manager is None  # loading: not offered yet
+        qtbot.waitUntil(lambda: app.window.model_manager is not None and app.window.model_manager.isVisible(),
+                        timeout=20000)
+        app.window.model_manager.hide()
+        app.labeler.load_checkpoint(tiny_checkpoint)
+        qtbot.waitUntil(lambda: app.labeler.model_ready, timeout=20000)
+        failures = []
+        app.worker.failed.connect(lambda kind, _text: failures.append(kind))
+        app.labeler.load_checkpoint(gone)  # once one has worked, a failure is only reported
+        qtbot.waitUntil(lambda: failures == ["checkpoint"], timeout=20000)
+        assert not app.window.model_manager.isVisible()
+    finally:
+        app.window.close()
+
+
+def test_an_unexpected_job_error_comes_back_on_one_line(qtbot, monkeypatch, tmp_path):
+    from app.services import model_download
+    from app.services.model_jobs import ModelJobs
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("the disk\n  exploded")
+
+    monkeypatch.setattr(model_download, "adopt", broken)
+    jobs = ModelJobs()
+    with qtbot.waitSignal(jobs.failed, timeout=10000) as failed:
+        jobs.adopt(tmp_path / "x.pth", tmp_path / "models")
+    jobs.shutdown()
+    assert failed.args == ["error", "RuntimeError: the disk exploded"] and not jobs.busy

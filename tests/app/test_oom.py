@@ -6,22 +6,13 @@ OutOfMemoryError once, as CUDA does, and the worker must recover on the CPU.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
 from app.services import sam_worker as sam_worker_module
-from app.services.sam_worker import DecodeRequest, SamWorker
+from app.services.sam_worker import DecodeRequest
 from tests.app.conftest import wait_ready
 
 OOM = "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 7.79 GiB total capacity)"
-
-
-@pytest.fixture
-def worker(qtbot):
-    worker = SamWorker()
-    worker.start()
-    yield worker
-    worker.stop()
 
 
 def fail_once(function):

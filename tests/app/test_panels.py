@@ -28,7 +28,17 @@ def test_categories_and_annotation_list(qtbot, make_app, image_folder):
     item = window.categories.list.item(1)
     item.setText("car")  # what an inline rename does
     assert dataset.categories[2].name == "car"
+    events = []
+    dataset.events.connect(events.append)
+    window.categories.list.item(1).setText("  ")  # an empty name is refused: no document change
+    assert events == [] and dataset.categories[2].name == "car" and window.categories.list.item(1).text() == "car"
+    dataset.events.disconnect(events.append)
+    old_color = dataset.categories[2].color
     window.categories.recolor_requested.emit(2, (0, 0, 255))
+    assert dataset.categories[2].color == (0, 0, 255)
+    window.actions["edit.undo"].trigger()  # a recolour is one undo step
+    assert dataset.categories[2].color == old_color != (0, 0, 255)
+    window.actions["edit.redo"].trigger()
     assert dataset.categories[2].color == (0, 0, 255)
 
     # Select the first annotation in the list, then Ctrl+2 gives it category 2.

@@ -104,4 +104,84 @@ def test_a_worker_without_a_disk_cache_refuses_precompute(qtbot):
     precompute = Precompute(worker)
     messages = []
     precompute.message.connect(lambda level, text: messages.append(text))
-    assert not precompute.start(".", model_ready=True) and "cache is off" in messages[0]
+    assert not precompute.start([], model_ready=True) and "cache is off" in messages[0]
+
+
+def test_precompute_out_of_memory_falls_back_to_the_cpu(qtbot, tiny_checkpoint, photo, tmp_path):
+    import torch
+
+    from sam_core import EmbeddingCache
+    from tests.app.test_oom import OOM
+
+    worker = SamWorker()
+    worker.start()
+    try:
+        with qtbot.waitSignal(worker.model_loaded, timeout=20000):
+            worker.load_checkpoint(str(tiny_checkpoint), "cpu")
+        worker.set_disk_cache(EmbeddingCache(tmp_path / "cache"))
+        predictor = worker._background_predictor()  # the one precompute encodes on
+        real, calls = predictor.set_image, []
+
+        def set_image(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 1:
+                raise torch.OutOfMemoryError(OOM)
+            return real(*args, **kwargs)
+
+        predictor.set_image = set_image
+        notices, failures = [], []
+        worker.fell_back.connect(notices.append)
+        worker.failed.connect(lambda kind, text: failures.append(text))
+        worker.precompute_failed.connect(lambda key, text: failures.append(text))
+        with qtbot.waitSignal(worker.precomputed, timeout=20000) as precomputed:
+            worker.precompute("a", photo(64, 80), "hash-a")
+        assert precomputed.args[0] == "a" and precomputed.args[2] is False  # encoded, on the CPU
+        assert len(calls) == 2 and failures == [] and len(notices) == 1 and "CPU" in notices[0]
+        assert worker.has_on_disk("hash-a") and predictor.device.type == "cpu"
+    finally:
+        worker.stop()
+
+
+def test_precompute_takes_the_projects_images_not_a_new_listing_of_the_folder(
+    qtbot, make_app, image_folder, tiny_checkpoint
+):
+    (image_folder / "z_broken.png").write_bytes((image_folder / "img_0.png").read_bytes()[:100])
+    app = make_app(image_folder, tiny_checkpoint)
+    wait_ready(qtbot, app)
+    lab = app.labeler
+    qtbot.waitUntil(lambda: len(lab.project.skipped) == 1 and len(lab.project.dataset.images) == 3, timeout=10000)
+    keys = []
+    app.worker.precomputed.connect(lambda key, _seconds, _on_disk: keys.append(key))
+    with qtbot.waitSignal(app.window.projects.precompute.finished, timeout=60000) as finished:
+        app.window.actions["image.precompute"].trigger()
+    summary = finished.args[0]
+    assert summary.startswith("Precomputed 3 images") and "skipped" not in summary  # told once, by the scan
+    assert set(keys) <= {lab.project.key(i) for i in lab.project.image_ids()} and keys
+
+
+def test_opening_an_image_that_is_not_encoded_pauses_the_precompute_until_it_is_ready(
+    qtbot, tmp_path, photo
+):
+    from sam_core import EmbeddingCache
+
+    slow = write_random_checkpoint(tmp_path / "slow.pth", DEEP_CONFIG, seed=1)
+    worker = SamWorker()
+    worker.start()
+    try:
+        with qtbot.waitSignal(worker.model_loaded, timeout=60000):
+            worker.load_checkpoint(str(slow), "cpu")
+        worker.set_disk_cache(EmbeddingCache(tmp_path / "cache"))
+        events, started = [], []
+        worker.encode_progress.connect(lambda key, done, total: started.append(key))
+        worker.encoded.connect(lambda key, seconds: events.append(("encoded", key)))
+        worker.precomputed.connect(lambda key, seconds, on_disk: events.append(("precomputed", key)))
+        worker.precompute_failed.connect(lambda key, text: events.append(("failed", key)))
+        worker.precompute("background", photo(64, 80, seed=1), "hash-b")
+        qtbot.waitUntil(lambda: "background" in started, timeout=30000)  # its encoding is under way
+        worker.encode("opened", photo(60, 90, seed=2))
+        qtbot.waitUntil(lambda: ("precomputed", "background") in events or ("failed", "background") in events,
+                        timeout=60000)
+        assert events == [("encoded", "opened"), ("precomputed", "background")]  # gave way, then resumed
+        assert worker.has_on_disk("hash-b")
+    finally:
+        worker.stop()

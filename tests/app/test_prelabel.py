@@ -82,9 +82,11 @@ def test_segment_everything_on_a_folder_then_review(qtbot, make_app, image_folde
     lab.go(1)
     second = lab.image_id
     pending = lab.prelabel.to_review()
+    items = [review.list.item(i) for i in range(review.list.count())]
     qtbot.keyClick(canvas, Qt.Key_N)
     chosen = lab.selected_annotation
-    assert chosen in {a.id for a in pending}
+    assert chosen in {a.id for a in pending} and review.list.currentItem().data(Qt.UserRole) == chosen
+    assert [review.list.item(i) for i in range(review.list.count())] == items  # selected, not refilled
     qtbot.keyClick(canvas, Qt.Key_Delete)
     assert chosen not in {a.id for a in dataset.annotations(second)} and chosen not in review.ids()
     qtbot.keyClick(canvas, Qt.Key_Z, Qt.ControlModifier)

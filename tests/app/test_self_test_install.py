@@ -2,11 +2,15 @@
 manager hands over (a folder, a *.maskwright file, the .maskwright sidecar)."""
 from __future__ import annotations
 
+import os
+import shutil
 import struct
+import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from app.bootstrap import parse_args, project_folder, start
 
@@ -58,3 +62,29 @@ def test_a_project_file_or_the_sidecar_opens_its_image_folder(qtbot, image_folde
         assert app.labeler.project is not None and Path(app.labeler.project.folder) == image_folder
     finally:
         app.window.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="install.sh is the Linux installer")
+def test_install_sh_and_uninstall_which_keeps_the_downloaded_models(tmp_path):
+    unpacked = tmp_path / "maskwright-0.1.0"  # the tarball's layout (installers/build.py package_linux)
+    (unpacked / "Maskwright").mkdir(parents=True)
+    (unpacked / "Maskwright" / "maskwright").write_text("#!/bin/sh\n")
+    for name in ("maskwright.desktop", "maskwright-mime.xml", "install.sh"):
+        shutil.copy(ROOT / "installers" / "linux" / name, unpacked / name)
+    (unpacked / "maskwright.png").write_bytes(b"\x89PNG")
+    home = tmp_path / "home"
+    env = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    subprocess.run(["sh", str(unpacked / "install.sh")], check=True, env=env, capture_output=True)
+    data = home / ".local" / "share"
+    installed = [data / "maskwright" / "Maskwright" / "maskwright", home / ".local" / "bin" / "maskwright",
+                 data / "applications" / "maskwright.desktop", data / "mime" / "packages" / "maskwright-mime.xml",
+                 data / "icons" / "hicolor" / "256x256" / "apps" / "maskwright.png"]
+    assert all(path.exists() for path in installed)
+    model = data / "Maskwright" / "Maskwright" / "models" / "sam_vit_b_01ec64.pth"  # where the manager keeps them
+    model.parent.mkdir(parents=True)
+    model.write_bytes(b"weights")
+    result = subprocess.run(["sh", str(unpacked / "install.sh"), "--uninstall"], check=True, env=env,
+                            capture_output=True, text=True)
+    assert not any(path.exists() or path.is_symlink() for path in installed)
+    assert not (data / "maskwright").exists()
+    assert model.read_bytes() == b"weights" and "downloaded models stay" in result.stdout

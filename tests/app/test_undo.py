@@ -104,3 +104,24 @@ def test_each_image_keeps_its_own_history_and_prompts(qtbot, make_app, image_fol
     assert len(dataset.categories) == 1
     window.actions["edit.undo"].trigger()
     assert dataset.annotations(second) == [] and lab.session.box.tolist() == [5, 5, 25, 25]
+
+
+def test_an_annotation_leaves_the_selection_however_it_is_removed(qtbot, make_app, image_folder):
+    app = make_app(image_folder, None)
+    window, lab = app.window, app.labeler
+    qtbot.waitUntil(lambda: window.canvas.image_shape is not None, timeout=10000)
+    lab.set_box(10, 10, 40, 30)
+    first = lab.accept()
+    lab.set_box(50, 50, 70, 70)
+    second = lab.accept()
+    lab.select_annotation(first.id)
+    lab.delete_annotation(second.id)  # another one: the selection stays
+    assert lab.selected_annotation == first.id and not window.canvas.outline_item.path().isEmpty()
+    window.actions["edit.undo"].trigger()  # the delete
+    lab.select_annotation(second.id)
+    window.actions["edit.undo"].trigger()  # the second accept: removes the selected annotation
+    assert lab.selected_annotation is None and window.canvas.outline_item.path().isEmpty()
+    window.actions["edit.redo"].trigger()
+    lab.select_annotation(second.id)
+    window.actions["label.delete"].trigger()
+    assert lab.selected_annotation is None and lab.project.dataset.annotations(lab.image_id) == [first]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
 
-from app.services.sam_worker import DecodeRequest, SamWorker
+from app.services.sam_worker import DecodeRequest
 from sam_core import SamConfig
 from sam_core.testing import write_random_checkpoint
 from tests.app.conftest import wait_ready, write_image
@@ -19,14 +19,6 @@ SLOW_CONFIG = SamConfig(embed_dim=192, depth=4, num_heads=3, global_attn_indexes
 @pytest.fixture(scope="module")
 def slow_checkpoint(tmp_path_factory):
     return write_random_checkpoint(tmp_path_factory.mktemp("slow") / "sam_slow_random.pth", SLOW_CONFIG, seed=1)
-
-
-@pytest.fixture
-def worker(qtbot):
-    worker = SamWorker()
-    worker.start()
-    yield worker
-    worker.stop()
 
 
 def point_request(request_id: int, key: str, x: float = 20, **extra) -> DecodeRequest:

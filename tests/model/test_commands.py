@@ -87,6 +87,17 @@ def test_a_stroke_of_10000_pixels_stores_only_its_bounding_box():
     assert np.array_equal(dataset.annotation(1).mask.full_mask(), full)
 
 
+def test_a_region_diff_says_whether_it_empties_a_mask_as_applying_it_would():
+    before = Mask.from_full(np.pad(np.ones((4, 4), bool), 3))  # 10x10, pixels 3..6
+    for box in [(3, 3, 4, 4), (3, 3, 4, 3), (0, 0, 10, 10), (4, 3, 3, 4)]:
+        x, y, w, h = box
+        diff = RegionDiff.within(before, x, y, np.zeros((h, w), bool))
+        assert diff.empties(before) == diff.apply(before).is_empty == (box in [(3, 3, 4, 4), (0, 0, 10, 10)])
+    grown = before.region(0, 0, 10, 10)
+    grown[0, 0] = True
+    assert not RegionDiff.between(before, Mask.from_full(grown)).empties(before)
+
+
 def test_region_diff_is_trimmed_to_changed_pixels():
     before = Mask.from_full(np.pad(np.ones((4, 4), bool), 3))  # 10x10, pixels 3..6
     patch = before.region(0, 0, 10, 10)

@@ -210,6 +210,7 @@ def test_missing_images_keep_their_annotations_until_forgotten(folder):
     assert again.finish_scan() == ["a.jpg"]
     a = again.dataset.image_by_name("a.jpg")
     assert a.id in again.missing and len(again.dataset.annotations(a.id)) == 2 and again.is_done(a.id)
+    assert again.present_image_ids() == [again.dataset.image_by_name("снимок 画像.png").id]
     tracker = ChangeTracker(again)
     first = tracker.take()  # only this session's marker: restoring is not a change
     assert first.open_session and first.images == () and first.categories is None and first.set_aside == ()

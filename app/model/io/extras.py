@@ -7,6 +7,7 @@ and its categories a default colour.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from app.model.annotation import SOURCES, Category, Provenance, default_color
@@ -127,13 +128,15 @@ def category_from_json(value: Any, where: Where) -> Category:
     return Category(category_id, name, color, supercategory)
 
 
-def read_categories(value: Any, where: Where) -> list[Category]:
-    """A list of categories with unique ids and names."""
+def read_categories(
+    value: Any, where: Where, parse: Callable[[Any, Where], Category] = category_from_json
+) -> list[Category]:
+    """A list of categories with unique ids and names, each read by ``parse`` (COCO's by default)."""
     categories: list[Category] = []
     ids: set[int] = set()
     names: set[str] = set()
     for i, item in enumerate(as_list(value, where)):
-        category = category_from_json(item, where[i])
+        category = parse(item, where[i])
         if category.id in ids:
             raise where[i]["id"].error(f"duplicate category id {category.id}")
         if category.name in names:

@@ -132,29 +132,24 @@ def _check_header(top: dict[str, Any], where: Where, expected: str) -> None:
         )
 
 
+def _category_from_json(value: Any, w: Where) -> Category:
+    d = as_dict(value, w)
+    color = tuple(as_int(c, w["color"][j], minimum=0) for j, c in enumerate(as_list(*field(d, "color", w))))
+    if len(color) != 3 or max(color) > 255:
+        raise w["color"].error(f"must be three integers in 0..255, got {list(color)}")
+    return Category(
+        as_int(*field(d, "id", w), minimum=0),
+        as_str(*field(d, "name", w), nonempty=True),
+        color,  # type: ignore[arg-type]
+        as_str(*field(d, "supercategory", w, default="")),
+    )
+
+
 def project_from_json(value: Any, where: Where) -> tuple[list[Category], dict[str, Any]]:
     """Categories (unique ids and names) and settings of a ``project.json`` document."""
     top = as_dict(value, where)
     _check_header(top, where, PROJECT_FORMAT)
-    categories: list[Category] = []
-    items, items_where = field(top, "categories", where)
-    for i, item in enumerate(as_list(items, items_where)):
-        w = items_where[i]
-        d = as_dict(item, w)
-        color = tuple(as_int(c, w["color"][j], minimum=0) for j, c in enumerate(as_list(*field(d, "color", w))))
-        if len(color) != 3 or max(color) > 255:
-            raise w["color"].error(f"must be three integers in 0..255, got {list(color)}")
-        category = Category(
-            as_int(*field(d, "id", w), minimum=0),
-            as_str(*field(d, "name", w), nonempty=True),
-            color,  # type: ignore[arg-type]
-            as_str(*field(d, "supercategory", w, default="")),
-        )
-        if any(c.id == category.id for c in categories):
-            raise w["id"].error(f"duplicate category id {category.id}")
-        if any(c.name == category.name for c in categories):
-            raise w["name"].error(f"duplicate category name {category.name!r}")
-        categories.append(category)
+    categories = extras.read_categories(*field(top, "categories", where), parse=_category_from_json)
     raw, settings_where = field(top, "settings", where, default={})
     raw = as_dict(raw, settings_where)
     settings: dict[str, Any] = {}
