@@ -110,18 +110,15 @@ def offer_models_until_one_loads(app: App) -> None:
     """Show the model manager (non-modal, so one click gets a model) now when build had no
     checkpoint, and whenever loading one fails (a remembered file since deleted or
     damaged) until one has loaded."""
-    worker, window = app.worker, app.window
+    labeler, window = app.labeler, app.window
 
-    def on_failed(kind: str, _text: str) -> None:
-        if kind == "checkpoint":
+    def on_failed() -> None:
+        if not labeler.model_name:  # set by the first checkpoint that loads, never cleared
             window.show_model_manager()
 
-    def on_loaded(*_args) -> None:
-        worker.failed.disconnect(on_failed)
-        worker.model_loaded.disconnect(on_loaded)
-
-    worker.failed.connect(on_failed)
-    worker.model_loaded.connect(on_loaded)
+    # The labeler's signal, not the worker's: a load that fails at once would have emitted
+    # the worker's before this connection existed, and a queued signal is not delivered late.
+    labeler.checkpoint_failed.connect(on_failed)
     if app.checkpoint is None:
         window.show_model_manager()
 

@@ -40,6 +40,7 @@ class Labeler(QObject):
     status = Signal(str)
     encode_state = Signal(str, int, int)  # text, blocks done, blocks in all (0 = idle)
     model_state = Signal(str)
+    checkpoint_failed = Signal()  # a checkpoint did not load (after the error message)
     click_ms = Signal(float)
     exported = Signal(str)  # path
 
@@ -115,6 +116,8 @@ class Labeler(QObject):
             self.encode_state.emit("", 0, 0)
         hint = CHECKPOINT_HINT if kind == "checkpoint" else ""
         self.message.emit("error", f"SAM {kind} failed: {escape(text)}{hint}")
+        if kind == "checkpoint":
+            self.checkpoint_failed.emit()
         self.status.emit(f"SAM {kind} failed: {text}")
 
     # -- folder and images ---------------------------------------------------------------------------
