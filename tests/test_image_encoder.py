@@ -54,3 +54,50 @@ def test_global_attention_in_blocks_of_query_rows(monkeypatch):
         monkeypatch.setattr(image_encoder, "BIAS_BYTES", 4 * 256 * 4 * 48)
         blocked = encoder(image)
     torch.testing.assert_close(blocked, whole, rtol=1e-5, atol=1e-5)
+
+
+def test_rel_pos_views_equal_the_gathered_terms():
+    from sam_core.modeling.image_encoder import rel_pos_terms, rel_pos_views
+
+    torch.manual_seed(3)
+    q = torch.randn(2, 3, 5 * 7, 8)
+    for rows_h, rows_w in ((9, 13), (4, 21)):  # 9 and 21 are resized to 2*5-1 and 2*7-1
+        table_h, table_w = torch.randn(rows_h, 8), torch.randn(rows_w, 8)
+        bias_h, bias_w = rel_pos_terms(q, table_h, table_w, (5, 7))
+        view_h, view_w = rel_pos_views(q, table_h, table_w, (5, 7), {})
+        torch.testing.assert_close(view_h.reshape(bias_h.shape), bias_h, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(view_w.reshape(bias_w.shape), bias_w, rtol=1e-5, atol=1e-5)
+
+
+def test_window_index_follows_window_partition():
+    from sam_core.modeling.image_encoder import _window_index, window_partition
+
+    b, h, w, window = 2, 9, 12, 5
+    grid = torch.arange(b * h * w, dtype=torch.float32).view(b, h, w, 1) + 1
+    windows, _ = window_partition(grid, window)  # zero rows are padding
+    order = torch.zeros(windows.numel())
+    order[_window_index({}, (b, h, w), window, grid.device)] = grid.reshape(-1)
+    torch.testing.assert_close(order, windows.reshape(-1), rtol=0, atol=0)
+
+
+def test_concurrent_calls_do_not_share_a_workspace_and_release_frees_the_kept_one():
+    from concurrent.futures import ThreadPoolExecutor
+
+    encoder = _encoder(seed=4)
+    images = [torch.randn(1, 3, 256, 256) for _ in range(2)]
+    with torch.enable_grad():
+        expected = [encoder(image).detach() for image in images]
+
+    def encode(i: int) -> torch.Tensor:
+        with torch.inference_mode():
+            return encoder(images[i % 2])
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(encode, range(12)))
+    for i, result in enumerate(results):
+        torch.testing.assert_close(result, expected[i % 2], rtol=1e-5, atol=1e-5)
+    assert encoder._workspace  # kept for the next image
+    encoder.release_workspace()
+    assert not encoder._workspace
+    with torch.inference_mode():
+        torch.testing.assert_close(encoder(images[0]), expected[0], rtol=1e-5, atol=1e-5)
