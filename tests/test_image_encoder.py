@@ -57,7 +57,7 @@ def test_global_attention_in_blocks_of_query_rows(monkeypatch):
 
 
 def test_rel_pos_views_equal_the_gathered_terms():
-    from sam_core.modeling.image_encoder import rel_pos_terms, rel_pos_views
+    from sam_core.modeling.rel_pos import rel_pos_terms, rel_pos_views
 
     torch.manual_seed(3)
     q = torch.randn(2, 3, 5 * 7, 8)
