@@ -213,16 +213,17 @@ class SamPredictor:
         if mask_input is not None:
             mask_input = mask_input.to(self.device, dtype)
         with torch.inference_mode():
-            sparse, dense = model.prompt_encoder(points, boxes, mask_input)
+            if mask_input is not None and points is None and boxes is None:
+                sparse = mask_input.new_empty(mask_input.shape[0], 0, model.prompt_encoder.embed_dim)
+            else:
+                sparse, _ = model.prompt_encoder(points, boxes, None)
+            features = None if mask_input is None else fast_decoder.mask_input_features(model.prompt_encoder, mask_input)
             if self._decoder_cache is None:
                 self._decoder_cache = fast_decoder.build_image_cache(
                     model.prompt_encoder, model.mask_decoder, self.features
                 )
-            masks, iou = fast_decoder.decode(
-                model.mask_decoder, self._decoder_cache, sparse, dense if mask_input is not None else None
-            )
-        keep = slice(1, None) if multimask_output else slice(0, 1)
-        return masks[:, keep], iou[:, keep]
+            keep = slice(1, None) if multimask_output else slice(0, 1)
+            return fast_decoder.decode(model.mask_decoder, self._decoder_cache, sparse, features, keep)
 
     def _require_image(self) -> None:
         if not self.is_image_set:
