@@ -26,120 +26,15 @@ Frames and shapes: ``P`` image tokens (64x64 = 4096), ``C`` = 256 channels,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import torch
 
+from .decoder_cache import ImageCache, Layer0Projection, _heads, build_image_cache
 from .modeling.mask_decoder import MaskDecoder
 from .modeling.prompt_encoder import PromptEncoder
 from .modeling.transformer import Attention
 
-
-@dataclass
-class ImageCache:
-    """What the decoder needs per image, independent of the prompt (batch of 1)."""
-
-    src: torch.Tensor  # 1 x P x C: embedding + no_mask_embed
-    key_pe: torch.Tensor  # 1 x P x C: dense positional encoding
-    embedding: torch.Tensor  # 1 x C x h x w: the raw image embedding
-    layer0_keys: torch.Tensor  # 1 x H x P x D: token->image keys of layer 0
-    layer0_values: torch.Tensor  # 1 x H x P x D: token->image values of layer 0
-    layer0_image_queries: torch.Tensor  # 1 x H x P x D: image->token queries of layer 0
-    mask_base: torch.Tensor  # 1 x P x C: embedding + the mask embedding's bias
-    mask_input: "MaskInputWeights"  # how a mask prompt's features enter layer 0
-    heads: "HeadWeights"  # the upscaling and hypernetwork weights in GEMM layout
-    buffers: dict = field(default_factory=dict)  # single-prompt intermediates, reused per click
-
-
-@dataclass
-class MaskInputWeights:
-    """The prompt encoder's last 1x1 convolution (F = 16 mask features -> C), and the
-    same folded into layer 0's three image-side projections.
-
-    A mask prompt replaces ``no_mask_embed`` by ``features @ embed_weight + bias``; the
-    layer-0 keys, values and image queries are linear in it, so they are the cached
-    ones plus ``features @ layer0_weight + layer0_bias``: a product with 16 features per
-    token instead of 256 channels.
-    """
-
-    embed_weight: torch.Tensor  # F x C
-    layer0_weight: torch.Tensor  # F x 3I: [keys | values | queries], I = attention width
-    layer0_bias: torch.Tensor  # 3I: W (embed bias - no_mask_embed) for each projection
-
-    @classmethod
-    def of(cls, prompt_encoder: PromptEncoder, decoder: MaskDecoder) -> "MaskInputWeights":
-        embed = prompt_encoder.mask_downscaling[-1]
-        weight = embed.weight.view(embed.out_channels, -1)  # C x F
-        change = embed.bias - prompt_encoder.no_mask_embed.weight[0]  # C
-        layer0 = decoder.transformer.layers[0]
-        projections = [
-            layer0.cross_attn_token_to_image.k_proj.weight,
-            layer0.cross_attn_token_to_image.v_proj.weight,
-            layer0.cross_attn_image_to_token.q_proj.weight,
-        ]  # each I x C
-        return cls(
-            embed_weight=weight.t().contiguous(),
-            layer0_weight=torch.cat([(w @ weight).t() for w in projections], dim=1).contiguous(),
-            layer0_bias=torch.cat([w @ change for w in projections]),
-        )
-
-
-@dataclass
-class HeadWeights:
-    """``MaskDecoder``'s output heads rearranged for :func:`heads_channels_last`.
-
-    A ConvTranspose2d weight (in x out x 2 x 2) becomes in x (2*2*out), output blocks
-    ordered (di, dj, channel); the M hypernetwork MLPs are stacked for batched products.
-    """
-
-    up1_weight: torch.Tensor  # C x 4*mid
-    up1_bias: torch.Tensor  # 4*mid
-    up2_weight: torch.Tensor  # mid x 4*out
-    up2_bias: torch.Tensor  # 4*out
-    hyper_weights: list[torch.Tensor]  # per layer: M x in x out
-    hyper_biases: list[torch.Tensor]  # per layer: M x 1 x out
-
-    @classmethod
-    def of(cls, decoder: MaskDecoder) -> "HeadWeights":
-        up1, _, _, up2, _ = decoder.output_upscaling
-        mlps = decoder.output_hypernetworks_mlps
-        depth = len(mlps[0].layers)
-        return cls(
-            up1_weight=up1.weight.permute(0, 2, 3, 1).reshape(up1.weight.shape[0], -1).contiguous(),
-            up1_bias=up1.bias.repeat(4),
-            up2_weight=up2.weight.permute(0, 2, 3, 1).reshape(up2.weight.shape[0], -1).contiguous(),
-            up2_bias=up2.bias.repeat(4),
-            hyper_weights=[torch.stack([m.layers[i].weight.t() for m in mlps]) for i in range(depth)],
-            hyper_biases=[torch.stack([m.layers[i].bias[None] for m in mlps]) for i in range(depth)],
-        )
-
-
-def _heads(x: torch.Tensor, heads: int) -> torch.Tensor:
-    """B x N x (H*D) -> B x H x N x D."""
-    b, n, c = x.shape
-    return x.reshape(b, n, heads, c // heads).transpose(1, 2)
-
-
-def build_image_cache(prompt_encoder: PromptEncoder, decoder: MaskDecoder, embedding: torch.Tensor) -> ImageCache:
-    """``embedding``: 1 x C x h x w image embedding from the encoder."""
-    layer0 = decoder.transformer.layers[0]
-    heads = layer0.cross_attn_token_to_image.num_heads
-    embedding_tokens = embedding.flatten(2).transpose(1, 2).contiguous()
-    src = embedding_tokens + prompt_encoder.no_mask_embed.weight
-    key_pe = prompt_encoder.get_dense_pe().to(embedding.dtype).flatten(2).transpose(1, 2)
-    with_pe = src + key_pe
-    t2i, i2t = layer0.cross_attn_token_to_image, layer0.cross_attn_image_to_token
-    return ImageCache(
-        src=src,
-        key_pe=key_pe.contiguous(),
-        embedding=embedding,
-        layer0_keys=_heads(t2i.k_proj(with_pe), heads).contiguous(),
-        layer0_values=_heads(t2i.v_proj(src), heads).contiguous(),
-        layer0_image_queries=_heads(i2t.q_proj(with_pe), heads).contiguous(),
-        mask_base=embedding_tokens + prompt_encoder.mask_downscaling[-1].bias,
-        mask_input=MaskInputWeights.of(prompt_encoder, decoder),
-        heads=HeadWeights.of(decoder),
-    )
+__all__ = ["ImageCache", "build_image_cache", "decode", "mask_input_features"]
 
 
 def token_to_image(
@@ -147,25 +42,26 @@ def token_to_image(
     queries: torch.Tensor,
     image_with_pe: torch.Tensor | None,
     image: torch.Tensor | None,
-    cached_kv: tuple[torch.Tensor, torch.Tensor] | None = None,
+    cached_kv: tuple[Layer0Projection, Layer0Projection] | None = None,
 ) -> torch.Tensor:
     """Tokens attend to image tokens. ``queries``: B x T x C; image tensors 1|B x P x C.
 
-    With ``cached_kv`` (keys, values: 1 x H x P x D) the image projections are reused.
+    With ``cached_kv`` (layer 0's keys and values) the image projections are reused.
+    The softmax scale is applied to the few token-side rows, not to the T x P scores.
     """
     heads = attn.num_heads
     q = _heads(attn.q_proj(queries), heads)  # B x H x T x D
     b, _, t, d = q.shape
-    scale = 1.0 / math.sqrt(d)
+    q = q * (1.0 / math.sqrt(d))
     if cached_kv is not None:
         keys, values = cached_kv
-        weights = torch.softmax((q @ keys.transpose(-1, -2)) * scale, dim=-1)  # B x H x T x P
-        out = weights @ values  # B x H x T x D
+        weights = torch.softmax(keys.scores(q), dim=-1)  # B x H x T x P
+        out = values.mix(weights)  # B x H x T x D
     else:
         wk = attn.k_proj.weight.view(heads, d, -1)  # H x D x C
         folded = torch.einsum("bhtd,hdc->bhtc", q, wk).reshape(b, heads * t, -1)
         scores = folded @ image_with_pe.transpose(-1, -2)  # B x HT x P
-        weights = torch.softmax(scores * scale, dim=-1)
+        weights = torch.softmax(scores, dim=-1)
         mixed = (weights @ image).view(b, heads, t, -1)  # B x H x T x C
         wv = attn.v_proj.weight.view(heads, d, -1)
         out = torch.einsum("bhtc,hdc->bhtd", mixed, wv) + attn.v_proj.bias.view(1, heads, 1, d)
@@ -177,29 +73,29 @@ def image_to_token(
     image_with_pe: torch.Tensor | None,
     token_keys: torch.Tensor,
     token_values: torch.Tensor,
-    cached_queries: torch.Tensor | None = None,
+    cached_queries: Layer0Projection | None = None,
     residual: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Image tokens attend to the prompt tokens. Returns B x P x C (plus ``residual``).
 
-    ``image_with_pe``: 1|B x P x C; token tensors B x T x C; ``cached_queries``: 1 x H x P x D;
-    ``residual``: 1|B x P x C, added to the result in the same product.
+    ``image_with_pe``: 1|B x P x C; token tensors B x T x C; ``cached_queries``: layer 0's
+    image queries; ``residual``: 1|B x P x C, added to the result in the same product.
     """
     heads = attn.num_heads
     k = _heads(attn.k_proj(token_keys), heads)  # B x H x T x D
     v = _heads(attn.v_proj(token_values), heads)
     b, _, t, d = k.shape
-    scale = 1.0 / math.sqrt(d)
+    k = k * (1.0 / math.sqrt(d))  # the softmax scale, on the few token-side rows
     # Scores are laid out B x H x T x P so the softmax over the T tokens runs across
     # rows with P contiguous lanes (a softmax over a 7-wide last axis vectorises badly).
     if cached_queries is not None:
-        scores = k @ cached_queries.transpose(-1, -2)  # B x H x T x P
+        scores = cached_queries.scores(k)  # B x H x T x P
     else:
         wq = attn.q_proj.weight.view(heads, d, -1)  # H x D x C
         folded = torch.einsum("hdc,bhtd->bhtc", wq, k).reshape(b, heads * t, -1)  # B x HT x C
         query_bias = torch.einsum("hd,bhtd->bht", attn.q_proj.bias.view(heads, d), k)
         scores = (folded @ image_with_pe.transpose(-1, -2)).view(b, heads, t, -1) + query_bias[..., None]
-    weights = torch.softmax(scores * scale, dim=2).reshape(b, heads * t, -1)  # B x HT x P
+    weights = torch.softmax(scores, dim=2).reshape(b, heads * t, -1)  # B x HT x P
     wo = attn.out_proj.weight.view(-1, heads, d)  # C x H x D
     projected = torch.einsum("bhtd,chd->bhtc", v, wo).reshape(b, heads * t, -1)  # B x HT x C
     # Each head's weights sum to one over its T tokens, so the output bias can ride on
@@ -250,16 +146,12 @@ def decode(
     tokens = torch.cat([decoder.output_tokens(batch).to(sparse.dtype), sparse], dim=1)
     point_pe = tokens
     key_pe = cache.key_pe
-    layer0 = (cache.layer0_keys, cache.layer0_values, cache.layer0_image_queries)
     if mask_features is None:
         keys = cache.src
     else:
-        weights = cache.mask_input
         b = mask_features.shape[0]
-        keys = torch.baddbmm(cache.mask_base, mask_features, weights.embed_weight.expand(b, -1, -1))
-        shift = torch.baddbmm(weights.layer0_bias, mask_features, weights.layer0_weight.expand(b, -1, -1))
-        heads = transformer.layers[0].cross_attn_token_to_image.num_heads
-        layer0 = tuple(cached + _heads(part, heads) for cached, part in zip(layer0, shift.chunk(3, dim=-1)))
+        keys = torch.baddbmm(cache.mask_base, mask_features, cache.mask_embed_weight.expand(b, -1, -1))
+    layer0 = cache.layer0(mask_features)
     queries = tokens
     for index, layer in enumerate(transformer.layers):
         use_cache = index == 0
