@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app import edits
 from app.categories import Categories
+from app.folder_scan import FolderScan
 from app.history import History
 from app.model import Annotation, Dataset
 from app.prelabel import Prelabeler
@@ -24,7 +25,6 @@ from app.project import Project
 from app.refine import Refiner
 from app.services.exporter import Exporter
 from app.services.image_loader import ImageLoader
-from app.services.images import IMAGE_SUFFIXES
 from app.services.sam_worker import DecodeRequest, SamWorker
 from app.services.settings import Settings
 from app.session import BoxCandidates, PromptSession
@@ -59,7 +59,6 @@ class Labeler(QObject):
         self.model_ready = False
         self.model_name = ""
         self.device = settings.device or "auto"  # where checkpoints load: --device for this session, else remembered
-        self._scan_id = 0
         self._images: OrderedDict[str, tuple[np.ndarray, np.ndarray, float]] = OrderedDict()
         self._request_id = 0
         self._request_started = 0.0
@@ -70,16 +69,13 @@ class Labeler(QObject):
         worker.encoded.connect(self._on_encoded)
         worker.decoded.connect(self._on_decoded)
         worker.failed.connect(self._on_worker_failed)
-        loader.listed.connect(self._on_listed)
-        loader.scanned.connect(self._on_scanned)
-        loader.scan_failed.connect(self._on_scan_failed)
-        loader.scan_finished.connect(self._on_scan_finished)
         loader.loaded.connect(self._on_loaded)
         loader.load_failed.connect(self._on_load_failed)
         exporter.finished.connect(self._on_exported)
         exporter.failed.connect(lambda _path, text: self.message.emit("error", escape(text)))
         self.history.note.connect(self.status)
         self.history.failed.connect(lambda text: self.message.emit("error", escape(text)))
+        self.scan = FolderScan(self)  # the open folder's images, as the loader finds them
         self.refine, self.prelabel = Refiner(self), Prelabeler(self)  # brush and mask operations; segment everything
         self._dataset: Dataset | None = None  # the project's document, watched for removed annotations
         self.project_changed.connect(self._watch_document)
@@ -134,39 +130,9 @@ class Labeler(QObject):
         self.close_image()
         self.project_changed.emit(self.project)
         self.categories.set_dataset(self.project.dataset)
-        self._scan_id = self.loader.scan(folder)
+        self.scan.start(folder)
         self.status.emit(f"Opening {folder}…")
         return True
-
-    def _on_listed(self, scan_id: int, count: int) -> None:
-        if scan_id != self._scan_id or self.project is None:
-            return
-        if count:
-            self.status.emit(f"Reading {count} images from {self.project.folder}…")
-        else:
-            kinds = ", ".join(suffix[1:] for suffix in IMAGE_SUFFIXES)
-            self.message.emit("warning", f"No images ({kinds}) in {escape(str(self.project.folder))}")
-
-    def _on_scanned(self, scan_id: int, scanned) -> None:
-        if scan_id != self._scan_id or self.project is None:
-            return
-        record = self.project.add_image(scanned.path, scanned.width, scanned.height, scanned.thumbnail)
-        if self.image_id is None and self.project.is_start_image(record.id):  # the last session's image
-            self.open_image(record.id)
-
-    def _on_scan_failed(self, scan_id: int, _path: str, reason: str) -> None:
-        if scan_id != self._scan_id or self.project is None:
-            return
-        self.project.skip(reason)
-        skipped = self.project.skipped
-        shown = "<br>".join(escape(r) for r in skipped[-5:])
-        more = f"<br>…and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-        self.message.emit("warning", f"Skipped {len(skipped)} unreadable file(s):<br>{shown}{more}")
-
-    def _on_scan_finished(self, scan_id: int) -> None:
-        if scan_id == self._scan_id and self.project is not None:
-            count, skipped = len(self.project.dataset.images), len(self.project.skipped)
-            self.status.emit(f"{count} images" + (f", {skipped} skipped" if skipped else ""))
 
     def _current_key(self) -> str | None:
         return None if self.image_id is None or self.project is None else self.project.key(self.image_id)
