@@ -81,18 +81,8 @@ class PrecomputeJobs:
     def _do_prefetch(self, payload: tuple[str, np.ndarray]) -> None:
         """Pre-encode the image the user will probably open next (from disk if it is there)."""
         key, image = payload
-        predictor, disk = self._background_predictor(), self._disk
-        image_hash, restored = disk.restore(predictor, image) if disk is not None else (None, None)
-        if restored is None:
-            self.encode_started.emit(key, str(predictor.device))
-            seconds = self._encode_in_background(predictor, image)
-        else:
-            self.cache_hit.emit(key, restored)
-            seconds = 0.0
-        self._keep(key, predictor)
-        self.encoded.emit(key, seconds)
-        if restored is None and disk is not None:
-            disk.store(predictor, image_hash)
+        predictor = self._background_predictor()
+        self._embed(key, image, predictor, lambda image: self._encode_in_background(predictor, image))
 
     def _do_precompute(self, job: tuple[str, np.ndarray, str, int]) -> None:
         key, image, image_hash, generation = job

@@ -261,27 +261,38 @@ class SamWorker(PrecomputeJobs, PrelabelJobs, QThread):
 
     def _do_encode(self, payload: tuple[str, np.ndarray]) -> None:
         key, image = payload
-        predictor, disk = self._predictor, self._disk
-        image_hash, seconds = disk.restore(predictor, image) if disk is not None else (None, None)
-        if seconds is not None:
+        predictor = self._predictor
+        self._active = None  # set_image replaces the embedding the predictor holds
+
+        def encode(image: np.ndarray) -> float:
+            start = time.perf_counter()
+            try:
+                predictor.set_image(image)
+            except BaseException:
+                with self._cond:
+                    self._encoding = None
+                raise
+            return time.perf_counter() - start
+
+        self._embed(key, image, predictor, encode)
+
+    def _embed(self, key: str, image: np.ndarray, predictor: SamPredictor, encode) -> None:
+        """Give ``predictor`` the embedding of ``image``: from the disk cache when it is there,
+        else ``encode(image)`` (returns seconds). Keep it under ``key``, say so, and store
+        a fresh one on disk."""
+        disk = self._disk
+        image_hash, restored = disk.restore(predictor, image) if disk is not None else (None, None)
+        if restored is None:
+            self.encode_started.emit(key, str(predictor.device))
+            seconds = encode(image)
+        else:
+            self.cache_hit.emit(key, restored)
+            seconds = 0.0
+        if predictor is self._predictor:
             self._active = key
-            self._keep(key, predictor)
-            self.cache_hit.emit(key, seconds)
-            self.encoded.emit(key, 0.0)
-            return
-        self.encode_started.emit(key, str(predictor.device))
-        start = time.perf_counter()
-        try:
-            predictor.set_image(image)
-        except BaseException:
-            self._active = None
-            with self._cond:
-                self._encoding = None
-            raise
-        self._active = key
         self._keep(key, predictor)
-        self.encoded.emit(key, time.perf_counter() - start)
-        if disk is not None:
+        self.encoded.emit(key, seconds)
+        if restored is None and disk is not None:
             disk.store(predictor, image_hash)
 
     def _keep(self, key: str, predictor: SamPredictor) -> None:
