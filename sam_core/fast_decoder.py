@@ -1,12 +1,14 @@
 """The mask decoder, rearranged for interactive clicks. Same function, less work.
 
-Two facts make a click cheap:
+What makes a click cheap:
 
-* **Per-image cache.** Without a ``mask_input``, the decoder's image tokens
-  start as ``embedding + no_mask_embed``, and the first layer's key/value
-  projections (token->image) and query projection (image->token) see only
-  those tokens and the positional encoding. :func:`build_image_cache`
-  computes them once per image.
+* **Per-image cache** (:mod:`sam_core.decoder_cache`). Without a ``mask_input``,
+  the decoder's image tokens start as ``embedding + no_mask_embed``, and the first
+  layer's key/value projections (token->image) and query projection
+  (image->token) see only those tokens and the positional encoding: they are
+  computed once per image. A ``mask_input`` keeps that cache: its embedding is a
+  1x1 convolution of 16 features, so the projections become the cached ones plus
+  a product with those features (:func:`mask_input_features`).
 * **Few tokens.** A prompt has T ~ 7 tokens and 8 heads, so 56 token-head rows,
   against 128 projected channels for each of 4096 image tokens. Attention that
   crosses between them is computed with the projections folded into the token
