@@ -29,6 +29,8 @@ from .rel_pos import rel_pos_terms, rel_pos_views
 
 
 BIAS_BYTES = 256 * 2**20  # most memory one attention bias may take during inference
+CHUNK_BYTES = 32 * 2**20  # the scores of one chunk of query rows, global attention on a CPU
+CHUNKED_MIN_TOKENS = 1024  # below this many tokens per grid, SDPA with a bias is as fast
 _WORKSPACE_LOCK = threading.Lock()  # one encoder call at a time uses an encoder's kept workspace
 
 
@@ -95,7 +97,7 @@ class ImageEncoderViT(nn.Module):
         return self.neck(x.permute(0, 3, 1, 2))
 
     def release_workspace(self) -> None:
-        """Free the inference buffers kept between calls (about 390 MB for vit_b, 570 MB for vit_h)."""
+        """Free the inference buffers kept between calls (on a CPU about 290 MB for vit_b, 450 MB for vit_h)."""
         with _WORKSPACE_LOCK:
             self._workspace = {}
 
@@ -231,6 +233,8 @@ class Attention(nn.Module):
         torch.addmm(self.qkv.bias, tokens, self.qkv.weight.t(), out=qkv)
         q, k, v = split_heads(qkv, grids, heads)
         bias_h, bias_w = rel_pos_views(q, self.rel_pos_h, self.rel_pos_w, size, workspace)
+        if grids == 1 and n > CHUNKED_MIN_TOKENS and qkv.device.type == "cpu":
+            return attend_in_row_chunks(q[0], k[0], v[0], bias_h[0], bias_w[0], workspace).view(-1, c)
         # The bias for all queries of a global block is heads x 4096 x 4096 (805 MB for
         # vit_b); a block of query rows at a time keeps it to BIAS_BYTES at the same speed.
         most_rows = max(1, min(h, BIAS_BYTES // (grids * heads * n * w * q.element_size())))
@@ -252,6 +256,39 @@ class Attention(nn.Module):
             )
             out[:, span] = attended.transpose(1, 2)
         return out.view(-1, c)
+
+
+def attend_in_row_chunks(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias_h: torch.Tensor, bias_w: torch.Tensor, workspace: dict
+) -> torch.Tensor:
+    """Global attention on a CPU, a few query rows of the grid at a time: N x heads x head_dim.
+
+    ``q``, ``k``, ``v``: heads x N x head_dim (N = H*W); ``bias_h``/``bias_w``: heads x H x W
+    x H and heads x H x W x W (:func:`~sam_core.modeling.rel_pos.rel_pos_views`). Each chunk's
+    scores start as its relative-position bias, take ``q k^T`` in the same product, and are
+    turned into weights in place, all within ~CHUNK_BYTES that stay in the CPU's cache. On
+    the CPU this is ~40% faster than building the bias for SDPA, which writes and reads
+    heads x N x N floats (805 MB per block for vit_b) through main memory.
+    """
+    heads, n, dim = q.shape
+    _, h, w, _ = bias_h.shape
+    rows = max(1, min(h, CHUNK_BYTES // (heads * w * n * q.element_size())))
+    keys_t = _buffer(workspace, "keys_t", (heads, dim, n), q)
+    keys_t.copy_(k.transpose(1, 2))
+    values = _buffer(workspace, "values", (heads, n, dim), q)
+    values.copy_(v)
+    out = _buffer(workspace, "attended_rows", (n, heads, dim), q)
+    scale = dim**-0.5
+    for top in range(0, h, rows):
+        bottom = min(h, top + rows)
+        span = slice(top * w, bottom * w)
+        scores = _buffer(workspace, "scores", (heads, (bottom - top) * w, n), q)
+        torch.add(bias_h[:, top:bottom, ..., None], bias_w[:, top:bottom, :, None, :], out=scores.view(
+            heads, bottom - top, w, h, w))
+        scores.baddbmm_(q[:, span], keys_t, alpha=scale)
+        torch.ops.aten._softmax.out(scores, -1, False, out=scores)
+        out[span] = torch.bmm(scores, values).transpose(0, 1)
+    return out
 
 
 def _buffer(
