@@ -212,11 +212,7 @@ def heads_channels_last(
     buffers = cache.buffers if b == 1 else {}
     x = _buffer(buffers, "up1", (b * p, 4 * mid), keys)
     torch.addmm(weights.up1_bias, keys.reshape(b * p, c), weights.up1_weight, out=x)
-    normed = _buffer(buffers, "up1_normed", (b * p * 4, mid), keys)
-    stats = [_buffer(buffers, f"up1_{name}", (b * p * 4, 1), keys) for name in ("mean", "rstd")]
-    torch.ops.aten.native_layer_norm.out(
-        x.view(-1, mid), (mid,), norm.weight, norm.bias, norm.eps, out0=normed, out1=stats[0], out2=stats[1]
-    )
+    normed = torch.nn.functional.layer_norm(x.view(-1, mid), (mid,), norm.weight, norm.bias, norm.eps)
     torch.ops.aten.gelu_(normed)
     x = _buffer(buffers, "up2", (b * p * 4, 4 * out), keys)
     torch.addmm(weights.up2_bias, normed, weights.up2_weight, out=x)

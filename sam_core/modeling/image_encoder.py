@@ -6,7 +6,7 @@ blocks. Both use decomposed relative-position terms, passed to
 scores themselves are never materialised by Python code.
 
 During inference the large intermediates (qkv, the MLP hidden layer, the
-attention bias, the LayerNorm output) live in buffers reused by every block and
+attention scores or bias) live in buffers reused by every block and
 kept from one image to the next (a *workspace*): allocating such a tensor afresh
 costs more in page faults than filling it. The residual additions are folded into
 the output GEMMs; windowed blocks move tokens into padded window order and back
@@ -159,7 +159,7 @@ class Block(nn.Module):
         # in page faults than the GELU that fills it.
         b, h, w, c = x.shape
         tokens = x.view(-1, c)
-        y = _layer_norm(self.norm1, tokens, workspace)
+        y = self.norm1(tokens)
         if self.window_size > 0:
             attended = self.attn.attend_windows(y, (b, h, w), self.window_size, workspace)
         else:
@@ -169,7 +169,7 @@ class Block(nn.Module):
 
         lin1, lin2 = self.mlp.lin1, self.mlp.lin2
         hidden = _buffer(workspace, "mlp_hidden", (tokens.shape[0], lin1.out_features), x)
-        torch.addmm(lin1.bias, _layer_norm(self.norm2, tokens, workspace), lin1.weight.t(), out=hidden)
+        torch.addmm(lin1.bias, self.norm2(tokens), lin1.weight.t(), out=hidden)
         self.mlp.activate_(hidden)
         tokens.add_(lin2.bias).addmm_(hidden, lin2.weight.t())
         return x
@@ -307,18 +307,6 @@ def _buffer(
         storage = like.new_zeros(numel) if zeros else like.new_empty(numel)
         workspace[key] = storage
     return storage[:numel].view(shape)
-
-
-def _layer_norm(norm: nn.LayerNorm, tokens: torch.Tensor, workspace: dict) -> torch.Tensor:
-    """``norm(tokens)`` for N x C ``tokens``, written to a workspace buffer."""
-    rows = tokens.shape[0]
-    out = _buffer(workspace, "normed", tokens.shape, tokens)
-    mean = _buffer(workspace, "norm_mean", (rows, 1), tokens)
-    rstd = _buffer(workspace, "norm_rstd", (rows, 1), tokens)
-    torch.ops.aten.native_layer_norm.out(
-        tokens, norm.normalized_shape, norm.weight, norm.bias, norm.eps, out0=out, out1=mean, out2=rstd
-    )
-    return out
 
 
 def _window_index(workspace: dict, grid: tuple[int, int, int], window: int, device: torch.device) -> torch.Tensor:
