@@ -20,6 +20,7 @@ from app.categories import Categories
 from app.folder_scan import FolderScan
 from app.history import History
 from app.model import Annotation, Dataset
+from app.model.events import follow
 from app.prelabel import Prelabeler
 from app.project import Project
 from app.refine import Refiner
@@ -315,11 +316,7 @@ class Labeler(QObject):
         self.history.push(edits.remove_annotation(self.project.dataset, annotation_id))
 
     def _watch_document(self, project: Project | None) -> None:
-        if self._dataset is not None:
-            self._dataset.events.disconnect(self._on_document)
-        self._dataset = None if project is None else project.dataset
-        if self._dataset is not None:
-            self._dataset.events.connect(self._on_document)
+        self._dataset = follow(self._dataset, None if project is None else project.dataset, self._on_document)
 
     def _on_document(self, event) -> None:
         # Deleted, erased away, rejected or undone: however it went, it can't stay selected.

@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.model import Annotation, Mask, Provenance, mask_ops
 from app.model.commands import AddAnnotations, RemoveAnnotations, SetReviewed
+from app.model.events import follow
 from app.services.prelabel_job import AutoMask, PrelabelItem, PrelabelJob, PrelabelParams, covered
 
 if TYPE_CHECKING:
@@ -194,11 +195,7 @@ class Prelabeler(QObject):
         self.cancel()
         self._job += 1  # results still on their way belong to the old folder
         self._set_running(False)
-        if self._dataset is not None:
-            self._dataset.events.disconnect(self._on_document)
-        self._dataset = None if project is None else project.dataset
-        if self._dataset is not None:
-            self._dataset.events.connect(self._on_document)
+        self._dataset = follow(self._dataset, None if project is None else project.dataset, self._on_document)
         self.review_changed.emit()
 
     def _on_document(self, event) -> None:

@@ -11,6 +11,7 @@ from PySide6.QtCore import QRectF
 from app.canvas import overlay
 from app.canvas.view import CanvasView
 from app.labeler import Labeler
+from app.model.events import follow
 from app.throttle import Deferrable
 
 CANDIDATE_FALLBACK = (255, 210, 40)
@@ -44,11 +45,7 @@ class CanvasPresenter:
         session.events.selection_changed.connect(lambda _e: self.redraw_candidate())
 
     def _on_project(self, project) -> None:
-        if self._dataset is not None:
-            self._dataset.events.disconnect(self._on_document)
-        self._dataset = None if project is None else project.dataset
-        if self._dataset is not None:
-            self._dataset.events.connect(self._on_document)
+        self._dataset = follow(self._dataset, None if project is None else project.dataset, self._on_document)
 
     def _on_document(self, event) -> None:
         if event.type.startswith("category_"):

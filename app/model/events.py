@@ -108,3 +108,14 @@ class EmitterGroup:
         """Unsubscribe ``callback`` (or everything) from every emitter."""
         for emitter in self._emitters.values():
             emitter.disconnect(callback)
+
+
+def follow(old: Any, new: Any, callback: Callback) -> Any:
+    """Move ``callback`` from ``old.events`` to ``new.events`` (a model with an
+    :class:`EmitterGroup`; either may be None), for an observer that follows whichever
+    model is current. Returns ``new``."""
+    if old is not None:
+        old.events.disconnect(callback)
+    if new is not None:
+        new.events.connect(callback)
+    return new

@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHeaderView, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from app.model import Dataset
+from app.model.events import follow
 from app.throttle import Deferrable
 from app.widgets.qimage import swatch
 
@@ -44,11 +45,7 @@ class AnnotationList(QWidget):
         self.delete_button.clicked.connect(self._on_delete)
 
     def set_dataset(self, dataset: Dataset | None) -> None:
-        if self.dataset is not None:
-            self.dataset.events.disconnect(self._on_event)
-        self.dataset = dataset
-        if dataset is not None:
-            dataset.events.connect(self._on_event)
+        self.dataset = follow(self.dataset, dataset, self._on_event)
         self.refresh()
 
     def show_image(self, image_id: int | None, hidden: set[int]) -> None:

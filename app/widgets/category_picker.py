@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.model import Dataset
+from app.model.events import follow
 from app.widgets.qimage import swatch
 
 ID_ROLE = Qt.UserRole
@@ -50,11 +51,7 @@ class CategoryPicker(QWidget):
         self.list.itemChanged.connect(self._on_renamed)
 
     def set_dataset(self, dataset: Dataset | None) -> None:
-        if self.dataset is not None:
-            self.dataset.events.disconnect(self._on_event)
-        self.dataset = dataset
-        if dataset is not None:
-            dataset.events.connect(self._on_event)
+        self.dataset = follow(self.dataset, dataset, self._on_event)
         self.refresh()
 
     def _on_event(self, event) -> None:

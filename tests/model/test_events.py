@@ -1,6 +1,6 @@
 import pytest
 
-from app.model.events import EmitterGroup, Event, EventEmitter
+from app.model.events import EmitterGroup, Event, EventEmitter, follow
 
 
 def test_emit_calls_callbacks_in_order_with_event():
@@ -72,3 +72,25 @@ def test_group_exposes_emitters_and_connects_to_all():
     assert seen == ["added", "removed"]
     with pytest.raises(ValueError):
         EmitterGroup("src", ["connect"])
+
+
+def test_follow_moves_a_callback_to_the_current_model():
+    class Model:
+        def __init__(self):
+            self.events = EmitterGroup(source=self, names=("changed",))
+
+    first, second = Model(), Model()
+    seen = []
+
+    def callback(event):
+        seen.append(event.source)
+
+    current = follow(None, first, callback)
+    assert current is first
+    first.events.changed.emit(1)
+    current = follow(current, second, callback)
+    first.events.changed.emit(2)  # no longer followed
+    second.events.changed.emit(3)
+    assert follow(current, None, callback) is None
+    second.events.changed.emit(4)
+    assert seen == [first, second]
