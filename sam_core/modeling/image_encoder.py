@@ -97,7 +97,7 @@ class ImageEncoderViT(nn.Module):
         return self.neck(x.permute(0, 3, 1, 2))
 
     def release_workspace(self) -> None:
-        """Free the inference buffers kept between calls (on a CPU about 290 MB for vit_b, 450 MB for vit_h)."""
+        """Free the inference buffers kept between calls (on a CPU about 280 MB for vit_b, 430 MB for vit_h)."""
         with _WORKSPACE_LOCK:
             self._workspace = {}
 
