@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 
-from app.services.images import IMAGE_SUFFIXES
+from sam_core.image_files import IMAGE_SUFFIXES
 
 if TYPE_CHECKING:
     from app.labeler import Labeler

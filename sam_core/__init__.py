@@ -1,8 +1,8 @@
 """Maskwright's Segment Anything engine: PyTorch and numpy only."""
 from .automatic_mask_generator import GenerationCancelled, SamAutomaticMaskGenerator
-from .build import CheckpointError, choose_device, load_sam, reduced_precision
+from .build import CheckpointError, build_sam, choose_device, load_sam, reduced_precision
 from .embedding_cache import EmbeddingCache, content_hash
-from .config import KNOWN_VARIANTS, SamConfig, build_sam, infer_config
+from .config import KNOWN_VARIANTS, SamConfig, infer_config
 from .modeling import Sam
 from .predictor import SamPredictor
 

@@ -21,47 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import List, Optional, Sequence, TextIO
 
-import numpy as np
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".jp2", ".pgm", ".ppm", ".pnm"}
-
-
-class ImageReadError(ValueError):
-    """An input file is not a readable image; ``str(error)`` is one line."""
-
-
-def read_image(path: Path) -> np.ndarray:
-    """Decode ``path`` (any OpenCV format, any filename encoding) to HxWx3 uint8 RGB.
-
-    Grey, alpha, 16-bit and float images are converted; EXIF orientation is applied.
-    """
-    # OpenCV is a dependency of the app but not of sam_core's engine; this
-    # entry point is its only user here, so it is imported on demand.
-    import cv2
-
-    from .utils.image import to_rgb_uint8
-
-    try:
-        data = np.fromfile(str(path), dtype=np.uint8)  # cv2.imread fails on non-ASCII paths on Windows
-    except OSError as exc:
-        raise ImageReadError(f"{path}: cannot read file ({exc.strerror or exc})") from None
-    image = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR) if data.size else None
-    if image is None:
-        raise ImageReadError(f"{path}: not a readable image")
-    try:
-        return to_rgb_uint8(image, "BGR")
-    except ValueError as exc:
-        raise ImageReadError(f"{path}: {exc}") from None
-
-
-def list_images(target: Path) -> List[Path]:
-    """A file is taken as is; a folder yields its image files (by suffix, sorted, not recursive)."""
-    if target.is_dir():
-        return sorted(p for p in target.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    if target.is_file():
-        return [target]
-    raise FileNotFoundError(f"{target}: no such file or folder")
-
+from .image_files import ImageReadError, list_images, read_image
 
 def output_names(images: Sequence[Path]) -> List[str]:
     """``<stem>.json``, or ``<name>.json`` for inputs whose stems collide (a.jpg, a.png)."""
@@ -190,7 +150,12 @@ def run(args: argparse.Namespace, stderr: TextIO) -> int:
             records = generator.generate(image, progress=bar)
             document = sa1b_record(index, path.name, image.shape[:2], records, next_id)
             _write_json(args.out / out_name, document)
-        except (ImageReadError, OSError, ValueError, RuntimeError) as exc:
+        except ImageReadError as exc:
+            bar.finish("failed")
+            fail(f"{exc.path}: {exc.reason}")
+            failed += 1
+            continue
+        except (OSError, ValueError, RuntimeError) as exc:
             bar.finish("failed")
             fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             failed += 1

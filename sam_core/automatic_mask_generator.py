@@ -18,7 +18,7 @@ import torch
 
 from .modeling import Sam
 from .predictor import SamPredictor
-from .utils.amg import (
+from .utils.generation import (
     CandidateTable,
     MaskRuns,
     box_xyxy_to_xywh,

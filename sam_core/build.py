@@ -1,4 +1,5 @@
-"""``load_sam``: open a Meta SAM v1 checkpoint, infer its shape, and put it on a device.
+"""``build_sam`` and ``load_sam``: make a SAM of a given shape, or open a Meta SAM v1 checkpoint,
+infer its shape, and put it on a device.
 
 Every failure is a :class:`CheckpointError` whose message is one sentence that
 names the file and what is wrong with it.
@@ -12,10 +13,37 @@ from typing import Mapping
 
 import torch
 
-from .config import ConfigError, SamConfig, build_sam, infer_config
-from .modeling import Sam
+from .config import ConfigError, SamConfig, infer_config
+from .modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
 
 SAM_GROUPS = ("image_encoder", "prompt_encoder", "mask_decoder")
+
+
+def build_sam(config: SamConfig) -> Sam:
+    """An untrained ``Sam`` of the given shape (in eval mode)."""
+    grid = config.img_size // config.patch_size
+    sam = Sam(
+        image_encoder=ImageEncoderViT(
+            img_size=config.img_size,
+            patch_size=config.patch_size,
+            embed_dim=config.embed_dim,
+            depth=config.depth,
+            num_heads=config.num_heads,
+            out_chans=config.prompt_embed_dim,
+            window_size=config.window_size,
+            global_attn_indexes=config.global_attn_indexes,
+        ),
+        prompt_encoder=PromptEncoder(
+            embed_dim=config.prompt_embed_dim,
+            image_embedding_size=(grid, grid),
+            input_image_size=(config.img_size, config.img_size),
+        ),
+        mask_decoder=MaskDecoder(
+            transformer_dim=config.prompt_embed_dim,
+            transformer=TwoWayTransformer(embedding_dim=config.prompt_embed_dim),
+        ),
+    )
+    return sam.eval()
 
 
 class CheckpointError(ValueError):
@@ -177,6 +205,7 @@ def fingerprint(state_dict: Mapping[str, torch.Tensor], sample: int = 4096) -> s
 __all__ = [
     "CheckpointError",
     "SamConfig",
+    "build_sam",
     "choose_device",
     "fingerprint",
     "load_sam",

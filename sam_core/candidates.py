@@ -12,11 +12,11 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .utils.amg import stability_score
+from .utils.generation import stability_score
 
 
 def stability_scores(logits: torch.Tensor, threshold: float = 0.0, offset: float = 1.0) -> torch.Tensor:
-    """:func:`sam_core.utils.amg.stability_score`, with 0 instead of NaN for a mask that
+    """:func:`sam_core.utils.generation.stability_score`, with 0 instead of NaN for a mask that
     is empty even at the low cut (a score the candidates panel can show)."""
     return torch.nan_to_num(stability_score(logits, threshold, offset), nan=0.0)
 

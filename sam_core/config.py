@@ -1,4 +1,4 @@
-"""Architecture description of a SAM v1 model, and its inference from a state_dict."""
+"""Architecture description of a SAM v1 model (:class:`SamConfig`), and reading it off a state_dict."""
 from __future__ import annotations
 
 import re
@@ -7,7 +7,6 @@ from typing import Mapping
 
 import torch
 
-from .modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
 
 
 @dataclass(frozen=True)
@@ -36,33 +35,6 @@ KNOWN_VARIANTS: dict[str, SamConfig] = {
     "vit_l": SamConfig(1024, 24, 16, (5, 11, 17, 23)),
     "vit_h": SamConfig(1280, 32, 16, (7, 15, 23, 31)),
 }
-
-
-def build_sam(config: SamConfig) -> Sam:
-    """An untrained ``Sam`` of the given shape (in eval mode)."""
-    grid = config.img_size // config.patch_size
-    sam = Sam(
-        image_encoder=ImageEncoderViT(
-            img_size=config.img_size,
-            patch_size=config.patch_size,
-            embed_dim=config.embed_dim,
-            depth=config.depth,
-            num_heads=config.num_heads,
-            out_chans=config.prompt_embed_dim,
-            window_size=config.window_size,
-            global_attn_indexes=config.global_attn_indexes,
-        ),
-        prompt_encoder=PromptEncoder(
-            embed_dim=config.prompt_embed_dim,
-            image_embedding_size=(grid, grid),
-            input_image_size=(config.img_size, config.img_size),
-        ),
-        mask_decoder=MaskDecoder(
-            transformer_dim=config.prompt_embed_dim,
-            transformer=TwoWayTransformer(embedding_dim=config.prompt_embed_dim),
-        ),
-    )
-    return sam.eval()
 
 
 class ConfigError(ValueError):

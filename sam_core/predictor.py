@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import fast_decoder
 from .candidates import Candidates, stability_scores
 from .modeling import Sam
+from .modeling.decoder_cache import ImageCache
 from .utils.image import to_rgb_uint8
 from .utils.transforms import ResizeLongestSide
 
@@ -80,7 +80,7 @@ class SamPredictor:
         """Forget the current image and embedding."""
         self.is_image_set = False
         self.features: torch.Tensor | None = None
-        self._decoder_cache: fast_decoder.ImageCache | None = None
+        self._decoder_cache: ImageCache | None = None
         self.original_size: tuple[int, int] | None = None
         self.input_size: tuple[int, int] | None = None
 
@@ -200,7 +200,7 @@ class SamPredictor:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Prompt encoder + mask decoder only: (low-res logits BxCx256x256, iou BxC).
 
-        Uses :mod:`sam_core.fast_decoder` with a per-image cache built on the first call;
+        Uses :meth:`MaskDecoder.decode_cached` with a per-image cache built on the first call;
         results equal Meta's decoder to float rounding (about 1e-6 relative).
         """
         model = self.model
@@ -217,13 +217,11 @@ class SamPredictor:
                 sparse = mask_input.new_empty(mask_input.shape[0], 0, model.prompt_encoder.embed_dim)
             else:
                 sparse, _ = model.prompt_encoder(points, boxes, None)
-            features = None if mask_input is None else fast_decoder.mask_input_features(model.prompt_encoder, mask_input)
+            features = None if mask_input is None else model.prompt_encoder.mask_downscaling.features(mask_input)
             if self._decoder_cache is None:
-                self._decoder_cache = fast_decoder.build_image_cache(
-                    model.prompt_encoder, model.mask_decoder, self.features
-                )
+                self._decoder_cache = model.mask_decoder.build_image_cache(model.prompt_encoder, self.features)
             keep = slice(1, None) if multimask_output else slice(0, 1)
-            return fast_decoder.decode(model.mask_decoder, self._decoder_cache, sparse, features, keep)
+            return model.mask_decoder.decode_cached(self._decoder_cache, sparse, features, keep)
 
     def _require_image(self) -> None:
         if not self.is_image_set:

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import KNOWN_VARIANTS, SamConfig, build_sam
+from .build import build_sam
+from .config import KNOWN_VARIANTS, SamConfig
 
 #: A quick encoder (one windowed and one global block) with SAM's full 256-d decoder.
 TINY_CONFIG = SamConfig(embed_dim=64, depth=2, num_heads=2, global_attn_indexes=(1,))

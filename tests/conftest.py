@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-sys.path.insert(0, str(Path(__file__).parent))
 
-from sam_core.testing import (  # noqa: E402,F401  (synthetic_photo is re-exported for tests)
+from sam_core.testing import (  # noqa: E402
     TINY_CONFIG,
     random_state_dict,
     synthetic_photo,
@@ -40,7 +38,7 @@ def tiny_sam(tiny_checkpoint):
 
 @pytest.fixture(scope="session")
 def tiny_reference(tiny_state_dict):
-    from reference_sam import build_reference_sam
+    from sam_core.bench.reference import build_reference_sam
 
     return build_reference_sam(TINY_CONFIG, tiny_state_dict)
 

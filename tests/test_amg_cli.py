@@ -10,7 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from sam_core.amg import main, read_image
+from sam_core.amg import main
+from sam_core.image_files import read_image
 from sam_core.testing import synthetic_photo
 from sam_core.utils.rle import rle_to_mask
 
@@ -88,7 +89,7 @@ def test_bad_image_fails_one_line_and_others_still_written(tmp_path, tiny_checkp
     assert rc == 1
     assert (out / "good.json").exists() and not (out / "broken.json").exists()
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
-    assert errors == [f"error: {folder / 'broken.jpg'}: not a readable image"]
+    assert errors == [f"error: {folder / 'broken.jpg'}: not a readable image (unknown or unsupported format)"]
 
 
 def test_bad_checkpoint_and_missing_input_exit_2(tmp_path, tiny_checkpoint, photo_rgb, capsys) -> None:

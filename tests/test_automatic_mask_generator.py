@@ -16,13 +16,13 @@ import threading
 import numpy as np
 import pytest
 import torch
-from reference_sam import build_reference_sam, load_reference
+from sam_core.bench.reference import build_reference_sam, load_reference
 
 from sam_core import build_sam
 from sam_core.automatic_mask_generator import GenerationCancelled, SamAutomaticMaskGenerator
 from sam_core.testing import TINY_CONFIG, random_state_dict, synthetic_photo
 from sam_core.utils import nms as nms_module
-from sam_core.utils.amg import MaskRuns
+from sam_core.utils.generation import MaskRuns
 from sam_core.utils.nms import batched_nms
 from sam_core.utils.regions import label_components, remove_small_regions
 from sam_core.utils.rle import mask_to_rle, rle_to_mask
@@ -262,13 +262,13 @@ def random_boxes(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.T
 
 @pytest.mark.parametrize("seed", range(4))
 def test_nms_matches_reference(seed: int, monkeypatch) -> None:
-    import reference_sam
+    from sam_core.bench.reference import reference_batched_nms
 
     boxes, scores, categories = random_boxes(300, seed)
     for thresh in (0.0, 0.3, 0.7):
-        expected = reference_sam._batched_nms(boxes.float(), scores, categories, thresh)
+        expected = reference_batched_nms(boxes.float(), scores, categories, thresh)
         assert batched_nms(boxes, scores, categories, thresh).tolist() == expected.tolist()
-        single = reference_sam._batched_nms(boxes.float(), scores, torch.zeros(300), thresh)
+        single = reference_batched_nms(boxes.float(), scores, torch.zeros(300), thresh)
         assert batched_nms(boxes, scores, None, thresh).tolist() == single.tolist()
         # The memory-saving path for many boxes selects the same boxes.
         monkeypatch.setattr(nms_module, "_MATRIX_LIMIT", 10)

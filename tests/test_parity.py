@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import synthetic_photo
-from reference_sam import build_reference_sam, load_reference
+from sam_core.testing import synthetic_photo
+from sam_core.bench.reference import build_reference_sam, load_reference
 
 from sam_core import SamPredictor, build_sam
 from sam_core.testing import VIT_B_CONFIG, random_state_dict

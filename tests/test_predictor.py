@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import synthetic_photo
-from reference_sam import load_reference
+from sam_core.testing import synthetic_photo
+from sam_core.bench.reference import load_reference
 
 from sam_core import SamPredictor
 from sam_core.utils.image import to_rgb_uint8

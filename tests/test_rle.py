@@ -8,7 +8,7 @@ import pytest
 import torch
 from pycocotools import mask as coco_mask
 
-from sam_core.utils.amg import masks_to_rles
+from sam_core.utils.generation import masks_to_rles
 from sam_core.utils.rle import (
     coco_to_rle,
     decode_counts,

@@ -15,7 +15,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from app.model.io.sidecar import StoredProject, read_sidecar
-from app.services.images import ImageLoadError, downsample, list_images, load_image, scan_image
+from app.services.images import downsample, scan_image
+from sam_core.image_files import ImageReadError, list_images, read_image
 
 
 class ImageLoader(QObject):
@@ -74,7 +75,7 @@ class ImageLoader(QObject):
                     return
             try:
                 self.scanned.emit(scan_id, scan_image(path, self.thumbnail_side))
-            except ImageLoadError as exc:
+            except ImageReadError as exc:
                 self.scan_failed.emit(scan_id, str(path), str(exc))
             except Exception as exc:  # never lose an error in a pool thread
                 self.scan_failed.emit(scan_id, str(path), f"{Path(path).name}: {exc}")
@@ -86,7 +87,7 @@ class ImageLoader(QObject):
 
     def _load(self, key: str, path: Path) -> None:
         try:
-            image = load_image(path)
+            image = read_image(path)
             display, factor = downsample(image, self.max_display_side)
             self.loaded.emit(key, image, display, factor)
         except Exception as exc:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from app.services.images import ImageLoadError, load_image
+from sam_core.image_files import ImageReadError, read_image
 from app.services.sam_worker import SamWorker
 from sam_core import content_hash
 
@@ -110,11 +110,11 @@ class Precompute(QObject):
         if run != self._run:
             return  # cancelled meanwhile: skip the work
         try:
-            image = load_image(path)
+            image = read_image(path)
             image_hash = content_hash(image)
             on_disk = self.worker.has_on_disk(image_hash)
             self._decoded.emit(run, key, None if on_disk else image, image_hash, on_disk, "")
-        except ImageLoadError as exc:
+        except ImageReadError as exc:
             self._decoded.emit(run, key, None, "", False, str(exc))
         except Exception as exc:  # never lose an error in a pool thread
             self._decoded.emit(run, key, None, "", False, f"{path.name}: {type(exc).__name__}: {exc}")

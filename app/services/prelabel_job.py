@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from app.model import Mask
-from app.services.images import load_image
+from sam_core.image_files import read_image
 from sam_core import Sam, SamAutomaticMaskGenerator
 
 
@@ -75,9 +75,9 @@ def covered(masks: tuple[Mask, ...], shape: tuple[int, int]) -> np.ndarray | Non
 
 def run_item(generator: SamAutomaticMaskGenerator, item: PrelabelItem,
              progress: Callable[[int, int], None], cancel: Callable[[], bool]) -> list[AutoMask]:
-    """Segment everything on one image; raises ImageLoadError for an unreadable file
+    """Segment everything on one image; raises ImageReadError for an unreadable file
     and ``GenerationCancelled`` when ``cancel`` says so."""
-    image = load_image(item.path)
+    image = read_image(item.path)
     h, w = image.shape[:2]
     if any(m.shape != (h, w) for m in item.existing):
         raise ValueError(f"{item.path.name}: the file changed size since it was annotated")

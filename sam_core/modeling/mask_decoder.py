@@ -1,4 +1,11 @@
-"""Mask decoder: turns an image embedding and prompt embeddings into masks and IoU scores."""
+"""Mask decoder: turns an image embedding and prompt embeddings into masks and IoU scores.
+
+Two forwards with one function: ``forward`` is the reference arithmetic;
+:meth:`MaskDecoder.decode_cached` is the click path, which reuses what
+:meth:`MaskDecoder.build_image_cache` keeps per image and
+runs the output heads as GEMMs on token-major features. Shapes there: ``P`` image
+tokens (64x64), ``C`` = 256 channels, ``T`` prompt tokens, ``B`` prompts.
+"""
 from __future__ import annotations
 
 import torch
@@ -6,7 +13,28 @@ from torch import nn
 from torch.nn import functional as F
 
 from .common import LayerNorm2d
-from .transformer import TwoWayTransformer
+from .decoder_cache import HeadWeights, ImageCache, Layer0Projection
+from .prompt_encoder import PromptEncoder
+from .transformer import Attention, TwoWayTransformer
+
+
+class OutputUpscaling(nn.Sequential):
+    """Two 2x2 stride-2 transposed convolutions (LayerNorm, GELU between, GELU after):
+    C x h x w -> C/8 x 4h x 4w. A ``Sequential`` so the keys stay Meta's
+    (``output_upscaling.0.weight`` ...); the layers are named here, once."""
+
+    def __init__(self, transformer_dim: int) -> None:
+        super().__init__(
+            nn.ConvTranspose2d(transformer_dim, transformer_dim // 4, kernel_size=2, stride=2),
+            LayerNorm2d(transformer_dim // 4),
+            nn.GELU(),
+            nn.ConvTranspose2d(transformer_dim // 4, transformer_dim // 8, kernel_size=2, stride=2),
+            nn.GELU(),
+        )
+
+    up1 = property(lambda self: self[0])
+    norm = property(lambda self: self[1])
+    up2 = property(lambda self: self[3])
 
 
 class MaskDecoder(nn.Module):
@@ -29,13 +57,7 @@ class MaskDecoder(nn.Module):
         self.num_mask_tokens = num_multimask_outputs + 1
         self.iou_token = nn.Embedding(1, transformer_dim)
         self.mask_tokens = nn.Embedding(self.num_mask_tokens, transformer_dim)
-        self.output_upscaling = nn.Sequential(
-            nn.ConvTranspose2d(transformer_dim, transformer_dim // 4, kernel_size=2, stride=2),
-            LayerNorm2d(transformer_dim // 4),
-            nn.GELU(),
-            nn.ConvTranspose2d(transformer_dim // 4, transformer_dim // 8, kernel_size=2, stride=2),
-            nn.GELU(),
-        )
+        self.output_upscaling = OutputUpscaling(transformer_dim)
         self.output_hypernetworks_mlps = nn.ModuleList(
             MLP(transformer_dim, transformer_dim, transformer_dim // 8, 3) for _ in range(self.num_mask_tokens)
         )
@@ -90,6 +112,134 @@ class MaskDecoder(nn.Module):
         )
         masks = (hyper_in @ upscaled.reshape(b, c, h * w)).reshape(b, -1, h, w)
         return masks, self.iou_prediction_head(hs[:, 0, :])
+
+    # -- the click path ----------------------------------------------------------------------------------
+    def build_image_cache(self, prompt_encoder: PromptEncoder, embedding: torch.Tensor) -> ImageCache:
+        """What :meth:`decode_cached` reuses for every prompt on one image; ``embedding``:
+        1 x C x h x w from the encoder."""
+        layer0 = self.transformer.layers[0]
+        t2i, i2t = layer0.cross_attn_token_to_image, layer0.cross_attn_image_to_token
+        embedding_tokens = embedding.flatten(2).transpose(1, 2).contiguous()
+        src = embedding_tokens + prompt_encoder.no_mask_embed.weight
+        key_pe = prompt_encoder.get_dense_pe().to(embedding.dtype).flatten(2).transpose(1, 2).contiguous()
+        with_pe = src + key_pe
+        # A mask prompt replaces no_mask_embed by features @ W^T + b (the last 1x1 convolution),
+        # which shifts each projection Wp x + bp by (Wp W) features + Wp (b - no_mask_embed).
+        mask_embed = prompt_encoder.mask_downscaling.embed
+        mask_weight = mask_embed.weight.view(mask_embed.out_channels, -1)  # C x F
+        change = mask_embed.bias - prompt_encoder.no_mask_embed.weight[0]  # C
+
+        def projection(attn: Attention, linear: nn.Linear, tokens: torch.Tensor) -> Layer0Projection:
+            width, heads = linear.out_features, attn.num_heads
+            return Layer0Projection(
+                base=attn.split_heads(linear(tokens)).contiguous(),
+                weight=(linear.weight @ mask_weight).t().reshape(-1, heads, width // heads).transpose(0, 1).contiguous(),
+                bias=(linear.weight @ change).view(heads, 1, width // heads),
+            )
+
+        return ImageCache(
+            src=src,
+            key_pe=key_pe,
+            embedding=embedding,
+            mask_base=embedding_tokens + mask_embed.bias,
+            mask_embed_weight=mask_weight.t().contiguous(),
+            layer0_keys=projection(t2i, t2i.k_proj, with_pe),
+            layer0_values=projection(t2i, t2i.v_proj, src),
+            layer0_image_queries=projection(i2t, i2t.q_proj, with_pe),
+            heads=HeadWeights.of(self),
+        )
+
+    def decode_cached(
+        self,
+        cache: ImageCache,
+        sparse: torch.Tensor,
+        mask_features: torch.Tensor | None = None,
+        keep: slice = slice(None),
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``predict_masks`` for one image's ``cache``: (low-res masks B x M x 4h x 4w logits,
+        IoU B x M), M = the ``keep`` part of the 4 outputs (0: single mask, 1-3: candidates).
+
+        ``sparse``: B x T x C prompt tokens. ``mask_features``: B x P x F from
+        :meth:`MaskDownscaling.features` for a mask prompt, else None (``no_mask_embed``).
+        """
+        transformer = self.transformer
+        tokens = torch.cat([self.output_tokens(sparse.shape[0]).to(sparse.dtype), sparse], dim=1)
+        point_pe, key_pe = tokens, cache.key_pe
+        if mask_features is None:
+            keys = cache.src
+        else:
+            b = mask_features.shape[0]
+            keys = torch.baddbmm(cache.mask_base, mask_features, cache.mask_embed_weight.expand(b, -1, -1))
+        layer0 = cache.layer0(mask_features)
+        queries = tokens
+        for index, layer in enumerate(transformer.layers):
+            first = index == 0  # its image-side projections are in the cache
+            if layer.skip_first_layer_pe:
+                queries = layer.self_attn(queries, queries, queries)
+            else:
+                q = queries + point_pe
+                queries = queries + layer.self_attn(q, q, queries)
+            queries = layer.norm1(queries)
+            keys_with_pe = None if first else keys + key_pe
+            attn_out = layer.cross_attn_token_to_image.tokens_attend_image(
+                queries + point_pe, keys_with_pe, keys, layer0[:2] if first else None)
+            queries = layer.norm2(queries + attn_out)
+            queries = layer.norm3(queries + layer.mlp(queries))
+            keys = layer.cross_attn_image_to_token.image_attends_tokens(
+                keys_with_pe, queries + point_pe, queries, layer0[2] if first else None, residual=keys)
+            keys = layer.norm4(keys)
+        final = transformer.final_attn_token_to_image.tokens_attend_image(queries + point_pe, keys + key_pe, keys)
+        queries = transformer.norm_final_attn(queries + final)
+        masks, iou = self.heads_token_major(cache, queries, keys, tuple(cache.embedding.shape[-2:]), keep)
+        return masks, iou[:, keep]
+
+    def heads_token_major(
+        self,
+        cache: ImageCache,
+        hs: torch.Tensor,
+        keys: torch.Tensor,
+        grid: tuple[int, int],
+        keep: slice = slice(None),
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`heads` on token-major image features, with the weights of ``cache.heads``.
+
+        ``hs``: B x N x C decoder tokens; ``keys``: B x P x C image tokens (row-major over
+        ``grid``). Returns (masks B x M x 4h x 4w for the ``keep`` part of the mask tokens,
+        iou B x 4).
+        """
+        weights = cache.heads
+        norm = self.output_upscaling.norm
+        b, p, c = keys.shape
+        mid, out = weights.up2_weight.shape[0], weights.up2_weight.shape[1] // 4
+        # One prompt: the 4 and 8 MB intermediates go to buffers kept with the image (fresh
+        # ones cost page faults on every click); a batch gets its own.
+        buffers = cache.buffers if b == 1 else {}
+        x = _buffer(buffers, "up1", (b * p, 4 * mid), keys)
+        torch.addmm(weights.up1_bias, keys.reshape(b * p, c), weights.up1_weight, out=x)
+        normed = F.layer_norm(x.view(-1, mid), (mid,), norm.weight, norm.bias, norm.eps)
+        torch.ops.aten.gelu_(normed)
+        x = _buffer(buffers, "up2", (b * p * 4, 4 * out), keys)
+        torch.addmm(weights.up2_bias, normed, weights.up2_weight, out=x)
+        torch.ops.aten.gelu_(x)
+        hyper = hs[:, 1 : 1 + self.num_mask_tokens, :][:, keep].transpose(0, 1)  # M x B x C
+        layers = list(zip(weights.hyper_weights, weights.hyper_biases))
+        for i, (weight, bias) in enumerate(layers):
+            hyper = torch.baddbmm(bias[keep], hyper, weight[keep])
+            if i < len(layers) - 1:
+                hyper = torch.relu(hyper)
+        masks = torch.bmm(x.view(b, p * 16, out), hyper.permute(1, 2, 0))  # B x (P*16) x M
+        h, w = grid
+        # (i, j, di, dj, di2, dj2, m) -> (m, 4i+2di+di2, 4j+2dj+dj2)
+        masks = masks.view(b, h, w, 2, 2, 2, 2, -1).permute(0, 7, 1, 3, 5, 2, 4, 6).reshape(b, -1, 4 * h, 4 * w)
+        return masks, self.iou_prediction_head(hs[:, 0, :])
+
+
+def _buffer(buffers: dict, name: str, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+    """A tensor of ``shape`` kept in ``buffers`` under (name, shape, dtype, device)."""
+    key = (name, shape, like.dtype, like.device)
+    if key not in buffers:
+        buffers[key] = like.new_empty(shape)
+    return buffers[key]
 
 
 class MLP(nn.Module):

@@ -41,6 +41,49 @@ class PositionEmbeddingRandom(nn.Module):
         return self.encode(coords.to(self.positional_encoding_gaussian_matrix.dtype))
 
 
+class MaskDownscaling(nn.Sequential):
+    """Bx1x4hx4w mask logits -> BxCxhxw: two 2x2 stride-2 convolutions (LayerNorm, GELU),
+    then a 1x1 convolution. A ``Sequential`` so the keys stay Meta's
+    (``mask_downscaling.0.weight`` ...); the layers are named here, once."""
+
+    def __init__(self, mask_in_chans: int, embed_dim: int) -> None:
+        super().__init__(
+            nn.Conv2d(1, mask_in_chans // 4, kernel_size=2, stride=2),
+            LayerNorm2d(mask_in_chans // 4),
+            nn.GELU(),
+            nn.Conv2d(mask_in_chans // 4, mask_in_chans, kernel_size=2, stride=2),
+            LayerNorm2d(mask_in_chans),
+            nn.GELU(),
+            nn.Conv2d(mask_in_chans, embed_dim, kernel_size=1),
+        )
+
+    conv1 = property(lambda self: self[0])
+    norm1 = property(lambda self: self[1])
+    conv2 = property(lambda self: self[3])
+    norm2 = property(lambda self: self[4])
+    embed = property(lambda self: self[6])  # the last, 1x1 convolution: F features -> C
+
+    def features(self, masks: torch.Tensor) -> torch.Tensor:
+        """Everything before :attr:`embed`, on B x 1 x 4h x 4w logits: B x (h*w) x F
+        token-major features (F = 16) for the click path.
+
+        Each 2x2, stride-2 convolution is a GEMM over 2x2 patches in channels-last
+        layout, which skips the layout conversions the convolutions need on a CPU.
+        """
+        conv1, norm1, conv2, norm2 = self.conv1, self.norm1, self.conv2, self.norm2
+        b, _, height, width = masks.shape
+        x = masks.reshape(b, height // 2, 2, width // 2, 2).permute(0, 1, 3, 2, 4).reshape(-1, 4)
+        x = torch.addmm(conv1.bias, x, conv1.weight.reshape(conv1.out_channels, 4).t())
+        x = nn.functional.layer_norm(x, (conv1.out_channels,), norm1.weight, norm1.bias, norm1.eps)
+        x = nn.functional.gelu(x)
+        channels = conv1.out_channels
+        # (b, row, 2, col, 2, channel) patches -> (di, dj, channel) rows, as the weight is permuted
+        x = x.view(b, height // 4, 2, width // 4, 2, channels).permute(0, 1, 3, 2, 4, 5).reshape(-1, 4 * channels)
+        x = torch.addmm(conv2.bias, x, conv2.weight.permute(0, 2, 3, 1).reshape(conv2.out_channels, -1).t())
+        x = nn.functional.layer_norm(x, (conv2.out_channels,), norm2.weight, norm2.bias, norm2.eps)
+        return nn.functional.gelu(x).view(b, (height // 4) * (width // 4), conv2.out_channels)
+
+
 class PromptEncoder(nn.Module):
     """Embeds prompts for the mask decoder.
 
@@ -64,15 +107,7 @@ class PromptEncoder(nn.Module):
         self.point_embeddings = nn.ModuleList(nn.Embedding(1, embed_dim) for _ in range(4))
         self.not_a_point_embed = nn.Embedding(1, embed_dim)
         self.mask_input_size = (4 * image_embedding_size[0], 4 * image_embedding_size[1])
-        self.mask_downscaling = nn.Sequential(
-            nn.Conv2d(1, mask_in_chans // 4, kernel_size=2, stride=2),
-            LayerNorm2d(mask_in_chans // 4),
-            nn.GELU(),
-            nn.Conv2d(mask_in_chans // 4, mask_in_chans, kernel_size=2, stride=2),
-            LayerNorm2d(mask_in_chans),
-            nn.GELU(),
-            nn.Conv2d(mask_in_chans, embed_dim, kernel_size=1),
-        )
+        self.mask_downscaling = MaskDownscaling(mask_in_chans, embed_dim)
         self.no_mask_embed = nn.Embedding(1, embed_dim)
 
     def get_dense_pe(self) -> torch.Tensor:

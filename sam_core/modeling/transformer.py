@@ -1,4 +1,11 @@
-"""The mask decoder's two-way transformer: tokens attend to the image and back."""
+"""The mask decoder's two-way transformer: tokens attend to the image and back.
+
+:class:`Attention` also carries the click path's two cross attentions
+(:meth:`Attention.tokens_attend_image`, :meth:`Attention.image_attends_tokens`):
+the same function as ``forward``, with the projections folded into the few
+prompt tokens. Frames and shapes there: ``P`` image tokens (64x64 = 4096), ``C``
+channels, ``H`` heads of ``D``, ``T`` prompt tokens, ``B`` prompts in a batch.
+"""
 from __future__ import annotations
 
 import math
@@ -7,6 +14,7 @@ import torch
 from torch import nn
 
 from .common import MLPBlock
+from .decoder_cache import Layer0Projection
 
 
 class TwoWayTransformer(nn.Module):
@@ -116,3 +124,72 @@ class Attention(nn.Module):
         return self.attend(
             self.split_heads(self.q_proj(q)), self.split_heads(self.k_proj(k)), self.split_heads(self.v_proj(v))
         )
+
+    # -- the click path: few tokens against many image tokens ------------------------------------------
+    def tokens_attend_image(
+        self,
+        queries: torch.Tensor,
+        image_with_pe: torch.Tensor | None,
+        image: torch.Tensor | None,
+        cached: tuple[Layer0Projection, Layer0Projection] | None = None,
+    ) -> torch.Tensor:
+        """``forward(queries, image_with_pe, image)`` for B x T x C ``queries`` and 1|B x P x C image
+        tokens, without projecting the image tokens: ``(Q Wk) X^T`` instead of ``Q (X Wk^T)^T``.
+
+        The key bias cancels in the softmax and the value bias passes through it (rows sum
+        to one). ``cached``: layer 0's keys and values, projected once per image. The softmax
+        scale is applied to the few token-side rows, not to the T x P scores.
+        """
+        heads = self.num_heads
+        q = self.split_heads(self.q_proj(queries))  # B x H x T x D
+        b, _, t, d = q.shape
+        q = q * (1.0 / math.sqrt(d))
+        if cached is not None:
+            keys, values = cached
+            weights = torch.softmax(keys.scores(q), dim=-1)  # B x H x T x P
+            out = values.mix(weights)  # B x H x T x D
+        else:
+            wk = self.k_proj.weight.view(heads, d, -1)  # H x D x C
+            folded = torch.einsum("bhtd,hdc->bhtc", q, wk).reshape(b, heads * t, -1)
+            weights = torch.softmax(folded @ image_with_pe.transpose(-1, -2), dim=-1)  # B x HT x P
+            mixed = (weights @ image).view(b, heads, t, -1)  # B x H x T x C
+            wv = self.v_proj.weight.view(heads, d, -1)
+            out = torch.einsum("bhtc,hdc->bhtd", mixed, wv) + self.v_proj.bias.view(1, heads, 1, d)
+        return self.out_proj(out.transpose(1, 2).reshape(b, t, heads * d))
+
+    def image_attends_tokens(
+        self,
+        image_with_pe: torch.Tensor | None,
+        token_keys: torch.Tensor,
+        token_values: torch.Tensor,
+        cached_queries: Layer0Projection | None = None,
+        residual: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """``forward(image_with_pe, token_keys, token_values)`` (plus ``residual``): B x P x C.
+
+        ``image_with_pe``: 1|B x P x C; token tensors B x T x C; ``cached_queries``: layer 0's
+        image queries; ``residual``: 1|B x P x C, added in the same product.
+        """
+        heads = self.num_heads
+        k = self.split_heads(self.k_proj(token_keys))  # B x H x T x D
+        v = self.split_heads(self.v_proj(token_values))
+        b, _, t, d = k.shape
+        k = k * (1.0 / math.sqrt(d))  # the softmax scale, on the few token-side rows
+        # Scores are laid out B x H x T x P so the softmax over the T tokens runs across
+        # rows with P contiguous lanes (a softmax over a 7-wide last axis vectorises badly).
+        if cached_queries is not None:
+            scores = cached_queries.scores(k)  # B x H x T x P
+        else:
+            wq = self.q_proj.weight.view(heads, d, -1)  # H x D x C
+            folded = torch.einsum("hdc,bhtd->bhtc", wq, k).reshape(b, heads * t, -1)  # B x HT x C
+            query_bias = torch.einsum("hd,bhtd->bht", self.q_proj.bias.view(heads, d), k)
+            scores = (folded @ image_with_pe.transpose(-1, -2)).view(b, heads, t, -1) + query_bias[..., None]
+        weights = torch.softmax(scores, dim=2).reshape(b, heads * t, -1)  # B x HT x P
+        wo = self.out_proj.weight.view(-1, heads, d)  # C x H x D
+        projected = torch.einsum("bhtd,chd->bhtc", v, wo).reshape(b, heads * t, -1)  # B x HT x C
+        # Each head's weights sum to one over its T tokens, so the output bias can ride on
+        # the projected rows (1/H of it per head) and the residual comes in as beta * input.
+        projected = projected + self.out_proj.bias / heads
+        if residual is None:
+            return torch.bmm(weights.transpose(1, 2), projected)
+        return torch.baddbmm(residual, weights.transpose(1, 2), projected)

@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from app.services.images import ImageLoadError, downsample, list_images, load_image, scan_image
+from app.services.images import downsample, scan_image
+from sam_core.image_files import ImageReadError, list_images, read_image
 
 
 def test_non_ascii_path_and_rgb_order(tmp_path):
@@ -16,7 +17,7 @@ def test_non_ascii_path_and_rgb_order(tmp_path):
     path = tmp_path / "снимок 画像.png"
     ok, data = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     data.tofile(path)
-    image = load_image(path)
+    image = read_image(path)
     assert image.shape == (10, 20, 3) and image.dtype == np.uint8 and image.flags.c_contiguous
     assert image[0, 0].tolist() == [200, 0, 0]
 
@@ -31,7 +32,7 @@ def test_exif_orientation_is_applied(tmp_path):
     Image.fromarray(rgb).save(buffer, "JPEG", exif=exif.tobytes())
     path = tmp_path / "rotated.jpg"
     path.write_bytes(buffer.getvalue())
-    assert load_image(path).shape == (40, 20, 3)
+    assert read_image(path).shape == (40, 20, 3)
 
 
 @pytest.mark.parametrize(
@@ -45,7 +46,7 @@ def test_exif_orientation_is_applied(tmp_path):
 def test_grey_16bit_and_alpha_become_rgb_uint8(tmp_path, array, expected):
     path = tmp_path / "odd.png"
     cv2.imencode(".png", array)[1].tofile(path)
-    image = load_image(path)
+    image = read_image(path)
     assert image.shape == (8, 8, 3) and image.dtype == np.uint8
     assert int(image[0, 0, 0]) == expected
 
@@ -57,8 +58,8 @@ def test_broken_files_give_one_line_reasons(tmp_path):
     (tmp_path / "junk.png").write_bytes(b"this is not an image at all")
     reasons = {}
     for name in ("empty.png", "cut.jpg", "junk.png"):
-        with pytest.raises(ImageLoadError) as info:
-            load_image(tmp_path / name)
+        with pytest.raises(ImageReadError) as info:
+            read_image(tmp_path / name)
         reasons[name] = str(info.value)
     assert all("\n" not in r and r.startswith(n) for n, r in reasons.items())
     assert "empty" in reasons["empty.png"]
@@ -87,8 +88,8 @@ def test_unsupported_formats_are_listed_and_named_not_ignored(tmp_path):
     assert [p.name for p in list_images(tmp_path)] == ["phone.heic", "raw.dng", "scan.jxl"]
     reasons = {}
     for path in list_images(tmp_path):
-        with pytest.raises(ImageLoadError) as info:
-            load_image(path)
+        with pytest.raises(ImageReadError) as info:
+            read_image(path)
         reasons[path.name] = str(info.value)
     assert reasons["phone.heic"] == "phone.heic: unsupported format (HEIC); convert it to PNG or JPEG"
     assert reasons["scan.jxl"].startswith("scan.jxl: unsupported format (JPEG XL)")
@@ -101,8 +102,8 @@ def test_truncated_files_of_every_common_format_are_caught(tmp_path):
         data = cv2.imencode(suffix, rgb)[1].tobytes()
         path = tmp_path / f"cut{suffix}"
         path.write_bytes(data[: len(data) * 2 // 3])
-        with pytest.raises(ImageLoadError) as info:
-            load_image(path)
+        with pytest.raises(ImageReadError) as info:
+            read_image(path)
         assert str(info.value).startswith(path.name) and "\n" not in str(info.value)
         assert "truncated" in str(info.value) or "not a readable image" in str(info.value)
 
@@ -110,7 +111,7 @@ def test_truncated_files_of_every_common_format_are_caught(tmp_path):
 def test_a_png_with_a_jpeg_inside_still_loads(tmp_path):
     path = tmp_path / "misnamed.png"
     path.write_bytes(cv2.imencode(".jpg", np.full((10, 12, 3), 200, np.uint8))[1].tobytes())
-    assert load_image(path).shape == (10, 12, 3)
+    assert read_image(path).shape == (10, 12, 3)
 
 
 @pytest.mark.parametrize("orientation, shape", [(1, (20, 40)), (3, (20, 40)), (6, (40, 20)), (8, (40, 20))])
@@ -125,7 +126,7 @@ def test_exif_orientations_match_what_viewers_show(tmp_path, orientation, shape)
     Image.fromarray(rgb).save(buffer, "PNG", exif=exif.tobytes())
     path = tmp_path / f"o{orientation}.png"
     path.write_bytes(buffer.getvalue())
-    image = load_image(path)
+    image = read_image(path)
     expected = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(buffer.getvalue()))).convert("RGB"))
     assert image.shape[:2] == shape and np.array_equal(image, expected)
 
@@ -136,6 +137,6 @@ def test_sixteen_bit_colour_and_grey_with_alpha(tmp_path):
     rgb16 = np.zeros((6, 7, 3), np.uint16)
     rgb16[..., 2] = 65535  # channel 2 of what OpenCV writes (BGR) is red
     cv2.imencode(".png", rgb16)[1].tofile(tmp_path / "deep.png")
-    assert load_image(tmp_path / "deep.png")[0, 0].tolist() == [255, 0, 0]
+    assert read_image(tmp_path / "deep.png")[0, 0].tolist() == [255, 0, 0]
     Image.fromarray(np.full((5, 5), 120, np.uint8)).convert("LA").save(tmp_path / "grey_alpha.png")
-    assert load_image(tmp_path / "grey_alpha.png")[0, 0].tolist() == [120, 120, 120]
+    assert read_image(tmp_path / "grey_alpha.png")[0, 0].tolist() == [120, 120, 120]

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.services.sam_worker import SamWorker
-from sam_core.config import SamConfig
+from sam_core import SamConfig
 from sam_core.testing import write_random_checkpoint
 from tests.app.conftest import wait_ready, write_image
 from tests.app.test_disk_cache import forbid_encoding

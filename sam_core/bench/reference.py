@@ -1,14 +1,15 @@
-"""Import Meta's reference ``segment_anything`` (PyPI 1.0) without torchvision.
+"""Meta's reference ``segment_anything`` (PyPI 1.0), for the bench and the parity tests.
 
-The reference imports four torchvision functions at import time; no CPU build of
-torchvision exists for the torch used here. This test-only module registers a
-minimal stand-in before importing it:
+The reference imports four torchvision functions at import time, and no CPU build of
+torchvision exists for the torch used here. Unless a torchvision is already
+imported, :func:`load_reference` registers a minimal stand-in first:
 
 * ``resize`` / ``to_pil_image`` via Pillow (what torchvision itself does for PIL
   input: an antialiased bilinear resize),
 * ``batched_nms`` / ``box_area`` in plain torch (greedy NMS, XYXY boxes).
 
-Use ``load_reference()`` and never import ``segment_anything`` directly in tests.
+Use :func:`load_reference` and never import ``segment_anything`` directly. It needs the
+``bench`` extra (``segment-anything`` and Pillow); without it, it raises ImportError.
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def _box_area(boxes: torch.Tensor) -> torch.Tensor:
     return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
 
 
-def _nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
+def reference_nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
     order = torch.argsort(scores, descending=True, stable=True)
     boxes = boxes[order].double()
     areas = _box_area(boxes)
@@ -56,11 +57,11 @@ def _nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> tor
     return order[torch.tensor(keep, dtype=torch.long)]
 
 
-def _batched_nms(boxes, scores, idxs, iou_threshold):
+def reference_batched_nms(boxes, scores, idxs, iou_threshold):
     if boxes.numel() == 0:
         return torch.empty((0,), dtype=torch.int64)
     offsets = idxs.to(boxes) * (boxes.max() + 1)
-    return _nms(boxes + offsets[:, None], scores, iou_threshold)
+    return reference_nms(boxes + offsets[:, None], scores, iou_threshold)
 
 
 def _install_torchvision_stand_in() -> None:
@@ -71,7 +72,7 @@ def _install_torchvision_stand_in() -> None:
     boxes = types.ModuleType("torchvision.ops.boxes")
     transforms = types.ModuleType("torchvision.transforms")
     functional = types.ModuleType("torchvision.transforms.functional")
-    boxes.batched_nms = _batched_nms
+    boxes.batched_nms = reference_batched_nms
     boxes.box_area = _box_area
     functional.resize = _resize
     functional.to_pil_image = _to_pil_image

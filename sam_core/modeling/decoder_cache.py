@@ -1,6 +1,15 @@
 """What the click-path decoder keeps per image: everything that does not depend on the prompt.
 
-Frames and shapes as in :mod:`sam_core.fast_decoder`: ``P`` image tokens (64x64),
+Used by :meth:`sam_core.modeling.mask_decoder.MaskDecoder.decode_cached`. Without a
+``mask_input`` the decoder's image tokens start as ``embedding + no_mask_embed``, and
+the first layer's key/value projections (token->image) and query projection
+(image->token) see only those tokens and the positional encoding: they are computed
+once per image. A mask prompt keeps that cache: its embedding is a 1x1 convolution of
+16 features, so the projections become the cached ones plus a product with those
+features. Every weight is read from the modules by name, when the cache is built
+(:meth:`MaskDecoder.build_image_cache`).
+
+Shapes: ``P`` image tokens (64x64),
 ``C`` = 256 channels, ``H`` = 8 heads of ``D`` = 16 in the cross attentions
 (``I`` = H*D = 128), ``F`` = 16 mask-input features, batch of 1 image.
 """
@@ -9,15 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
-
-from .modeling.mask_decoder import MaskDecoder
-from .modeling.prompt_encoder import PromptEncoder
-
-
-def _heads(x: torch.Tensor, heads: int) -> torch.Tensor:
-    """B x N x (H*D) -> B x H x N x D."""
-    b, n, c = x.shape
-    return x.reshape(b, n, heads, c // heads).transpose(1, 2)
 
 
 @dataclass
@@ -73,8 +73,9 @@ class HeadWeights:
     hyper_biases: list[torch.Tensor]  # per layer: M x 1 x out
 
     @classmethod
-    def of(cls, decoder: MaskDecoder) -> "HeadWeights":
-        up1, _, _, up2, _ = decoder.output_upscaling
+    def of(cls, decoder) -> "HeadWeights":
+        """From a :class:`~sam_core.modeling.mask_decoder.MaskDecoder`'s live weights."""
+        up1, up2 = decoder.output_upscaling.up1, decoder.output_upscaling.up2
         mlps = decoder.output_hypernetworks_mlps
         depth = len(mlps[0].layers)
         return cls(
@@ -109,39 +110,3 @@ class ImageCache:
         return tuple(
             p.with_features(mask_features) for p in (self.layer0_keys, self.layer0_values, self.layer0_image_queries)
         )
-
-
-def build_image_cache(prompt_encoder: PromptEncoder, decoder: MaskDecoder, embedding: torch.Tensor) -> ImageCache:
-    """``embedding``: 1 x C x h x w image embedding from the encoder."""
-    layer0 = decoder.transformer.layers[0]
-    t2i, i2t = layer0.cross_attn_token_to_image, layer0.cross_attn_image_to_token
-    heads = t2i.num_heads
-    embedding_tokens = embedding.flatten(2).transpose(1, 2).contiguous()
-    src = embedding_tokens + prompt_encoder.no_mask_embed.weight
-    key_pe = prompt_encoder.get_dense_pe().to(embedding.dtype).flatten(2).transpose(1, 2).contiguous()
-    with_pe = src + key_pe
-    # A mask prompt replaces no_mask_embed by features @ W^T + b (the last 1x1 convolution),
-    # which shifts each projection Wp x + bp by (Wp W) features + Wp (b - no_mask_embed).
-    mask_embed = prompt_encoder.mask_downscaling[-1]
-    mask_weight = mask_embed.weight.view(mask_embed.out_channels, -1)  # C x F
-    change = mask_embed.bias - prompt_encoder.no_mask_embed.weight[0]  # C
-
-    def projection(linear: torch.nn.Linear, tokens: torch.Tensor) -> Layer0Projection:
-        width = linear.out_features
-        return Layer0Projection(
-            base=_heads(linear(tokens), heads).contiguous(),
-            weight=(linear.weight @ mask_weight).t().reshape(-1, heads, width // heads).transpose(0, 1).contiguous(),
-            bias=(linear.weight @ change).view(heads, 1, width // heads),
-        )
-
-    return ImageCache(
-        src=src,
-        key_pe=key_pe,
-        embedding=embedding,
-        mask_base=embedding_tokens + mask_embed.bias,
-        mask_embed_weight=mask_weight.t().contiguous(),
-        layer0_keys=projection(t2i.k_proj, with_pe),
-        layer0_values=projection(t2i.v_proj, src),
-        layer0_image_queries=projection(i2t.q_proj, with_pe),
-        heads=HeadWeights.of(decoder),
-    )

@@ -1,4 +1,4 @@
-"""``python -m sam_core.bench``: speed of sam_core, side by side with Meta's reference.
+"""The SAM v1 bench: encoder, clicks, ``predict()`` and the embedding cache, beside Meta's reference.
 
 Prints one JSON report: encoder seconds per variant and precision, click-to-mask
 p50/p95 over varied prompts, embedding-cache save/restore times, peak memory,
@@ -11,7 +11,6 @@ Weights are seeded random ones in Meta's format unless ``--checkpoint`` is given
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import platform
 import resource
@@ -24,12 +23,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .build import choose_device, load_sam, reduced_precision
-from .config import KNOWN_VARIANTS, build_sam
-from .embedding_cache import EmbeddingCache, content_hash
-from .predictor import SamPredictor
-from .runtime import configure_threads
-from .testing import random_state_dict, synthetic_photo
+from ..build import build_sam, choose_device, load_sam, reduced_precision
+from ..config import KNOWN_VARIANTS
+from ..embedding_cache import EmbeddingCache, content_hash
+from ..predictor import SamPredictor
+from ..runtime import configure_threads
+from ..testing import random_state_dict, synthetic_photo
+from .reference import load_reference
 
 
 def varied_prompts(h: int, w: int, count: int, seed: int = 0) -> list[dict]:
@@ -102,22 +102,11 @@ def time_clicks(predictor, prompts: list[dict], interactive: bool) -> list[float
 
 
 def load_reference_package():
-    """Meta's ``segment_anything``; in a source checkout, through the tests' torchvision stand-in."""
+    """Meta's ``segment_anything`` (through the torchvision stand-in), or None when not installed."""
     try:
-        import segment_anything
-
-        return segment_anything
+        return load_reference()
     except ImportError:
-        shim = Path(__file__).resolve().parents[1] / "tests" / "reference_sam.py"
-        if not shim.exists():
-            return None
-        spec = importlib.util.spec_from_file_location("maskwright_reference_shim", shim)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        try:
-            return module.load_reference()
-        except ImportError:
-            return None
+        return None
 
 
 def peak_rss_mb() -> float:
@@ -225,7 +214,7 @@ def _time_cache(predictor, image) -> dict:
 
 
 def _time_reference(reference, report, variant, config, state, args, device, image, prompts) -> None:
-    from .build import read_state_dict
+    from ..build import read_state_dict
 
     model = reference.sam_model_registry[variant](checkpoint=None)
     model.load_state_dict(state if state is not None else read_state_dict(Path(args.checkpoint)))
@@ -286,6 +275,3 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.out).write_text(text + "\n")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,153 @@
+"""Image files on disk: which files are images, and reading one into HxWx3 uint8 RGB.
+
+The one image reader of Maskwright, shared by the batch CLI, the data engine and
+the app. Decoding needs a codec: OpenCV (a dependency of the package) is imported
+here, lazily, inside :func:`read_image`, and nowhere else in ``sam_core``, so
+``import sam_core`` never loads it and the engine stays torch + numpy.
+
+``cv2.imdecode(np.fromfile(path))`` copes with non-ASCII paths on every OS.
+``IMREAD_ANYDEPTH | IMREAD_ANYCOLOR`` keeps 16-bit and grey data for
+:func:`sam_core.utils.image.to_rgb_uint8` to convert, and applies the EXIF
+orientation (only ``IMREAD_UNCHANGED`` would ignore it), so masks line up with
+what the user sees; alpha is dropped. Every failure is an :class:`ImageReadError`
+naming the file and saying what is wrong with it: empty, truncated, damaged, or a
+format this build cannot decode (sniffed from the first bytes, whatever the
+suffix says).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .utils.image import to_rgb_uint8
+
+#: Suffixes read as images. The last ones decode when this OpenCV build supports them.
+IMAGE_SUFFIXES = (
+    ".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp",
+    ".gif", ".jp2", ".avif", ".pbm", ".pgm", ".ppm", ".pnm",
+)
+#: Image formats OpenCV cannot decode: listed, so they are reported as skipped with the reason.
+UNSUPPORTED_SUFFIXES = {
+    ".heic": "HEIC", ".heif": "HEIF", ".jxl": "JPEG XL", ".psd": "Photoshop", ".svg": "SVG", ".ico": "icon",
+    ".dng": "camera raw", ".cr2": "camera raw", ".cr3": "camera raw", ".nef": "camera raw",
+    ".arw": "camera raw", ".raw": "camera raw", ".exr": "OpenEXR",
+}
+# Formats OpenCV always decodes: a failure there means the file is damaged.
+_CORE_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WebP", "PNM")
+
+
+class ImageReadError(ValueError):
+    """An image file cannot be read. ``str(error)`` is one line, ``"<file name>: <reason>"``;
+    ``path`` and ``reason`` are kept apart for callers that name the file their own way."""
+
+    def __init__(self, path: str | os.PathLike, reason: str) -> None:
+        self.path, self.reason = Path(path), reason
+        super().__init__(f"{self.path.name}: {reason}")
+
+
+def is_image_name(path: str | os.PathLike) -> bool:
+    """Whether the suffix says image (decodable or not)."""
+    suffix = Path(path).suffix.lower()
+    return suffix in IMAGE_SUFFIXES or suffix in UNSUPPORTED_SUFFIXES
+
+
+def list_images(target: str | os.PathLike, recursive: bool = False) -> list[Path]:
+    """The image files of ``target``: a file is taken as it is; a folder gives its image
+    files (by suffix, formats OpenCV cannot decode included, so :func:`read_image` can
+    say why), sorted case-insensitively by their path inside the folder. Names starting
+    with a dot are left out, and so are the folders they name when ``recursive``.
+
+    Raises FileNotFoundError when ``target`` does not exist.
+    """
+    target = Path(target)
+    if target.is_file():
+        return [target]
+    if not target.is_dir():
+        raise FileNotFoundError(f"{target}: no such file or folder")
+    if recursive:
+        found = []
+        for folder, dirs, files in os.walk(target):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            found += [Path(folder) / f for f in files if not f.startswith(".") and is_image_name(f)]
+    else:
+        found = [p for p in target.iterdir() if not p.name.startswith(".") and is_image_name(p)]
+    files = [p for p in found if p.is_file()]
+    return sorted(files, key=lambda p: (p.relative_to(target).as_posix().lower(), p.as_posix()))
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """The image at ``path`` as a C-contiguous HxWx3 uint8 RGB array, EXIF-rotated.
+
+    Raises :class:`ImageReadError` with a one-line reason.
+    """
+    import cv2  # the only codec dependency of sam_core; see the module docstring
+
+    path = Path(path)
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as exc:
+        raise ImageReadError(path, f"cannot read the file ({exc.strerror or exc})") from None
+    if data.size == 0:
+        raise ImageReadError(path, "the file is empty")
+    kind = sniff_format(data[:32].tobytes())
+    unsupported = UNSUPPORTED_SUFFIXES.get(path.suffix.lower())
+    if unsupported is not None and kind not in _CORE_FORMATS:
+        raise ImageReadError(path, f"unsupported format ({kind or unsupported}); convert it to PNG or JPEG")
+    if kind == "JPEG" and not _has_jpeg_end(data):
+        raise ImageReadError(path, "truncated JPEG (the file ends before the image data does)")
+    image = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+    if image is None:
+        if kind in _CORE_FORMATS:
+            raise ImageReadError(path, f"not a readable image (corrupt or truncated {kind} data)")
+        if kind is not None:
+            raise ImageReadError(
+                path, f"not a readable image ({kind} is damaged or not supported by this OpenCV build; "
+                "convert it to PNG or JPEG)")
+        raise ImageReadError(path, "not a readable image (unknown or unsupported format)")
+    try:
+        return to_rgb_uint8(image, "BGR" if image.ndim == 3 else "RGB")
+    except ValueError as exc:
+        raise ImageReadError(path, str(exc)) from None
+
+
+def sniff_format(head: bytes) -> str | None:
+    """The image format the first bytes of a file announce, or None when unknown."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"BM"):
+        return "BMP"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "TIFF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    if head[:4] in (b"GIF8",):
+        return "GIF"
+    if head[:2] in (b"P1", b"P2", b"P3", b"P4", b"P5", b"P6"):
+        return "PNM"
+    if head.startswith(b"\x00\x00\x00\x0cjP  ") or head.startswith(b"\xff\x4f\xff\x51"):
+        return "JPEG 2000"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in (b"avif", b"avis"):
+            return "AVIF"
+        if brand in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"):
+            return "HEIC"
+    if head.startswith(b"\xff\x0a") or head.startswith(b"\x00\x00\x00\x0cJXL "):
+        return "JPEG XL"
+    if head.startswith(b"8BPS"):
+        return "Photoshop"
+    return None
+
+
+def _has_jpeg_end(data: np.ndarray) -> bool:
+    # Some cameras pad after the end-of-image marker; look at the tail only.
+    tail = data[-4096:].tobytes().rstrip(b"\x00\r\n ")
+    return tail.endswith(b"\xff\xd9")
+
+
+__all__ = ["IMAGE_SUFFIXES", "UNSUPPORTED_SUFFIXES", "ImageReadError", "is_image_name", "list_images",
+           "read_image", "sniff_format"]
