@@ -80,7 +80,7 @@ def ground_truth_coco(path: Path, file_name: str, masks, size) -> None:
 def main() -> None:
     from PySide6.QtWidgets import QApplication
 
-    from app.bootstrap import build
+    from app.bootstrap.assemble import build
     from app.services.settings import Settings
     from sam_core import SamConfig
     from sam_core.testing import write_random_checkpoint

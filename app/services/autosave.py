@@ -1,9 +1,9 @@
 """Autosave: every change of the open project reaches the disk within a second, off the UI thread.
 
-The UI thread only takes a :class:`~app.project_saver.Snapshot` (immutable
+The UI thread only takes a :class:`~app.model.saving.Snapshot` (immutable
 records, no copying) when the timer fires, at most ``delay_ms`` after the first
 unsaved change; one writer thread encodes and writes it, each file atomically
-(:func:`~app.project_saver.write_snapshot`). One write is in flight at a time,
+(:func:`~app.model.saving.write_snapshot`). One write is in flight at a time,
 so files never race each other; changes made meanwhile go with the next one.
 
 A write that fails (disk full, read-only folder) hands its parts back to the
@@ -21,8 +21,8 @@ from functools import partial
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
 from app.model.io.sidecar import close_session
-from app.project import Project
-from app.project_saver import SAVE_DELAY_S, ChangeTracker, SaveResult, Snapshot, write_snapshot
+from app.model.project import Project
+from app.model.saving import SAVE_DELAY_S, ChangeTracker, SaveResult, Snapshot, write_snapshot
 
 _HINTS = {
     errno.ENOSPC: "the disk is full",

@@ -4,7 +4,7 @@ Images are decoded and hashed on a thread of this service's own, a couple ahead
 of the SAM worker, so at most ``lookahead`` decoded images wait in memory; those
 already on disk for the loaded checkpoint are counted without encoding. The
 worker runs precompute jobs after everything the user waits for (see
-:mod:`app.services.precompute_jobs`), so labeling carries on meanwhile. Progress
+:mod:`app.services.sam.precompute_mixin`), so labeling carries on meanwhile. Progress
 comes with an ETA; :meth:`Precompute.cancel` stops it at once.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from sam_core.image_files import ImageReadError, read_image
-from app.services.sam_worker import SamWorker
+from app.services.sam.worker import SamWorker
 from sam_core import content_hash
 
 EMBEDDING_BYTES = 256 * 64 * 64 * 2 + 512  # one fp16 embedding file, header included

@@ -37,7 +37,7 @@ def no_proxy(monkeypatch):
 @pytest.fixture
 def worker(qtbot):
     """A started SAM worker, stopped afterwards."""
-    from app.services.sam_worker import SamWorker
+    from app.services.sam.worker import SamWorker
 
     worker = SamWorker()
     worker.start()
@@ -57,7 +57,7 @@ def image_folder(tmp_path, photo) -> Path:
 @pytest.fixture
 def make_app(qtbot, settings):
     """Build the real application (window, worker, loader) and close it afterwards."""
-    from app.bootstrap import build
+    from app.bootstrap.assemble import build
 
     built = []
 

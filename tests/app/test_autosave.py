@@ -41,7 +41,7 @@ def test_changes_reach_the_disk_within_a_second_and_reopening_restores_everythin
         threads.append(threading.current_thread() is threading.main_thread())
         return real_write(*args, **kwargs)
 
-    monkeypatch.setattr("app.project_saver.write_image_file", spy)
+    monkeypatch.setattr("app.model.saving.write_image_file", spy)
     app = make_app(image_folder)
     window, lab = app.window, app.labeler
     shown(qtbot, app)
@@ -170,7 +170,7 @@ def test_an_edit_made_while_the_first_good_write_runs_is_saved_without_the_retry
     import numpy as np
 
     from app.model import Annotation, Mask
-    from app.project import Project
+    from app.model.project import Project
     from app.services.autosave import Autosave
 
     project = Project(image_folder)

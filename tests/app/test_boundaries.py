@@ -3,7 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-QT_FREE = ("app.session", "app.project", "app.edits", "app.services.images", "app.canvas.overlay")
+QT_FREE = ("app.model.prompts", "app.model.project", "app.model.edits", "app.services.images", "app.ui.canvas.overlay")
 PROBE = f"""
 import importlib, sys
 for name in {QT_FREE!r}:
@@ -20,7 +20,7 @@ def test_session_project_and_image_loading_import_no_qt():
 
 
 def test_every_action_has_a_handler_and_unique_shortcuts(qtbot):
-    from app.actions import ACTIONS
+    from app.ui.actions import ACTIONS
 
     ids = [a.id for a in ACTIONS]
     assert len(ids) == len(set(ids))

@@ -9,7 +9,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from app.canvas import overlay
+from app.ui.canvas import overlay
 from app.model import Mask
 from app.model.paint import Stroke
 from tests.app.test_workflow import view_pos

@@ -6,7 +6,7 @@ import statistics
 
 import pytest
 
-from app.services.sam_worker import SamWorker
+from app.services.sam.worker import SamWorker
 from sam_core import EmbeddingCache, SamPredictor
 from sam_core.testing import write_random_checkpoint
 from tests.app.conftest import wait_ready

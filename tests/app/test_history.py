@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from app import edits
-from app.history import History
+from app.model import edits
+from app.workflow.history import History
 from app.model import Category, Dataset, ImageRecord
-from app.session import BoxCandidates, PromptSession
+from app.model.prompts import BoxCandidates, PromptSession
 
 
 def make_dataset() -> Dataset:

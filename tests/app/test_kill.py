@@ -47,8 +47,8 @@ def categories_digest(categories) -> str:
 
 def child(folder: Path, seed: int) -> None:
     from app.model.io.sidecar import read_sidecar
-    from app.project import Project
-    from app.project_saver import SAVE_DELAY_S, ChangeTracker, write_snapshot
+    from app.model.project import Project
+    from app.model.saving import SAVE_DELAY_S, ChangeTracker, write_snapshot
 
     rng = random.Random(seed)
     project = Project(folder)

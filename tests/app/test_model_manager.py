@@ -7,9 +7,9 @@ import hashlib
 
 import pytest
 
-from app.bootstrap import parse_args, start
-from app.services import model_catalog
-from app.services.model_catalog import CheckpointEntry
+from app.bootstrap.cli import parse_args, start
+from app.services.checkpoints import catalog as model_catalog
+from app.services.checkpoints.catalog import CheckpointEntry
 from tests.app.loopback_http import LoopbackServer, refused_url
 
 
@@ -139,7 +139,7 @@ def test_first_run_offers_the_manager_and_later_runs_do_not(qtbot, tmp_path, tin
 
 
 def test_the_command_line_device_is_used_for_checkpoints_chosen_later(qtbot, tmp_path, tiny_checkpoint, monkeypatch):
-    from app import main_window
+    from app.ui import main_window
 
     app = start(parse_args(["--settings", str(tmp_path / "first_run.ini"), "--device", "cpu"]))
     try:
@@ -178,8 +178,8 @@ def test_a_remembered_checkpoint_that_fails_offers_the_manager_until_one_loads(q
 
 
 def test_an_unexpected_job_error_comes_back_on_one_line(qtbot, monkeypatch, tmp_path):
-    from app.services import model_download
-    from app.services.model_jobs import ModelJobs
+    from app.services.checkpoints import download as model_download
+    from app.services.checkpoints.jobs import ModelJobs
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("the disk\n  exploded")

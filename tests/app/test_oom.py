@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from app.services import sam_worker as sam_worker_module
-from app.services.sam_worker import DecodeRequest
+from app.services.sam import worker as sam_worker_module
+from app.services.sam.worker import DecodeRequest
 from tests.app.conftest import wait_ready
 
 OOM = "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 7.79 GiB total capacity)"
@@ -84,13 +84,13 @@ def test_segment_everything_out_of_memory_retries_the_image_on_the_cpu(
 ):
     import cv2
 
-    from app.services.prelabel_job import PrelabelItem, PrelabelJob, PrelabelParams
+    from app.services.sam.segment_everything import PrelabelItem, PrelabelJob, PrelabelParams
 
     path = tmp_path / "scene.png"
     cv2.imwrite(str(path), photo(64, 80))
     with qtbot.waitSignal(worker.model_loaded, timeout=20000):
         worker.load_checkpoint(str(tiny_checkpoint), "cpu")
-    from app.services import prelabel_jobs
+    from app.services.sam import prelabel_mixin as prelabel_jobs
 
     flaky = fail_once(prelabel_jobs.run_item)
     monkeypatch.setattr(prelabel_jobs, "run_item", flaky)

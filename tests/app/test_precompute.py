@@ -7,7 +7,7 @@ import time
 import pytest
 from PySide6.QtCore import Qt
 
-from app.services.sam_worker import SamWorker
+from app.services.sam.worker import SamWorker
 from sam_core import SamConfig
 from sam_core.testing import write_random_checkpoint
 from tests.app.conftest import wait_ready, write_image

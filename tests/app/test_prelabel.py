@@ -8,9 +8,9 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from app import edits
+from app.model import edits
 from app.model import Annotation, Mask, Provenance
-from app.services.prelabel_job import PrelabelParams
+from app.services.sam.segment_everything import PrelabelParams
 from tests.app.conftest import wait_ready
 from tests.app.test_brush import drag_path
 from tests.app.test_workflow import view_pos
@@ -136,7 +136,7 @@ def test_clicks_are_answered_while_segmenting_and_cancel_stops_it(qtbot, make_ap
 
 
 def test_results_give_way_to_annotations_made_meanwhile_and_in_no_overlap_mode(qtbot, make_app, image_folder):
-    from app.services.prelabel_job import AutoMask
+    from app.services.sam.segment_everything import AutoMask
 
     app = make_app(image_folder, None)  # the worker's answer is emitted by hand: no model needed
     lab = app.labeler

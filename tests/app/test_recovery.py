@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from app.model import Annotation, Mask
 from app.model.io.sidecar import read_sidecar
-from app.project import Project
-from app.project_saver import ChangeTracker, write_snapshot
+from app.model.project import Project
+from app.model.saving import ChangeTracker, write_snapshot
 folder = Path(sys.argv[1])
 project = Project(folder)
 project.restore(read_sidecar(folder))

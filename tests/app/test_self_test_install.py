@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.bootstrap import parse_args, project_folder, start
+from app.bootstrap.cli import parse_args, project_folder, start
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.session import BoxCandidates, PromptSession
+from app.model.prompts import BoxCandidates, PromptSession
 from sam_core import SamPredictor
 
 

@@ -7,8 +7,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication
 
-from app.actions import ACTIONS
-from app.keymap import KeyConflict, KeyMap
+from app.ui.actions import ACTIONS
+from app.ui.keymap import KeyConflict, KeyMap
 from app.services.settings import Settings
 
 
@@ -17,7 +17,7 @@ def keys(action) -> list[str]:
 
 
 def test_rebind_refuses_conflicts_and_survives_a_restart(qtbot, make_app, image_folder, settings):
-    from app.bootstrap import build
+    from app.bootstrap.assemble import build
 
     app = make_app(image_folder, None)
     window, lab = app.window, app.labeler

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
 
-from app.services.sam_worker import DecodeRequest
+from app.services.sam.worker import DecodeRequest
 from sam_core import SamConfig
 from sam_core.testing import write_random_checkpoint
 from tests.app.conftest import wait_ready, write_image
