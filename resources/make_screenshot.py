@@ -111,7 +111,7 @@ def main() -> None:
             qapp.processEvents()
             time.sleep(0.01)
 
-    pump(lambda: lab.model_ready and lab.image_id is not None)
+    pump(lambda: lab.sam_ready and lab.image_id is not None)
     pump(lambda: app.worker.is_encoded(lab.project.key(lab.image_id)))
     lab.open_image(lab.project.image_ids()[0])
     pump(lambda: window.canvas.image_shape is not None)

@@ -53,7 +53,7 @@ def build(
     probe.reported.connect(window.show_device)
     probe.start(labeler.device)
     worker.fell_back.connect(lambda text: labeler.message.emit("warning", text))
-    worker.fell_back.connect(lambda _text: labeler.model_state.emit(f"SAM {labeler.model_name} · cpu"))
+    worker.fell_back.connect(lambda _text: labeler.sam_state.emit(f"SAM {labeler.sam_name} · cpu"))
     if checkpoint:
         labeler.load_checkpoint(checkpoint)
     else:

@@ -60,7 +60,7 @@ def offer_models_until_one_loads(app: App) -> None:
     labeler, window = app.labeler, app.window
 
     def on_failed() -> None:
-        if not labeler.model_name:  # set by the first checkpoint that loads, never cleared
+        if not labeler.sam_name:  # set by the first checkpoint that loads, never cleared
             window.show_model_manager()
 
     # The labeler's signal, not the worker's: a load that fails at once would have emitted

@@ -279,7 +279,7 @@ def _drive_window(tmp: Path, checkpoint: Path, photo: np.ndarray, device: str) -
         app.labeler.message.connect(lambda level, html: errors.append(html) if level == "error" else None)
         app.window.show()
         lab = app.labeler
-        wait(lambda: errors or (lab.model_ready and lab.image_id is not None), "the checkpoint and the image")
+        wait(lambda: errors or (lab.sam_ready and lab.image_id is not None), "the checkpoint and the image")
         _require(not errors, f"the window reported: {errors[:1]}")
         wait(lambda: errors or app.worker.is_encoded(lab.project.key(lab.image_id)), "the embedding")
         lab.add_point(*CLICK, positive=True)
@@ -291,7 +291,7 @@ def _drive_window(tmp: Path, checkpoint: Path, photo: np.ndarray, device: str) -
             wait(lambda: lab.session.candidates is not None, "the box's candidates")
             annotation = lab.accept()
         _require(annotation is not None, "nothing could be accepted")
-        shown = app.window.model_label.text()
+        shown = app.window.sam_label.text()
     finally:
         app.window.close()
         app.labeler.shutdown()

@@ -42,7 +42,7 @@ class Precompute(QObject):
         self._decoded.connect(self._on_decoded)
         worker.precomputed.connect(self._on_precomputed)
         worker.precompute_failed.connect(self._on_failed)
-        worker.model_loaded.connect(lambda *_: self.cancel("the checkpoint changed") if self.running else None)
+        worker.sam_loaded.connect(lambda *_: self.cancel("the checkpoint changed") if self.running else None)
 
     def _reset(self) -> None:
         self._queue: list[tuple[str, Path]] = []
@@ -53,13 +53,13 @@ class Precompute(QObject):
         self._started = time.perf_counter()
 
     # -- control ----------------------------------------------------------------------------------------
-    def start(self, images: list[tuple[str, Path]], model_ready: bool) -> bool:
+    def start(self, images: list[tuple[str, Path]], sam_ready: bool) -> bool:
         """Begin with ``images`` (the worker's key and the file of each); False (and a
         message) when it cannot."""
         if self.running:
             self.message.emit("info", "Precompute is already running")
             return False
-        if not model_ready:
+        if not sam_ready:
             self.message.emit("warning", "Precompute needs a SAM checkpoint: open one first (File > Open checkpoint…)")
             return False
         if self.worker.disk_cache is None:

@@ -58,12 +58,12 @@ class MainWindow(QMainWindow):
         self._dock("Categories", self.categories, Qt.RightDockWidgetArea)
         self._dock("Annotations", self.annotations, Qt.RightDockWidgetArea)
 
-        self.model_label, self.click_label = QLabel("No checkpoint"), QLabel("click→mask: –")
+        self.sam_label, self.click_label = QLabel("No checkpoint"), QLabel("click→mask: –")
         self.encode_label, self.progress = QLabel(""), QProgressBar()
         self.progress.setMaximumWidth(140)
         self.progress.setTextVisible(False)
         self.progress.hide()
-        for widget in (self.encode_label, self.progress, self.click_label, self.model_label):
+        for widget in (self.encode_label, self.progress, self.click_label, self.sam_label):
             self.statusBar().addPermanentWidget(widget)
 
         self.actions = action_specs.build_actions(self)
@@ -136,7 +136,7 @@ class MainWindow(QMainWindow):
         lab.selection_changed.connect(lambda i: self.annotations.select(None if i < 0 else i))
         lab.message.connect(self.message_bar.show_message)
         lab.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        lab.model_state.connect(self.model_label.setText)
+        lab.sam_state.connect(self.sam_label.setText)
         lab.click_ms.connect(lambda ms: self.click_label.setText(f"click→mask: {ms:.0f} ms"))
         lab.encode_state.connect(self._on_encode_state)
         self.image_list.image_requested.connect(lab.open_image)
@@ -203,7 +203,7 @@ class MainWindow(QMainWindow):
 
     def show_device(self, report) -> None:
         """Say where SAM's encoder runs and why not on a faster device (a DeviceReport)."""
-        self.model_label.setToolTip(report.summary)
+        self.sam_label.setToolTip(report.summary)
         self.statusBar().showMessage(report.summary, 15000)
 
     def closeEvent(self, event) -> None:

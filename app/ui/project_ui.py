@@ -50,4 +50,4 @@ class ProjectUi:
             self.labeler.status.emit("Open a folder first")
             return False
         images = [(project.key(i), project.path(i)) for i in project.present_image_ids()]
-        return self.precompute.start(images, self.labeler.model_ready)
+        return self.precompute.start(images, self.labeler.sam_ready)

@@ -40,7 +40,7 @@ class Labeler(QObject):
     message = Signal(str, str)  # level ("info", "warning", "error"), html
     status = Signal(str)
     encode_state = Signal(str, int, int)  # text, blocks done, blocks in all (0 = idle)
-    model_state = Signal(str)
+    sam_state = Signal(str)
     checkpoint_failed = Signal()  # a checkpoint did not load (after the error message)
     click_ms = Signal(float)
     exported = Signal(str)  # path
@@ -57,14 +57,14 @@ class Labeler(QObject):
         self.image_id: int | None = None
         self.selected_annotation: int | None = None
         self.hidden: set[int] = set()
-        self.model_ready = False
-        self.model_name = ""
+        self.sam_ready = False
+        self.sam_name = ""
         self.device = settings.device or "auto"  # where checkpoints load: --device for this session, else remembered
         self._images: OrderedDict[str, tuple[np.ndarray, np.ndarray, float]] = OrderedDict()
         self._request_id = 0
         self._request_started = 0.0
         self._loading: tuple[str, str] | None = None
-        worker.model_loaded.connect(self._on_model_loaded)
+        worker.sam_loaded.connect(self._on_model_loaded)
         worker.encode_started.connect(self._on_encode_started)
         worker.encode_progress.connect(self._on_encode_progress)
         worker.encoded.connect(self._on_encoded)
@@ -85,19 +85,19 @@ class Labeler(QObject):
     def load_checkpoint(self, path: str | Path, device: str | None = None) -> None:
         self.device = device = device or self.device
         self._loading = (str(path), device)  # remembered once it loads
-        self.model_ready = False
-        self.model_state.emit(f"Loading {Path(path).name}…")
+        self.sam_ready = False
+        self.sam_state.emit(f"Loading {Path(path).name}…")
         self.worker.load_checkpoint(str(path), device)
 
     def explain_missing_checkpoint(self) -> None:
-        self.model_state.emit("No checkpoint")
+        self.sam_state.emit("No checkpoint")
         self.message.emit("warning", CHECKPOINT_HELP)
 
     def _on_model_loaded(self, device: str, name: str) -> None:
-        self.model_ready, self.model_name = True, name
+        self.sam_ready, self.sam_name = True, name
         if self._loading is not None:
             self.settings.checkpoint, self.settings.device = self._loading
-        self.model_state.emit(f"SAM {name} · {device}")
+        self.sam_state.emit(f"SAM {name} · {device}")
         self.status.emit(f"Checkpoint loaded: SAM {name} on {device}")
         key = self._current_key()
         if key in self._images:
@@ -108,8 +108,8 @@ class Labeler(QObject):
 
     def _on_worker_failed(self, kind: str, text: str) -> None:
         if kind == "checkpoint":
-            self.model_ready = False
-            self.model_state.emit("No checkpoint")
+            self.sam_ready = False
+            self.sam_state.emit("No checkpoint")
             self.encode_state.emit("", 0, 0)
         hint = CHECKPOINT_HINT if kind == "checkpoint" else ""
         self.message.emit("error", f"SAM {kind} failed: {escape(text)}{hint}")
@@ -183,7 +183,7 @@ class Labeler(QObject):
             self._images.popitem(last=False)
         if key == self._current_key():
             self._show(key)
-        elif self.model_ready:
+        elif self.sam_ready:
             self.worker.prefetch(key, image)
 
     def _on_load_failed(self, key: str, reason: str) -> None:
@@ -195,14 +195,14 @@ class Labeler(QObject):
         image, display, factor = self._images[key]
         self._images.move_to_end(key)
         self.image_shown.emit(display, image.shape[:2], factor)
-        if self.model_ready:
+        if self.sam_ready:
             self.worker.encode(key, image)
         self._prefetch_next()
 
     def _prefetch_next(self) -> None:
         """Load and pre-encode the next image so moving forward is instant."""
         next_id = self.project.neighbour(self.image_id, 1) if self.project else None
-        if next_id is None or not self.model_ready:
+        if next_id is None or not self.sam_ready:
             return
         key = self.project.key(next_id)
         if key in self._images:
@@ -260,7 +260,7 @@ class Labeler(QObject):
         if not session.prompts:
             self.worker.cancel_decodes()
             return
-        if not self.model_ready:
+        if not self.sam_ready:
             if session.box is not None:
                 session.set_candidates(BoxCandidates(tuple(session.box), session.shape))
             else:

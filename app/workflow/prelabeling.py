@@ -67,7 +67,7 @@ class Prelabeler(QObject):
 
     def _start(self, image_ids: list[int]) -> bool:
         lab = self.labeler
-        if not lab.model_ready:
+        if not lab.sam_ready:
             lab.status.emit("Segment everything needs a SAM checkpoint (File > Open checkpoint…)")
             return False
         if not image_ids:

@@ -77,6 +77,6 @@ def make_app(qtbot, settings):
 def wait_ready(qtbot, app, timeout=20000) -> None:
     """Until the current image is shown and its embedding is ready."""
     lab = app.labeler
-    qtbot.waitUntil(lambda: lab.model_ready and lab.image_id is not None, timeout=timeout)
+    qtbot.waitUntil(lambda: lab.sam_ready and lab.image_id is not None, timeout=timeout)
     qtbot.waitUntil(lambda: app.worker.is_encoded(lab.project.key(lab.image_id)), timeout=timeout)
     qtbot.waitUntil(lambda: app.window.canvas.image_shape is not None, timeout=timeout)

@@ -131,7 +131,7 @@ def test_segment_everything_on_the_folder_leaves_out_a_missing_image(
 ):
     app = missing_first_image(qtbot, make_app, image_folder, tiny_checkpoint)
     lab = app.labeler
-    qtbot.waitUntil(lambda: lab.model_ready, timeout=20000)
+    qtbot.waitUntil(lambda: lab.sam_ready, timeout=20000)
     jobs = []
     monkeypatch.setattr(app.worker, "prelabel", jobs.append)
     assert lab.prelabel.run_folder()

@@ -92,7 +92,7 @@ def test_the_worker_refuses_an_unavailable_device_in_the_same_words(qtbot, no_gp
 def test_the_window_says_which_device_at_start(qtbot, make_app):
     app = make_app()
     expected = check_device("cpu").summary
-    qtbot.waitUntil(lambda: app.window.model_label.toolTip() == expected, timeout=10000)
+    qtbot.waitUntil(lambda: app.window.sam_label.toolTip() == expected, timeout=10000)
     assert app.window.statusBar().currentMessage() == expected
 
 

@@ -29,7 +29,7 @@ def test_without_a_checkpoint_the_app_explains_and_boxes_still_work(qtbot, make_
     window, lab = app.window, app.labeler
     assert window.message_bar.isVisible()
     assert "sam_vit_b_01ec64.pth" in window.message_bar.text and "--checkpoint" in window.message_bar.text
-    assert window.model_label.text() == "No checkpoint"
+    assert window.sam_label.text() == "No checkpoint"
     qtbot.waitUntil(lambda: window.canvas.image_shape is not None, timeout=10000)
     lab.add_point(10, 10, True)
     assert lab.session.candidates is None  # points need SAM; nothing breaks
@@ -54,7 +54,7 @@ def test_folder_checkpoint_and_device_are_remembered(qtbot, make_app, image_fold
     second = make_app(None, None, device=None)  # nothing given: everything comes from the settings
     wait_ready(qtbot, second)
     assert second.labeler.project.folder == image_folder
-    assert "cpu" in second.window.model_label.text()
+    assert "cpu" in second.window.sam_label.text()
 
 
 def test_big_images_show_a_downsampled_copy_and_keep_full_resolution_masks(

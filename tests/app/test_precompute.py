@@ -104,7 +104,7 @@ def test_a_worker_without_a_disk_cache_refuses_precompute(qtbot):
     precompute = Precompute(worker)
     messages = []
     precompute.message.connect(lambda level, text: messages.append(text))
-    assert not precompute.start([], model_ready=True) and "cache is off" in messages[0]
+    assert not precompute.start([], sam_ready=True) and "cache is off" in messages[0]
 
 
 def test_precompute_out_of_memory_falls_back_to_the_cpu(qtbot, tiny_checkpoint, photo, tmp_path):
@@ -116,7 +116,7 @@ def test_precompute_out_of_memory_falls_back_to_the_cpu(qtbot, tiny_checkpoint, 
     worker = SamWorker()
     worker.start()
     try:
-        with qtbot.waitSignal(worker.model_loaded, timeout=20000):
+        with qtbot.waitSignal(worker.sam_loaded, timeout=20000):
             worker.load_checkpoint(str(tiny_checkpoint), "cpu")
         worker.set_disk_cache(EmbeddingCache(tmp_path / "cache"))
         predictor = worker._background_predictor()  # the one precompute encodes on
@@ -168,7 +168,7 @@ def test_opening_an_image_that_is_not_encoded_pauses_the_precompute_until_it_is_
     worker = SamWorker()
     worker.start()
     try:
-        with qtbot.waitSignal(worker.model_loaded, timeout=60000):
+        with qtbot.waitSignal(worker.sam_loaded, timeout=60000):
             worker.load_checkpoint(str(slow), "cpu")
         worker.set_disk_cache(EmbeddingCache(tmp_path / "cache"))
         events, started = [], []

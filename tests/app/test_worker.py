@@ -26,7 +26,7 @@ def point_request(request_id: int, key: str, x: float = 20, **extra) -> DecodeRe
 
 
 def test_only_the_latest_request_is_decoded(qtbot, worker, slow_checkpoint, photo):
-    with qtbot.waitSignal(worker.model_loaded, timeout=20000):
+    with qtbot.waitSignal(worker.sam_loaded, timeout=20000):
         worker.load_checkpoint(str(slow_checkpoint), "cpu")
     decoded = []
     worker.decoded.connect(lambda request_id, candidates: decoded.append(request_id))
@@ -51,7 +51,7 @@ def test_event_loop_keeps_beating_while_encoding(qtbot, worker, slow_checkpoint,
     encodes for over a second. On a shared machine another process can steal the core
     for a moment, so one retry is allowed; an encoder blocking the UI thread would stall
     both attempts by a second or more."""
-    with qtbot.waitSignal(worker.model_loaded, timeout=20000):
+    with qtbot.waitSignal(worker.sam_loaded, timeout=20000):
         worker.load_checkpoint(str(slow_checkpoint), "cpu")
     progress = []
     worker.encode_progress.connect(lambda key, done, total: progress.append((done, total)))
@@ -110,7 +110,7 @@ def test_a_bad_checkpoint_is_reported_not_fatal(qtbot, make_app, image_folder, t
     window = app.window
     qtbot.waitUntil(lambda: "SAM checkpoint failed" in window.message_bar.text, timeout=10000)
     assert "sam_vit_b_01ec64.pth" in window.message_bar.text
-    assert window.model_label.text() == "No checkpoint"
+    assert window.sam_label.text() == "No checkpoint"
     qtbot.waitUntil(lambda: window.canvas.image_shape is not None, timeout=10000)
 
 
@@ -120,7 +120,7 @@ def test_clicks_during_encoding_are_queued_then_decoded(qtbot, make_app, tmp_pat
     write_image(folder / "a.png", photo(240, 320, seed=5))
     app = make_app(None, slow_checkpoint)
     lab = app.labeler
-    qtbot.waitUntil(lambda: lab.model_ready, timeout=20000)
+    qtbot.waitUntil(lambda: lab.sam_ready, timeout=20000)
     decoded = []
     app.worker.decoded.connect(lambda request_id, _c: decoded.append(request_id))
     with qtbot.waitSignal(app.worker.encode_started, timeout=10000):

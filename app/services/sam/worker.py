@@ -65,7 +65,7 @@ class DecodeRequest:
 class SamWorker(PrecomputeJobs, PrelabelJobs, QThread):
     """Owns a :class:`SamPredictor`; all public methods are safe to call from the UI thread."""
 
-    model_loaded = Signal(str, str)  # device, config name
+    sam_loaded = Signal(str, str)  # device, config name
     encode_started = Signal(str, str)  # image key, device
     encode_progress = Signal(str, int, int)  # image key, blocks done, blocks in all
     encoded = Signal(str, float)  # image key, seconds
@@ -237,7 +237,7 @@ class SamWorker(PrecomputeJobs, PrelabelJobs, QThread):
         self._predictor = SamPredictor(sam)
         with self._cond:
             self._checkpoint_id = sam.checkpoint_id
-        self.model_loaded.emit(str(sam.device), sam.config.name)
+        self.sam_loaded.emit(str(sam.device), sam.config.name)
 
     def _check_cancel(self, *_) -> None:
         with self._cond:
