@@ -57,15 +57,15 @@ def offer_models_until_one_loads(app: App) -> None:
     """Show the model manager (non-modal, so one click gets a model) now when build had no
     checkpoint, and whenever loading one fails (a remembered file since deleted or
     damaged) until one has loaded."""
-    labeler, window = app.labeler, app.window
+    loader, window = app.controllers.checkpoints, app.window
 
     def on_failed() -> None:
-        if not labeler.sam_name:  # set by the first checkpoint that loads, never cleared
+        if not loader.loaded_any:
             window.show_model_manager()
 
-    # The labeler's signal, not the worker's: a load that fails at once would have emitted
+    # The loader's signal, not the worker's: a load that fails at once would have emitted
     # the worker's before this connection existed, and a queued signal is not delivered late.
-    labeler.checkpoint_failed.connect(on_failed)
+    loader.checkpoint_failed.connect(on_failed)
     if app.checkpoint is None:
         window.show_model_manager()
 

@@ -276,23 +276,23 @@ def _drive_window(tmp: Path, checkpoint: Path, photo: np.ndarray, device: str) -
     errors: list[str] = []
     app = build(str(folder), str(checkpoint), device, Settings(tmp / "settings.ini"))
     try:
-        app.labeler.message.connect(lambda level, html: errors.append(html) if level == "error" else None)
+        app.notices.events.posted.connect(lambda e: errors.append(e.value.html) if e.value.level == "error" else None)
         app.window.show()
-        lab = app.labeler
-        wait(lambda: errors or (lab.sam_ready and lab.image_id is not None), "the checkpoint and the image")
+        state, prompting = app.state, app.prompting
+        wait(lambda: errors or (state.sam.ready and state.image_id is not None), "the checkpoint and the image")
         _require(not errors, f"the window reported: {errors[:1]}")
-        wait(lambda: errors or app.worker.is_encoded(lab.project.key(lab.image_id)), "the embedding")
-        lab.add_point(*CLICK, positive=True)
-        wait(lambda: errors or lab.session.candidates is not None, "the click's candidates")
+        wait(lambda: errors or app.worker.is_encoded(state.image_key), "the embedding")
+        prompting.add_point(*CLICK, positive=True)
+        wait(lambda: errors or state.prompts.candidates is not None, "the click's candidates")
         _require(not errors, f"the window reported: {errors[:1]}")
-        annotation = lab.accept()
+        annotation = prompting.accept()
         if annotation is None:  # random weights predicted an empty mask: a box must still work
-            lab.set_box(40, 30, 200, 150)
-            wait(lambda: lab.session.candidates is not None, "the box's candidates")
-            annotation = lab.accept()
+            prompting.set_box(40, 30, 200, 150)
+            wait(lambda: state.prompts.candidates is not None, "the box's candidates")
+            annotation = prompting.accept()
         _require(annotation is not None, "nothing could be accepted")
         shown = app.window.sam_label.text()
     finally:
         app.window.close()
-        app.labeler.shutdown()
+        app.shutdown()
     return f"'{shown}', annotation of {annotation.area} px accepted"

@@ -132,21 +132,6 @@ class PromptSession:
         return PromptState(tuple(prompts), {n: v for n, v in self._logits.items() if n < len(prompts)})
 
     # -- prompts -------------------------------------------------------------------------------------
-    def add_point(self, x: float, y: float, positive: bool) -> None:
-        self.restore(self.with_point(x, y, positive))
-
-    def set_box(self, x0: float, y0: float, x1: float, y1: float) -> None:
-        self.restore(self.with_box(x0, y0, x1, y1))
-
-    def remove_last(self) -> bool:
-        state = self.without_last()
-        if state is not None:
-            self.restore(state)
-        return state is not None
-
-    def clear(self) -> None:
-        self.restore(PromptState())
-
     def _prompts_changed(self) -> None:
         count = len(self.prompts)
         self._logits = {n: v for n, v in self._logits.items() if n < count}

@@ -1,66 +1,55 @@
-"""The current category, and creating, renaming and recolouring categories (undoable,
-recorded on the current image's history: see :mod:`app.workflow.history`)."""
+"""Categories: choosing the current one, and creating, renaming and recolouring them.
+
+A plain controller on the UI thread. The current category is in the labelling
+state; changes to categories are undoable commands, recorded on the current
+image's history (see :mod:`app.model.history`).
+"""
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from app.model import Category, edits
+from app.model.history import History
+from app.model.labeling_state import LabelingState
+from app.model.notices import Notices
 
-from app.model import edits
-from app.workflow.history import History
-from app.model import Category, Dataset
 
-
-class Categories(QObject):
-    changed = Signal(int)  # the current category's id
-    status = Signal(str)
-
-    def __init__(self, history: History) -> None:
-        super().__init__()
-        self.history = history
-        self.dataset: Dataset | None = None
-        self._current: int | None = None
-
-    def set_dataset(self, dataset: Dataset | None) -> None:
-        self.dataset = dataset
-        self._current = None
-        self.current()
-
-    def current(self) -> int | None:
-        """The current category's id; falls back to the first when it went away (undo)."""
-        if self.dataset is None or not self.dataset.categories:
-            return None
-        if self._current not in self.dataset.categories:
-            self.select(next(iter(self.dataset.categories)))
-        return self._current
+class CategoryEditor:
+    def __init__(self, state: LabelingState, history: History, notices: Notices) -> None:
+        self.state, self.history, self.notices = state, history, notices
 
     def select(self, category_id: int) -> None:
-        if self.dataset is not None and category_id in self.dataset.categories:
-            self._current = category_id
-            self.changed.emit(category_id)
+        self.state.set_category(category_id)
 
     def select_number(self, number: int) -> int | None:
-        """Make the ``number``-th category (1-based, shortcut order) current; its id, or None."""
-        ids = list(self.dataset.categories) if self.dataset is not None else []
+        """Make the ``number``-th category (1-based, shortcut order) current, and give it to
+        the selected annotation (one undo step); its id, or None when there is none such."""
+        dataset = self.state.dataset
+        ids = list(dataset.categories) if dataset is not None else []
         if not 1 <= number <= len(ids):
-            self.status.emit(f"There is no category {number}")
+            self.notices.status(f"There is no category {number}")
             return None
-        self.select(ids[number - 1])
-        return ids[number - 1]
+        category_id = ids[number - 1]
+        self.state.set_category(category_id)
+        if self.state.selected is not None:
+            self.history.push(edits.assign_category(dataset, self.state.selected, category_id))
+        return category_id
 
     def create(self, name: str | None = None) -> Category | None:
-        if self.dataset is None:
+        dataset = self.state.dataset
+        if dataset is None:
             return None
-        command = edits.new_category(self.dataset, name)
+        command = edits.new_category(dataset, name)
         self.history.push(command)
-        self.select(command.category.id)
+        self.state.set_category(command.category.id)
         return command.category
 
     def rename(self, category_id: int, name: str) -> None:
         """Rename (undoable); an empty or unchanged name changes nothing."""
-        command = edits.rename_category(self.dataset, category_id, name)
-        if command is not None:
-            self.history.push(command)
+        if self.state.dataset is not None:
+            self.history.push(edits.rename_category(self.state.dataset, category_id, name))
 
     def recolor(self, category_id: int, color: tuple[int, int, int]) -> None:
-        command = edits.recolor_category(self.dataset, category_id, color)
-        if command is not None:
-            self.history.push(command)
+        if self.state.dataset is not None:
+            self.history.push(edits.recolor_category(self.state.dataset, category_id, color))
+
+
+__all__ = ["CategoryEditor"]

@@ -15,18 +15,17 @@ the project), edited (any mask change marks it edited) or deleted.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.model import Annotation, Mask, Provenance, mask_ops
 from app.model.commands import AddAnnotations, RemoveAnnotations, SetReviewed
 from app.model.events import follow
+from app.model.history import History
+from app.model.labeling_state import LabelingState
+from app.model.notices import Notices
 from app.services.sam.segment_everything import AutoMask, PrelabelItem, PrelabelJob, PrelabelParams, covered
-
-if TYPE_CHECKING:
-    from app.workflow.labeler import Labeler
+from app.services.sam.worker import SamWorker
 
 
 class Prelabeler(QObject):
@@ -34,57 +33,57 @@ class Prelabeler(QObject):
     running_changed = Signal(bool)
     review_changed = Signal()  # the masks to review (of any image) may have changed
 
-    def __init__(self, labeler: Labeler, params: PrelabelParams | None = None) -> None:
+    def __init__(self, state: LabelingState, history: History, worker: SamWorker, notices: Notices,
+                 params: PrelabelParams | None = None) -> None:
         super().__init__()
-        self.labeler = labeler
+        self.state, self.history, self.worker, self.notices = state, history, worker, notices
         self.params = params or PrelabelParams()
         self.running = False
         self._job = 0
         self._snapshots: dict[int, tuple] = {}  # image id -> masks it had when the job was posted
         self._dataset = None
-        worker = labeler.worker
         worker.prelabel_progress.connect(self._on_progress)
         worker.prelabelled.connect(self._on_result)
         worker.prelabel_finished.connect(self._on_finished)
-        labeler.project_changed.connect(self._on_project)
+        state.events.project_changed.connect(lambda event: self._on_project(event.value))
 
     # -- running -------------------------------------------------------------------------------------
     def run_image(self) -> bool:
         """Segment everything on the current image."""
-        lab = self.labeler
-        return lab.image_id is not None and self._start([lab.image_id])
+        image_id = self.state.image_id
+        return image_id is not None and self._start([image_id])
 
     def run_folder(self) -> bool:
         """Segment everything on every image of the folder, current one first."""
-        lab = self.labeler
-        if lab.project is None:
+        project, current = self.state.project, self.state.image_id
+        if project is None:
             return False
-        ids = lab.project.present_image_ids()  # a missing image has no file to segment
-        if lab.image_id in ids:
-            ids.remove(lab.image_id)
-            ids.insert(0, lab.image_id)
+        ids = project.present_image_ids()  # a missing image has no file to segment
+        if current in ids:
+            ids.remove(current)
+            ids.insert(0, current)
         return self._start(ids)
 
     def _start(self, image_ids: list[int]) -> bool:
-        lab = self.labeler
-        if not lab.sam_ready:
-            lab.status.emit("Segment everything needs a SAM checkpoint (File > Open checkpoint…)")
+        if not self.state.sam.ready:
+            self.notices.status("Segment everything needs a SAM checkpoint (File > Open checkpoint…)")
             return False
         if not image_ids:
-            lab.status.emit("No images to segment")
+            self.notices.status("No images to segment")
             return False
-        dataset = lab.project.dataset
+        project = self.state.project
+        dataset = project.dataset
         self._snapshots = {i: tuple(a.mask for a in dataset.annotations(i)) for i in image_ids}
-        items = tuple(PrelabelItem(i, lab.project.path(i), self._snapshots[i]) for i in image_ids)
+        items = tuple(PrelabelItem(i, project.path(i), self._snapshots[i]) for i in image_ids)
         self._job += 1
-        lab.worker.prelabel(PrelabelJob(self._job, items, self.params))
+        self.worker.prelabel(PrelabelJob(self._job, items, self.params))
         self._set_running(True)
         self.progress.emit(f"Segment everything: {len(items)} image{'s' * (len(items) != 1)} queued", 0, 1)
         return True
 
     def cancel(self) -> None:
         if self.running:
-            self.labeler.worker.cancel_prelabel()
+            self.worker.cancel_prelabel()
 
     def _set_running(self, running: bool) -> None:
         if running != self.running:
@@ -102,17 +101,16 @@ class Prelabeler(QObject):
             return
         self._set_running(False)
         self.progress.emit("", 0, 0)
-        self.labeler.status.emit("Segment everything cancelled" if cancelled else "Segment everything finished")
+        self.notices.status("Segment everything cancelled" if cancelled else "Segment everything finished")
 
     def _on_result(self, job: int, image_id: int, masks: list[AutoMask]) -> None:
-        lab = self.labeler
-        if job != self._job or lab.project is None or image_id not in lab.project.dataset.images:
+        dataset = self.state.dataset
+        if job != self._job or dataset is None or image_id not in dataset.images:
             return  # another folder was opened meanwhile
-        dataset = lab.project.dataset
-        category = lab.categories.current()
+        category = self.state.current_category
         masks = self._keep(image_id, masks)
         if not masks or category is None:
-            lab.status.emit(f"Segment everything: no new masks on {dataset.images[image_id].file_name}")
+            self.notices.status(f"Segment everything: no new masks on {dataset.images[image_id].file_name}")
             return
         first = dataset.new_annotation_id()
         annotations = [
@@ -122,15 +120,15 @@ class Prelabeler(QObject):
             for n, m in enumerate(masks)
         ]
         text = f"Segment everything: {len(annotations)} mask{'s' * (len(annotations) != 1)}"
-        lab.history.push(AddAnnotations(dataset, annotations, text), image_id=image_id)
-        lab.status.emit(f"{text} on {dataset.images[image_id].file_name}")
+        self.history.push(AddAnnotations(dataset, annotations, text), image_id=image_id)
+        self.notices.status(f"{text} on {dataset.images[image_id].file_name}")
 
     def _keep(self, image_id: int, masks: list[AutoMask]) -> list[AutoMask]:
         """Drop masks that mostly cover annotations made since the job was posted;
         in "no overlap" mode cut every mask out of the annotations and of better masks."""
-        dataset = self.labeler.project.dataset
+        dataset = self.state.dataset
         now = tuple(a.mask for a in dataset.annotations(image_id))
-        changed, no_overlap = not _same(now, self._snapshots.get(image_id, ())), self.labeler.refine.no_overlap
+        changed, no_overlap = not _same(now, self._snapshots.get(image_id, ())), self.state.no_overlap
         if not changed and not no_overlap:
             return masks  # the common case: no full-image union of the annotations to build
         shape = dataset.images[image_id].shape
@@ -153,11 +151,11 @@ class Prelabeler(QObject):
     # -- review --------------------------------------------------------------------------------------
     def to_review(self, image_id: int | None = None) -> list[Annotation]:
         """Automatic annotations of the image (default: current) not yet accepted, edited or deleted."""
-        lab = self.labeler
-        image_id = lab.image_id if image_id is None else image_id
-        if lab.project is None or image_id not in lab.project.dataset.images:
+        dataset = self.state.dataset
+        image_id = self.state.image_id if image_id is None else image_id
+        if dataset is None or image_id not in dataset.images:
             return []
-        return [a for a in lab.project.dataset.annotations(image_id)
+        return [a for a in dataset.annotations(image_id)
                 if a.provenance.source == "auto" and not a.provenance.edited and not a.provenance.reviewed]
 
     def accept_all(self) -> None:
@@ -165,30 +163,28 @@ class Prelabeler(QObject):
         (saved with the project, so they stay accepted after a restart)."""
         pending = self.to_review()
         if pending:
-            lab = self.labeler
             count = f"{len(pending)} automatic mask{'s' * (len(pending) != 1)}"
-            lab.history.push(SetReviewed(lab.project.dataset, [a.id for a in pending], text=f"Accept {count}"))
-            self.labeler.status.emit(f"Accepted {count}")
+            self.history.push(SetReviewed(self.state.dataset, [a.id for a in pending], text=f"Accept {count}"))
+            self.notices.status(f"Accepted {count}")
 
     def reject_all(self) -> None:
         """Delete the automatic masks of this image still to review, in one undo step."""
         pending = self.to_review()
         if pending:
-            lab = self.labeler
-            lab.history.push(RemoveAnnotations(lab.project.dataset, [a.id for a in pending],
-                                               f"Delete {len(pending)} automatic masks"))
-            lab.status.emit(f"Deleted {len(pending)} automatic masks")
+            self.history.push(RemoveAnnotations(self.state.dataset, [a.id for a in pending],
+                                                f"Delete {len(pending)} automatic masks"))
+            self.notices.status(f"Deleted {len(pending)} automatic masks")
 
     def next(self) -> int | None:
         """Select the next automatic mask to review (after the selected one, wrapping)."""
         ids = [a.id for a in self.to_review()]
         if not ids:
-            self.labeler.status.emit("No automatic masks to review on this image")
+            self.notices.status("No automatic masks to review on this image")
             return None
-        selected = self.labeler.selected_annotation
+        selected = self.state.selected
         following = [i for i in ids if selected is not None and i > selected]
         target = following[0] if following else ids[0]
-        self.labeler.select_annotation(target)
+        self.state.select(target)
         return target
 
     def _on_project(self, project) -> None:

@@ -97,9 +97,9 @@ def test_a_restarted_app_does_not_encode_what_it_has_seen(qtbot, make_app, image
     errors = []
     again.worker.failed.connect(lambda kind, text: errors.append(text))
     wait_ready(qtbot, again)
-    assert again.labeler.image_id == again.labeler.project.image_ids()[1]  # where the last session was
+    assert again.state.image_id == again.state.project.image_ids()[1]  # where the last session was
     for step in (1, -1, -1):
-        again.labeler.go(step)
+        again.navigation.go(step)
         wait_ready(qtbot, again)
     assert errors == [] and "encoded again" not in again.window.message_bar.text
     assert "Embedding ready" in again.window.encode_label.text()

@@ -70,8 +70,8 @@ def test_the_window_shows_the_notice_and_the_device(qtbot, make_app, image_folde
     wait_ready(qtbot, app)
     predictor = app.worker._predictor
     predictor.set_image = fail_once(predictor.set_image)
-    app.labeler.go(1)  # the next image is encoded (unless prefetched: then the one after)
-    app.labeler.go(1)
+    app.navigation.go(1)  # the next image is encoded (unless prefetched: then the one after)
+    app.navigation.go(1)
     qtbot.waitUntil(lambda: app.window.message_bar.isVisible() and "ran out of memory" in app.window.message_bar.text,
                     timeout=20000)
     assert app.window.message_bar.level == "warning"

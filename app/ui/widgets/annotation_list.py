@@ -78,9 +78,6 @@ class AnnotationList(QWidget):
                     item.setSelected(True)
         self._filling = False
 
-    def ids(self) -> list[int]:
-        return [self.tree.topLevelItem(i).data(0, ID_ROLE) for i in range(self.tree.topLevelItemCount())]
-
     def current_id(self) -> int | None:
         items = self.tree.selectedItems()
         return items[0].data(0, ID_ROLE) if items else None

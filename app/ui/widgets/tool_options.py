@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.workflow.brush import MAX_RADIUS, MIN_RADIUS
+from app.model.labeling_state import MAX_RADIUS, MIN_RADIUS
 
 TOOL_ACTIONS = ("tool.prompt", "tool.brush", "tool.eraser")
 MASK_ACTIONS = ("mask.add_candidate", "mask.subtract_candidate", "mask.fill_holes", "mask.remove_specks",

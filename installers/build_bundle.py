@@ -1,7 +1,7 @@
 """Build Maskwright's one-folder bundle with PyInstaller, then package it for this OS.
 
-    python installers/build.py              # bundle + package
-    python installers/build.py --self-test  # ... then run the packaged app's --self-test
+    python installers/build_bundle.py              # bundle + package
+    python installers/build_bundle.py --self-test  # ... then run the packaged app's --self-test
 
 Linux: ``dist/maskwright-<version>-linux-<arch>.tar.gz`` holding the app folder, a
 ``.desktop`` entry, the icon and ``install.sh``. Windows: the bundle plus an Inno

@@ -1,11 +1,10 @@
-"""Per-image undo stacks (QUndoStack) over the model's commands, and the workflow's edits."""
+"""Per-image undo stacks over the model's commands, and the workflow's edits (no Qt)."""
 from __future__ import annotations
 
 import numpy as np
 
-from app.model import edits
-from app.workflow.history import History
-from app.model import Category, Dataset, ImageRecord
+from app.model import Category, Dataset, ImageRecord, edits
+from app.model.history import History
 from app.model.prompts import BoxCandidates, PromptSession
 
 
@@ -17,12 +16,22 @@ def make_dataset() -> Dataset:
     return dataset
 
 
+def depth(history: History) -> int:
+    """How many steps the current stack can undo (undone and redone again, so nothing changes)."""
+    steps = 0
+    while history.undo() is not None:
+        steps += 1
+    for _ in range(steps):
+        history.redo()
+    return steps
+
+
 def boxed(session: PromptSession, history: History, box) -> None:
     history.push(edits.set_box(session, *box))
     session.set_candidates(BoxCandidates(tuple(session.box), session.shape))
 
 
-def test_accept_is_one_step_with_its_prompts_and_each_image_has_its_own_stack(qtbot):
+def test_accept_is_one_step_with_its_prompts_and_each_image_has_its_own_stack():
     dataset, history, session = make_dataset(), History(), PromptSession(1, (30, 40))
     history.set_image(1)
     boxed(session, history, (0, 0, 10, 10))
@@ -30,7 +39,7 @@ def test_accept_is_one_step_with_its_prompts_and_each_image_has_its_own_stack(qt
     assert annotation.provenance.source == "brush" and annotation.provenance.box == (0.0, 0.0, 10.0, 10.0)
     history.push(edits.accept(dataset, session, annotation))
     assert session.prompts == [] and dataset.annotation(annotation.id) is annotation
-    assert history.count(1) == 2
+    assert depth(history) == 2 and history.undo_text == "Accept mask" and not history.can_redo
 
     # Another image: its own, empty history; image 1's prompts wait for it.
     history.set_image(2)
@@ -54,10 +63,12 @@ def test_accept_is_one_step_with_its_prompts_and_each_image_has_its_own_stack(qt
     assert session.box.tolist() == [5, 5, 20, 20]  # kept while image 1 was shown
     assert history.undo() == "Box prompt" and session.prompts == []
     history.clear()  # another folder
-    assert history.count(1) == history.count(2) == 0 and not history.can_redo
+    for image_id in (1, 2):
+        history.set_image(image_id)
+        assert depth(history) == 0 and not history.can_redo and history.undo_text == history.redo_text == ""
 
 
-def test_no_overlap_accept_takes_pixels_and_removes_covered_annotations(qtbot):
+def test_no_overlap_accept_takes_pixels_and_removes_covered_annotations():
     dataset, history, session = make_dataset(), History(), PromptSession(1, (30, 40))
     history.set_image(1)
     accepted = []
@@ -85,7 +96,7 @@ def test_no_overlap_accept_takes_pixels_and_removes_covered_annotations(qtbot):
                                                                                 ((0, 20), (0, 30))))
 
 
-def test_notes_and_failures_are_reported_not_swallowed(qtbot):
+def test_notes_and_failures_are_reported_not_swallowed():
     dataset, history = make_dataset(), History()
     history.set_image(1)
     create = edits.new_category(dataset, "car")
@@ -100,10 +111,12 @@ def test_notes_and_failures_are_reported_not_swallowed(qtbot):
     history.push(edits.add_annotation(dataset, annotation))
     history.set_image(1)
     history.undo()  # the box prompt
-    with qtbot.waitSignal(history.note) as note:
-        history.undo()  # the rename
-        history.undo()  # the creation: still used by the other image's annotation
-    assert note.args == ["Kept category 'car': 1 annotation still use it"]
+    notes, failures = [], []
+    history.events.note.connect(lambda event: notes.append(event.value))
+    history.events.failed.connect(lambda event: failures.append(event.value))
+    history.undo()  # the rename
+    history.undo()  # the creation: still used by the other image's annotation
+    assert notes == ["Kept category 'car': 1 annotation still use it"]
     assert dataset.categories[create.category.id].name == "car"
 
     class Broken:
@@ -116,6 +129,45 @@ def test_notes_and_failures_are_reported_not_swallowed(qtbot):
             raise RuntimeError("the model disagrees")
 
     history.push(Broken())
-    with qtbot.waitSignal(history.failed) as failed:
-        history.undo()
-    assert "the model disagrees" in failed.args[0]
+    assert history.undo() == "Broken"
+    assert len(failures) == 1 and "the model disagrees" in failures[0]
+    assert history.undo_text == "Broken" and not history.can_redo  # a failed undo leaves the stack as it was
+
+
+class Counter:
+    """A command that adds ``step`` to a shared total."""
+
+    def __init__(self, total: list[int], step: int, text: str = "Count") -> None:
+        self.total, self.step, self.text = total, step, text
+
+    def redo(self):
+        self.total[0] += self.step
+
+    def undo(self):
+        self.total[0] -= self.step
+
+
+def test_a_new_command_drops_what_could_be_redone_and_the_limit_drops_the_oldest():
+    history, total, changes = History(limit=3), [0], []
+    history.events.changed.connect(lambda event: changes.append(event.value))
+    history.set_image(7)
+    for step in (1, 2, 4, 8):
+        history.push(Counter(total, step, f"+{step}"))
+    assert total == [15] and depth(history) == 3  # the oldest (+1) fell off; its effect stays
+    assert history.undo() == "+8" and history.redo_text == "+8"
+    history.push(Counter(total, 16, "+16"))
+    assert total == [23] and not history.can_redo and history.undo_text == "+16"
+    history.push(Counter(total, 100, "elsewhere"), image_id=8)  # another image's stack: undo here does not see it
+    assert history.undo_text == "+16" and total == [123]
+    history.set_image(8)
+    assert history.undo() == "elsewhere" and total == [23] and history.undo() is None
+    assert changes and set(changes) <= {7, 8}
+
+
+def test_applying_brackets_every_command_so_views_redraw_once():
+    history, total, seen = History(), [0], []
+    history.events.applying.connect(lambda event: seen.append(event.value))
+    history.push(Counter(total, 1))
+    history.undo()
+    history.redo()
+    assert seen == [True, False] * 3

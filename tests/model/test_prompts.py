@@ -4,13 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.model.prompts import BoxCandidates, PromptSession
+from app.model.prompts import BoxCandidates, PromptSession, PromptState
 from sam_core import SamPredictor
 
 
 @pytest.fixture(scope="module")
 def predictor(tiny_sam):
-    from tests.conftest import synthetic_photo
+    from sam_core.testing import synthetic_photo
 
     p = SamPredictor(tiny_sam)
     p.set_image(synthetic_photo(64, 96))
@@ -29,33 +29,34 @@ def test_multimask_rule_and_mask_input_follow_the_prompts(predictor):
     session = PromptSession(1, (64, 96))
     events = []
     session.events.connect(lambda e: events.append(e.type))
-    session.add_point(10, 10, True)
+    session.restore(session.with_point(10, 10, True))
     assert session.multimask and session.mask_input is None
     first = decode(predictor, session)
     session.set_candidates(first)
     assert session.selected == first.best and len(first) == 3
     session.select_rank(2)
-    session.add_point(50, 30, False)
+    session.restore(session.with_point(50, 30, False))
     assert not session.multimask
     assert np.array_equal(session.mask_input[0], first.low_res_logits[first.order[2]])
     second = decode(predictor, session)
     assert len(second) == 1
     session.set_candidates(second)
-    session.set_box(5, 5, 40, 40)
+    session.restore(session.with_box(5, 5, 40, 40))
     assert np.array_equal(session.mask_input[0], second.low_res_logits[0])
-    assert session.remove_last() and len(session.prompts) == 2
+    session.restore(session.without_last())
+    assert len(session.prompts) == 2
     assert np.array_equal(session.mask_input[0], first.low_res_logits[first.order[2]])
     session.use_mask_input = False
     assert session.mask_input is None
-    session.clear()
+    session.restore(PromptState())
     assert session.candidates is None and session.selected is None
     assert {"prompts_changed", "candidates_changed", "selection_changed"} <= set(events)
 
 
 def test_box_replaces_box_and_cycle_wraps(predictor):
     session = PromptSession(1, (64, 96))
-    session.set_box(30, 30, 5, 5)
-    session.set_box(1, 2, 20, 30)
+    session.restore(session.with_box(30, 30, 5, 5))
+    session.restore(session.with_box(1, 2, 20, 30))
     assert session.box.tolist() == [1, 2, 20, 30] and len(session.prompts) == 1
     session.set_candidates(decode(predictor, session))
     order = session.candidates.order
@@ -75,7 +76,7 @@ def test_box_candidates_without_a_model():
 
 def test_prompt_states_for_undo_and_per_image_memory(predictor):
     session = PromptSession(1, (64, 96))
-    session.add_point(10, 10, True)
+    session.restore(session.with_point(10, 10, True))
     session.set_candidates(decode(predictor, session))
     before = session.state()
     after = session.with_point(50, 30, False)
@@ -89,7 +90,7 @@ def test_prompt_states_for_undo_and_per_image_memory(predictor):
 
     session.reset(2, (64, 96))  # another image: empty, and image 1's prompts are kept
     assert session.prompts == [] and session.candidates is None
-    session.set_box(1, 2, 30, 40)
+    session.restore(session.with_box(1, 2, 30, 40))
     session.reset(1, (64, 96))
     assert session.labels.tolist() == [1] and session.candidates is None  # to be decoded again
     session.reset(2, (64, 96))
