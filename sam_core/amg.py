@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence, TextIO
 
-from .batch_inputs import is_uri, list_local
+from .batch_inputs import list_local, local_path
 from .generator_flags import add_generator_arguments, generator_kwargs, settings_hash
 from .image_files import ImageReadError, read_image
 from .sa1b_files import failure_reason, finished_output, image_ids, output_names, sa1b_document, write_json_atomic
@@ -112,9 +112,10 @@ def run(args: argparse.Namespace, stderr: TextIO) -> int:
             bar.finish(f"skipped: {target} has its {done_masks} masks for this checkpoint and these settings")
             continue
         try:
-            if is_uri(image.source):
+            path = local_path(image.source)
+            if path is None:
                 raise ImageReadError(image.source, "a URI: python -m sam_core.engine reads those")
-            pixels = read_image(image.source)
+            pixels = read_image(path)
             records = generator.generate(pixels, progress=bar)
             document = sa1b_document(image_id, image.name, pixels.shape[:2], records, checkpoint, settings)
             write_json_atomic(target, document)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from urllib.parse import quote, unquote, urlsplit
 from pathlib import Path
 from typing import List, Optional, Sequence
 
@@ -41,6 +42,13 @@ def is_uri(text: str) -> bool:
     return bool(_URI.match(text))
 
 
+def local_path(source: str) -> Optional[str]:
+    """The local path of a path or a ``file://`` URI (percent-decoded); None for other URIs."""
+    if source.lower().startswith("file://"):
+        return unquote(urlsplit(source).path)
+    return None if is_uri(source) else source
+
+
 def is_list_file(path: str) -> bool:
     return os.path.splitext(path)[1].lower() in LIST_SUFFIXES
 
@@ -52,11 +60,11 @@ def list_entries(text: str) -> List[str]:
 
 
 def join_location(folder: str, entry: str) -> str:
-    """``entry`` as it stands when it is absolute or a URI, else below ``folder``."""
+    """``entry`` as it stands when it is absolute or a URI, else below ``folder`` (a path or a URI)."""
     if is_uri(entry) or os.path.isabs(entry):
         return entry
-    if is_uri(folder):
-        return folder.rstrip("/") + "/" + entry.replace("\\", "/")
+    if is_uri(folder):  # a list's entries are paths: percent-encode them for the URI
+        return folder.rstrip("/") + "/" + quote(entry.replace("\\", "/"))
     return os.path.normpath(os.path.join(folder, entry))
 
 
@@ -97,10 +105,12 @@ def list_local(target: str | os.PathLike) -> List[BatchImage]:
 
 
 def _components(location: str) -> List[str]:
-    if is_uri(location):
-        scheme, rest = location.split("://", 1)
-        return [scheme + "://"] + [c for c in rest.split("/") if c]
-    return [c for c in Path(os.path.abspath(location)).as_posix().split("/") if c] or ["/"]
+    """Folder names down to the file; URIs percent-decoded, ``file://`` ones as local paths."""
+    path = local_path(location)
+    if path is None:
+        parts = urlsplit(location)
+        return [f"{parts.scheme}://{parts.netloc}"] + [unquote(c) for c in parts.path.split("/") if c]
+    return [c for c in Path(os.path.abspath(path)).as_posix().split("/") if c] or ["/"]
 
 
 __all__ = [
@@ -111,5 +121,6 @@ __all__ = [
     "join_location",
     "list_entries",
     "list_local",
+    "local_path",
     "relative_names",
 ]

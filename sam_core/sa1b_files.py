@@ -155,7 +155,7 @@ def failure_reason(exc: BaseException) -> str:
     if not isinstance(reason, str):
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         reason = lines[0] if lines else type(exc).__name__
-        if type(exc).__name__ not in ("ValueError", "RuntimeError", "OSError") and lines:
+        if not isinstance(exc, (ValueError, RuntimeError, OSError)) and lines:  # KeyError: 'x' says more
             reason = f"{type(exc).__name__}: {reason}"
     return reason if len(reason) <= 300 else reason[:297] + "..."
 

@@ -46,3 +46,12 @@ def tiny_reference(tiny_state_dict):
 @pytest.fixture
 def photo():
     return synthetic_photo
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """One local Ray for the whole session, with the 2 CPUs of a CI machine (the engine's tests)."""
+    ray = pytest.importorskip("ray", reason="the data engine's tests need the engine extra (ray[data])")
+    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=300 * 1024**2)
+    yield ray
+    ray.shutdown()
