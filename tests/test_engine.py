@@ -2,6 +2,7 @@
 embeddings in the app's cache format, resume, a killed worker, a corrupt image and Ctrl+C."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -19,7 +20,7 @@ import torch
 
 from sam_core import EmbeddingCache, SamPredictor, content_hash
 from sam_core.amg import main as amg_main
-from sam_core.engine import main as engine_main
+from sam_core.engine import build_parser, main as engine_main, run as engine_run
 from sam_core.image_files import read_image
 from sam_core.testing import synthetic_photo
 
@@ -62,15 +63,11 @@ def first_run(tmp_path_factory, tiny_checkpoint, local_ray):
     (images / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg at all")
     common = ["--checkpoint", str(tiny_checkpoint), *FLAGS]
     amg_rc = amg_main([str(images), "--out", str(root / "amg"), *common])
-    log = root / "engine.log"
-    with open(log, "w") as stderr:
-        sys_stderr, sys.stderr = sys.stderr, stderr
-        try:
-            rc = engine_main([str(images), "--out", str(root / "engine"), "--workers", "2",
-                              "--embeddings", str(root / "embeddings"), *common])  # fmt: skip
-        finally:
-            sys.stderr = sys_stderr
-    return {"root": root, "images": images, "rc": rc, "amg_rc": amg_rc, "log": log.read_text()}
+    log = io.StringIO()
+    args = build_parser().parse_args([str(images), "--out", str(root / "engine"), "--workers", "2",
+                                      "--embeddings", str(root / "embeddings"), *common])  # fmt: skip
+    rc = engine_run(args, log)
+    return {"root": root, "images": images, "rc": rc, "amg_rc": amg_rc, "log": log.getvalue()}
 
 
 def test_engine_writes_what_amg_writes_mask_for_mask(first_run) -> None:
@@ -154,18 +151,19 @@ def test_a_killed_worker_is_retried_and_every_image_is_written_once(tmp_path, ti
             *FLAGS]  # fmt: skip
     run = threading.Thread(target=lambda: result.setdefault("rc", engine_main(args)))
     run.start()
-    killed, written_then = None, None
+    killed, written_then, seen = None, None, []
     deadline = time.monotonic() + 240
     while run.is_alive() and killed is None and time.monotonic() < deadline:
         written = len(list(out.glob("img_*.json"))) if out.exists() else 0
         actors = ray_worker_pids("MaskWorker")
+        seen.append((round(time.monotonic(), 2), written, actors))
         if written >= 1 and actors:
             written_then = written
             killed = actors[0]
             os.kill(killed, signal.SIGKILL)
         time.sleep(0.02)
     run.join(timeout=300)
-    assert killed is not None and written_then < len(names), "the run ended before a worker could be killed"
+    assert killed is not None and written_then < len(names), f"the run ended before a worker could be killed: {seen[::10]}"
     assert result["rc"] == 0
     lines = manifest(out)
     assert sorted(line["file"] for line in lines) == names  # each image exactly once

@@ -89,12 +89,12 @@ def run(args: argparse.Namespace, stderr: TextIO) -> int:
         for image, out_name, image_id in zip(images, output_names(names), image_ids(names))
     ]
     manifest = Manifest(args.out, checkpoint_id, settings)
-    todo = _skip_finished(rows, args.out, checkpoint_id, settings, manifest)
-    say(f"{len(rows)} images, {len(rows) - len(todo)} already done; checkpoint {checkpoint_id}, settings {settings}")
-
     interrupted, stopped, code = False, None, 0
-    started_ray, reported = False, set()
+    started_ray, todo, reported = False, [], set()
     try:
+        todo = _skip_finished(rows, args.out, checkpoint_id, settings, manifest)
+        say(f"{len(rows)} images, {len(rows) - len(todo)} already done; checkpoint {checkpoint_id}, "
+            f"settings {settings}")
         if todo:
             code = 2  # until the pool is planned, a failure means the run could not start
             started_ray = _connect(ray, args.address)

@@ -104,12 +104,13 @@ class MaskWorker:
 
 
 def write_rows(batch: Dict[str, np.ndarray], out: str, checkpoint_id: str, settings: str) -> Dict[str, np.ndarray]:
-    """Stage 3: rows with packed candidates -> their SA-1B JSON files; returns the manifest's rows."""
+    """Stage 3: rows with packed candidates -> their SA-1B JSON files; returns the manifest's rows
+    (and ``written_at``, the epoch time the JSON was in place, 0 when none was written)."""
     from ..utils.rle import rle_to_coco
 
     results = []
     for row in _rows(batch):
-        start = time.perf_counter()
+        start, written_at = time.perf_counter(), 0.0
         if row["status"] == "todo":
             try:
                 records = unpack_records(row["candidates"])
@@ -119,12 +120,14 @@ def write_rows(batch: Dict[str, np.ndarray], out: str, checkpoint_id: str, setti
                 document = sa1b_document(int(row["image_id"]), row["name"], size, records, checkpoint_id, settings)
                 write_json_atomic(Path(out) / row["out_name"], document)
                 row["status"] = "ok"
+                written_at = time.time()
             except Exception as exc:  # a full disk, a folder in the way: this image fails, the run goes on
                 row["status"], row["error"] = "failed", failure_reason(exc)
         seconds = float(row["seconds"]) + time.perf_counter() - start
         masks = int(row["masks"]) if row["status"] == "ok" else 0
         results.append({"name": row["name"], "out_name": row["out_name"], "status": row["status"],
-                        "masks": masks, "seconds": seconds, "error": row["error"]})  # fmt: skip
+                        "masks": masks, "seconds": seconds, "error": row["error"],
+                        "written_at": written_at})  # fmt: skip
     return _columns(results)
 
 
