@@ -67,15 +67,15 @@ def per_image_seconds(checkpoint: Path, image: np.ndarray, kwargs: Dict[str, Any
 
 
 def engine_rate(
-    ray, rows: List[Dict[str, Any]], workers: int, checkpoint: Path, kwargs: Dict[str, Any], out: Path, device: str
+    rows: List[Dict[str, Any]], workers: int, checkpoint: Path, kwargs: Dict[str, Any], out: Path, device: str
 ) -> Dict[str, Any]:
     """Images per minute through the engine's pipeline with ``workers`` sam actors."""
-    from ..engine.pipeline import plan_workers, run_pipeline
+    from ..engine.cluster import plan_for_cluster
+    from ..engine.pipeline import run_pipeline
     from ..generator_flags import settings_hash
 
     sam = load_sam(checkpoint, device="cpu")
-    nodes = [n["Resources"].get("CPU", 0.0) for n in ray.nodes() if n.get("Alive")]
-    plan = plan_workers(ray.cluster_resources(), nodes, device, (workers, workers), None)
+    plan = plan_for_cluster(device, (workers, workers), None)
     start = time.time()
     finished = []
     results = run_pipeline(rows, plan, str(checkpoint), sam.checkpoint_id, kwargs, settings_hash(kwargs), str(out),
@@ -98,7 +98,7 @@ def engine_rate(
 
 
 def run(args: argparse.Namespace) -> Dict[str, Any]:
-    import ray
+    from ..engine.cluster import start_local_ray, stop_ray
 
     kwargs = {"points_per_side": args.points_per_side, "pred_iou_thresh": args.pred_iou_thresh,
               "stability_score_thresh": args.stability_score_thresh}  # fmt: skip
@@ -117,12 +117,12 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
         per_image = per_image_seconds(checkpoint, synthetic_photo(h, w, seed=0), kwargs, args.device)
         rows = [{"source": str(folder / n), "name": n, "out_name": o, "image_id": i}
                 for n, o, i in zip(names, output_names(names), image_ids(names))]  # fmt: skip
-        ray.init(address="local", num_cpus=available_cores(), include_dashboard=False)
+        start_local_ray(available_cores())
         try:
-            engine = [engine_rate(ray, rows, workers, checkpoint, kwargs, tmp / f"out_{workers}", args.device)
+            engine = [engine_rate(rows, workers, checkpoint, kwargs, tmp / f"out_{workers}", args.device)
                       for workers in args.workers]  # fmt: skip
         finally:
-            ray.shutdown()
+            stop_ray()
     seconds = per_image["encode_s"] + per_image["generator_s"]
     sizing = [{"workers": n, "days_per_million_images": round(1e6 * seconds / n / 86400, 2)}
               for n in (1, 8, 64, 512)]  # fmt: skip

@@ -15,7 +15,6 @@ manifest and the summary), 1 when Ray stopped it, 2 when it could not start,
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +25,8 @@ from ..amg import add_common_arguments
 from ..generator_flags import generator_kwargs, settings_hash
 from ..sa1b_files import failure_reason, finished_output, image_ids, output_names, sweep_partial_files
 from .manifest import Manifest, summary
-from .pipeline import PlanError, parse_workers, plan_workers, run_pipeline
+from .cluster import connect, plan_for_cluster, stop_ray
+from .pipeline import PlanError, parse_workers, run_pipeline
 from .sources import list_input
 
 EXTRA_HINT = "pip install 'maskwright[engine]'"
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace, stderr: TextIO) -> int:
         stderr.flush()
 
     try:
-        import ray
+        import ray  # noqa: F401  (here only to say, before any work, that it is missing)
     except ImportError:
         say(f"error: the data engine needs Ray: {EXTRA_HINT}")
         return 2
@@ -97,8 +97,8 @@ def run(args: argparse.Namespace, stderr: TextIO) -> int:
             f"settings {settings}")
         if todo:
             code = 2  # until the pool is planned, a failure means the run could not start
-            started_ray = _connect(ray, args.address)
-            plan = plan_workers(ray.cluster_resources(), _node_cpus(ray), args.device, workers, args.threads)
+            started_ray = connect(args.address)
+            plan = plan_for_cluster(args.device, workers, args.threads)
             say(f"{len(todo)} to segment with {plan.describe()}")
             code = 1
             embeddings = None if args.embeddings is None else str(args.embeddings.resolve())
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace, stderr: TextIO) -> int:
         stopped = f"{'Ray could not start' if code == 2 else 'the run stopped'}: {_innermost_reason(exc)}"
     finally:
         if started_ray:
-            ray.shutdown()
+            stop_ray()
         if interrupted or stopped:
             # Images written whose results had not reached this process yet are done all the same.
             unreported = [row for row in todo if row["out_name"] not in reported]
@@ -160,19 +160,6 @@ def _skip_finished(
     return todo
 
 
-def _connect(ray, address: Optional[str]) -> bool:
-    """Join the cluster at ``address``, or start Ray here; True when this call started it."""
-    if ray.is_initialized():  # a caller (a test, a notebook) already chose the cluster
-        return False
-    if address is None:
-        ray.init(address="local", include_dashboard=False)
-        return True
-    # Ship this sam_core to the cluster's workers, so every node runs the driver's code.
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    ray.init(address=address, runtime_env={"py_modules": [package], "excludes": ["__pycache__"]})
-    return True
-
-
 def _innermost_reason(exc: BaseException) -> str:
     """The first line of the error under Ray's wrappers (a task's or an actor's own exception)."""
     seen = set()
@@ -183,10 +170,6 @@ def _innermost_reason(exc: BaseException) -> str:
             break
         exc = inner
     return failure_reason(exc)
-
-
-def _node_cpus(ray) -> List[float]:
-    return [node["Resources"].get("CPU", 0.0) for node in ray.nodes() if node.get("Alive")]
 
 
 __all__ = ["build_parser", "main", "run"]
