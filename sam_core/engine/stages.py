@@ -83,6 +83,7 @@ class MaskWorker:
         rows = _rows(batch)
         for row in rows:
             image = row.pop("image")
+            row["height"], row["width"] = image.shape[:2]  # 0 x 0 for an image that failed to read
             if row["status"] != "todo":
                 continue
             start = time.perf_counter()
@@ -99,7 +100,6 @@ class MaskWorker:
                 if self.embeddings is not None:
                     self.embeddings.expect(None, None)
             row["seconds"] += time.perf_counter() - start
-            row["height"], row["width"] = image.shape[:2]
         return _columns(rows)
 
 
