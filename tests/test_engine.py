@@ -127,17 +127,29 @@ def test_second_run_writes_nothing_and_skips_every_image(first_run, tiny_checkpo
     assert "4 images: 0 segmented, 4 skipped (already done), 0 failed" in capsys.readouterr().err
 
 
+def parent_of(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])  # the field after the state, past the (name)
+
+
 def ray_worker_pids(title: str) -> list[int]:
-    """Processes whose title (set by Ray) names ``title``, e.g. the sam actors."""
+    """This session's processes whose title (set by Ray) names ``title``, e.g. the sam actors:
+    descendants of this process (the local Ray's raylet starts them), never another Ray's."""
     pids = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if not (command.startswith("ray::") and title in command):
                 continue
-            if command.startswith("ray::") and title in command:
-                pids.append(int(entry.name))
+            ancestor = int(entry.name)
+            while ancestor > 1 and ancestor != os.getpid():
+                ancestor = parent_of(ancestor)
+        except (OSError, ValueError, IndexError):  # the process ended meanwhile
+            continue
+        if ancestor == os.getpid():
+            pids.append(int(entry.name))
     return pids
 
 
