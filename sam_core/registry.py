@@ -14,12 +14,23 @@ from pathlib import Path
 from typing import Callable, Dict, Optional
 
 from .build import CheckpointError, build_sam, fingerprint, read_state_dict
-from .config import KNOWN_VARIANTS, ConfigError, infer_config
+from .config import KNOWN_VARIANTS, ConfigError, SamConfig, infer_config
 from .modeling import Sam
 
 
-def _build_variant(variant: str, checkpoint: Optional[str | os.PathLike]) -> Sam:
-    config = KNOWN_VARIANTS[variant]
+def make_builder(config: SamConfig) -> Callable[..., Sam]:
+    """A ``build(checkpoint=None) -> Sam`` for ``config``, like the registry's entries
+    (for a shape that is not one of Meta's three)."""
+
+    def build(checkpoint: Optional[str | os.PathLike] = None) -> Sam:
+        return _build_variant(config, checkpoint)
+
+    build.__doc__ = f"SAM {config.name}, with ``checkpoint``'s weights if given."
+    return build
+
+
+def _build_variant(config: SamConfig, checkpoint: Optional[str | os.PathLike]) -> Sam:
+    variant = config.name
     sam = build_sam(config)
     sam.config = config
     if checkpoint is None:
@@ -40,17 +51,17 @@ def _build_variant(variant: str, checkpoint: Optional[str | os.PathLike]) -> Sam
 
 def build_sam_vit_h(checkpoint: Optional[str | os.PathLike] = None) -> Sam:
     """SAM ViT-H (632M parameters), with ``checkpoint``'s weights if given."""
-    return _build_variant("vit_h", checkpoint)
+    return _build_variant(KNOWN_VARIANTS["vit_h"], checkpoint)
 
 
 def build_sam_vit_l(checkpoint: Optional[str | os.PathLike] = None) -> Sam:
     """SAM ViT-L (308M parameters), with ``checkpoint``'s weights if given."""
-    return _build_variant("vit_l", checkpoint)
+    return _build_variant(KNOWN_VARIANTS["vit_l"], checkpoint)
 
 
 def build_sam_vit_b(checkpoint: Optional[str | os.PathLike] = None) -> Sam:
     """SAM ViT-B (91M parameters), with ``checkpoint``'s weights if given."""
-    return _build_variant("vit_b", checkpoint)
+    return _build_variant(KNOWN_VARIANTS["vit_b"], checkpoint)
 
 
 sam_model_registry: Dict[str, Callable[..., Sam]] = {

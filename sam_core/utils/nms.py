@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-# Up to this many boxes, all pairwise overlaps are computed at once (N**2 bools and a
-# float64 temporary: 8 MiB at 1024), and each greedy step is then one lookup; above it,
+# Up to this many boxes, all pairwise overlaps are computed at once (N**2 bools and a few
+# float64 temporaries: 2 MiB each at 512), and each greedy step is then one lookup; above it,
 # each kept box computes its IoUs with the pending boxes only (O(N) memory).
-_MATRIX_LIMIT = 1024
+_MATRIX_LIMIT = 512
 
 
 def box_area(boxes: torch.Tensor) -> torch.Tensor:
@@ -61,16 +61,21 @@ def batched_nms(
     boxes = boxes.detach().cpu().double()[order]
     cats = None if categories is None else categories.detach().cpu()[order]
     cats = None if cats is None else cats.numpy()
-    if n <= _MATRIX_LIMIT:
-        keep = _greedy_from_matrix(boxes, cats, iou_threshold)
-    else:
-        keep = _greedy(boxes.numpy(), cats, iou_threshold)
+    greedy = _greedy_from_matrix if n <= _MATRIX_LIMIT else _greedy
+    keep = greedy(boxes.numpy(), cats, iou_threshold)
     return order[keep].to(device)
 
 
-def _greedy_from_matrix(boxes: torch.Tensor, cats: np.ndarray | None, iou_threshold: float) -> torch.Tensor:
-    """:func:`_greedy` for few boxes, from the N x N overlap matrix."""
-    overlaps = (box_iou(boxes, boxes) > iou_threshold).numpy()
+def _greedy_from_matrix(boxes: np.ndarray, cats: np.ndarray | None, iou_threshold: float) -> torch.Tensor:
+    """:func:`_greedy` for few boxes, from the N x N overlap matrix (numpy: single-threaded,
+    which for matrices this small beats waking a thread pool)."""
+    x0, y0, x1, y1 = (boxes[:, k] for k in range(4))
+    area = (x1 - x0) * (y1 - y0)
+    width = np.clip(np.minimum(x1[:, None], x1[None]) - np.maximum(x0[:, None], x0[None]), 0, None)
+    height = np.clip(np.minimum(y1[:, None], y1[None]) - np.maximum(y0[:, None], y0[None]), 0, None)
+    inter = width * height
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 for two empty boxes: NaN, never > threshold
+        overlaps = inter / (area[:, None] + area[None] - inter) > iou_threshold
     if cats is not None:
         overlaps &= cats[:, None] == cats[None, :]
     pending = np.arange(len(overlaps))
