@@ -155,9 +155,9 @@ def run(args: argparse.Namespace, stderr: TextIO) -> int:
             fail(f"{exc.path}: {exc.reason}")
             failed += 1
             continue
-        except (OSError, ValueError, RuntimeError) as exc:
+        except (OSError, ValueError, RuntimeError, MemoryError) as exc:
             bar.finish("failed")
-            fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            fail(f"{path}: " + (str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
             failed += 1
             continue
         next_id += len(records)

@@ -97,7 +97,15 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise ImageReadError(path, f"unsupported format ({kind or unsupported}); convert it to PNG or JPEG")
     if kind == "JPEG" and not _has_jpeg_end(data):
         raise ImageReadError(path, "truncated JPEG (the file ends before the image data does)")
-    image = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+    except cv2.error as exc:  # e.g. more pixels than OpenCV's CV_IO_MAX_IMAGE_PIXELS
+        reason = str(exc).strip().splitlines()[-1]
+        if "CV_IO_MAX_IMAGE_PIXELS" in reason:
+            reason = "more pixels than the decoder allows (OpenCV's CV_IO_MAX_IMAGE_PIXELS)"
+        raise ImageReadError(path, f"cannot decode the image: {reason}") from None
+    except MemoryError:
+        raise ImageReadError(path, "not enough memory to decode the image") from None
     if image is None:
         if kind in _CORE_FORMATS:
             raise ImageReadError(path, f"not a readable image (corrupt or truncated {kind} data)")
