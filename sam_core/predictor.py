@@ -202,7 +202,7 @@ class SamPredictor:
         if self._upscaler is None:
             low_res = 4 * self.model.prompt_encoder.image_embedding_size[0]
             size = self.model.image_encoder.img_size
-            self._upscaler = MaskUpscaler(low_res, size, self.input_size, self.original_size, self.device)
+            self._upscaler = MaskUpscaler.for_sam(low_res, size, self.input_size, self.original_size, self.device)
         return self._upscaler
 
     def decode(

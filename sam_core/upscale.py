@@ -1,17 +1,21 @@
-"""Low-res mask logits -> full-resolution masks, one row block at a time.
+"""Low-res mask logits -> full-resolution masks, one block of rows at a time.
 
 SAM's post-processing (``Sam.postprocess_masks``, as in Meta's code) is two bilinear
 resizes: the 256x256 logits up to the padded 1024 frame, crop to the resized image
-(``input_size``), then to the original size. Both are separable linear maps, so
-the full-resolution logits of a low-res map ``L`` are ``Ry @ L @ Rx^T``, where
-``Rx`` (W x 256) and ``Ry`` (H x 256) are the two resizes composed along one axis.
+(``input_size``), then to the original size. Each is separable, so the full-resolution
+logits of a low-res map ``L`` are ``Ry @ (L resized along its rows)``, where ``Ry``
+(H x 256) is the row steps composed into one matrix.
 
-:class:`MaskUpscaler` applies ``Rx`` first (a small r x W intermediate per mask),
-then ``Ry`` in blocks of output rows. Each row of ``Ry`` has at most four non-zero
-taps, so a block reads only the few low-res rows it needs, and its float logits are
-thresholded (or counted) while still in cache: no full-resolution float image is
-ever written. The values equal the two-pass resize up to float rounding (about
-1e-7 relative), which is what the parity tests check against the reference.
+:class:`MaskUpscaler` resizes the columns first, with the same 1-D resizes the reference
+uses (a small r x W intermediate per mask: only the r low-res rows any output reads),
+then applies ``Ry`` to blocks of output rows. Each row of ``Ry`` has at most four non-zero
+taps, so a block reads only the few rows it needs, and its float logits are thresholded
+(or counted) while still in cache: no full-resolution float image is ever written. The
+values equal the two-pass resize up to float rounding (about 1e-7 relative), which is what
+the parity tests check against the reference.
+
+The resize steps of an axis are data (:func:`sam_resize_steps` for SAM v1), so a family
+whose post-processing is another chain of bilinear resizes uses the same class.
 
 Frames: ``low_res`` logits are in the padded input frame divided by 4
 (N x 256 x 256); outputs are in the original frame (N x H x W).
@@ -28,6 +32,9 @@ from torch.nn import functional as F
 _BLOCK_FLOATS = 2**18
 
 
+Steps = Sequence[Tuple[int, int]]  # per axis: (resize to this length, then keep the first this many)
+
+
 def resize_matrix(n_in: int, n_out: int) -> torch.Tensor:
     """The n_out x n_in float32 matrix of a 1-D bilinear resize (``align_corners=False``),
     read off ``F.interpolate`` itself so the taps are exactly torch's."""
@@ -35,15 +42,20 @@ def resize_matrix(n_in: int, n_out: int) -> torch.Tensor:
     return F.interpolate(eye, size=n_out, mode="linear", align_corners=False)[0].t().contiguous()
 
 
-def axis_matrix(low_res: int, padded: int, input_len: int, original_len: int) -> torch.Tensor:
-    """One axis of ``Sam.postprocess_masks``: low_res -> padded, crop to input_len, -> original_len.
+def axis_matrix(low_res: int, steps: Steps) -> torch.Tensor:
+    """The resize steps of one axis composed: an out x low_res float32 matrix."""
+    matrix, length = None, low_res
+    for size, keep in steps:
+        step = resize_matrix(length, size)[:keep]
+        matrix = step if matrix is None else step @ matrix
+        length = keep
+    return matrix if matrix is not None else torch.eye(low_res)
 
-    Returns an original_len x low_res float32 matrix.
-    """
-    first = resize_matrix(low_res, padded)[:input_len]
-    if input_len == original_len:
-        return first
-    return resize_matrix(input_len, original_len) @ first
+
+def sam_resize_steps(padded: int, input_size: Tuple[int, int], original_size: Tuple[int, int]) -> Tuple[Steps, Steps]:
+    """Rows' and columns' steps of ``Sam.postprocess_masks``: up to the padded input frame, crop
+    the padding, then to the original size."""
+    return tuple(((padded, int(i)), (int(o), int(o))) for i, o in zip(input_size, original_size))
 
 
 @dataclass
@@ -61,24 +73,28 @@ class MaskUpscaler:
     keeps one per image.
     """
 
-    def __init__(
-        self,
+    def __init__(self, low_res_size: int, row_steps: Steps, col_steps: Steps, device: torch.device | str = "cpu") -> None:
+        """``row_steps`` / ``col_steps``: each axis's resizes (see :func:`sam_resize_steps`)."""
+        self.row_steps, self.col_steps = list(row_steps), list(col_steps)
+        self.original_size = (self.row_steps[-1][1], self.col_steps[-1][1])
+        self.device = torch.device(device)
+        rows = axis_matrix(low_res_size, self.row_steps)
+        used = (rows != 0).any(dim=0).nonzero()
+        self.rows_used = int(used.max()) + 1 if len(used) else 1
+        self._rows = rows[:, : self.rows_used]
+        self._blocks: dict[int, List[_RowBlock]] = {}
+
+    @classmethod
+    def for_sam(
+        cls,
         low_res_size: int,
         padded_size: int,
         input_size: Tuple[int, int],
         original_size: Tuple[int, int],
         device: torch.device | str = "cpu",
-    ) -> None:
-        self.input_size = tuple(int(s) for s in input_size)
-        self.original_size = tuple(int(s) for s in original_size)
-        self.device = torch.device(device)
-        h = self.original_size[0]
-        rows = axis_matrix(low_res_size, padded_size, self.input_size[0], h)
-        used = (rows != 0).any(dim=0).nonzero()
-        self.rows_used = int(used.max()) + 1 if len(used) else 1
-        self.padded_size = padded_size
-        self._rows = rows[:, : self.rows_used]
-        self._blocks: dict[int, List[_RowBlock]] = {}
+    ) -> "MaskUpscaler":
+        """The upscaler of ``Sam.postprocess_masks`` for one image."""
+        return cls(low_res_size, *sam_resize_steps(padded_size, input_size, original_size), device=device)
 
     def blocks(self, n_masks: int) -> List[_RowBlock]:
         """Row blocks sized so that ``n_masks`` masks' block logits take about 1 MiB."""
@@ -101,9 +117,10 @@ class MaskUpscaler:
         Done by the same two 1-D resizes as the reference's (cheap: r rows, not H).
         """
         x = low_res[:, : self.rows_used].float()
-        x = F.interpolate(x, size=self.padded_size, mode="linear", align_corners=False)[..., : self.input_size[1]]
-        if self.input_size[1] != self.original_size[1]:
-            x = F.interpolate(x, size=self.original_size[1], mode="linear", align_corners=False)
+        for size, keep in self.col_steps:
+            if x.shape[-1] != size:
+                x = F.interpolate(x, size=size, mode="linear", align_corners=False)
+            x = x[..., :keep]
         return x
 
     def logits(self, low_res: torch.Tensor) -> torch.Tensor:

@@ -113,6 +113,24 @@ def time_predict_by_masks(predictor, h: int, w: int, count: int) -> dict:
     return out
 
 
+def time_predict_torch_boxes(predictor, h: int, w: int, count: int = 64, repeats: int = 2) -> dict:
+    """``predict_torch`` with ``count`` boxes at once (the notebook's batched boxes), one mask
+    each and three each: best of ``repeats``, in ms."""
+    rng = np.random.default_rng(11)
+    corners = np.sort(rng.uniform(0, [w, h], size=(count, 2, 2)), axis=1).reshape(count, 4)
+    boxes = predictor.transform.apply_boxes_torch(torch.as_tensor(corners, dtype=torch.float), (h, w))
+    out = {"boxes": count}
+    for case, multimask in (("single_mask", False), ("three_masks", True)):
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            with torch.no_grad():
+                predictor.predict_torch(None, None, boxes=boxes, multimask_output=multimask)
+            times.append((time.perf_counter() - start) * 1000)
+        out[case] = round(min(times), 1)
+    return out
+
+
 def time_clicks_by_points(predictor, h: int, w: int, counts=(1, 2, 4, 8, 16), repeats: int = 10) -> dict:
     """Interactive click p50 against the number of points in the prompt (it should stay flat)."""
     rng = np.random.default_rng(3)
@@ -208,6 +226,7 @@ def run(args: argparse.Namespace) -> dict:
                 report["predict_ms"]["what"] = "predict(): the bench's prompt mix (one multimask per three)"
                 report["predict_by_masks_ms"] = time_predict_by_masks(predictor, h, w, args.clicks)
                 report["click_by_points_ms"] = time_clicks_by_points(predictor, h, w)
+                report["predict_torch_boxes_ms"] = time_predict_torch_boxes(predictor, h, w)
                 report["embedding_cache"] = _time_cache(predictor, image)
             report["encoder"].append(entry)
             report["peak_rss_mb_sam_core"] = peak_rss_mb()
@@ -273,6 +292,7 @@ def _time_reference(reference, report, variant, config, state, args, device, ima
             time_clicks(predictor, prompts[:5], interactive=False)
             report["reference_predict_ms"] = _percentiles(time_clicks(predictor, prompts, interactive=False))
             report["reference_predict_by_masks_ms"] = time_predict_by_masks(predictor, h, w, args.clicks)
+            report["reference_predict_torch_boxes_ms"] = time_predict_torch_boxes(predictor, h, w)
     report["peak_rss_mb_with_reference"] = peak_rss_mb()
 
 
@@ -287,6 +307,10 @@ def _ratios(report: dict) -> None:
         ref = report["reference_predict_ms"]["p50"]
         ratios["click_to_mask_p50_speedup_vs_reference_predict"] = round(ref / report["click_to_mask_ms"]["p50"], 2)
         ratios["predict_p50_speedup_vs_reference_predict"] = round(ref / report["predict_ms"]["p50"], 2)
+    ours, ref = report.get("predict_torch_boxes_ms"), report.get("reference_predict_torch_boxes_ms")
+    if ours and ref:
+        for case in ("single_mask", "three_masks"):
+            ratios[f"predict_torch_{ours['boxes']}_boxes_{case}_speedup_vs_reference"] = round(ref[case] / ours[case], 2)
     for case in ("three_masks", "single_mask"):
         ours, ref = report.get("predict_by_masks_ms", {}), report.get("reference_predict_by_masks_ms", {})
         if case in ours and case in ref:
