@@ -33,7 +33,7 @@ def _size(text: str) -> tuple[int, int]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sam_core.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", nargs="+", default=["encoder", "generator", "helpers"], choices=PARTS)
+    parser.add_argument("--parts", nargs="*", default=["encoder", "generator", "helpers"], choices=PARTS)
     parser.add_argument("--peers", action="store_true", help="add the onnxruntime comparison")
     parser.add_argument("--int8", action="store_true", help="add the int8 encoder measurement")
     parser.add_argument("--variants", nargs="+", default=["vit_b"], choices=sorted(KNOWN_VARIANTS))

@@ -291,6 +291,7 @@ def _time_reference(reference, report, variant, config, state, args, device, ima
         if variant == args.variants[0]:
             time_clicks(predictor, prompts[:5], interactive=False)
             report["reference_predict_ms"] = _percentiles(time_clicks(predictor, prompts, interactive=False))
+            h, w = image.shape[:2]
             report["reference_predict_by_masks_ms"] = time_predict_by_masks(predictor, h, w, args.clicks)
             report["reference_predict_torch_boxes_ms"] = time_predict_torch_boxes(predictor, h, w)
     report["peak_rss_mb_with_reference"] = peak_rss_mb()
