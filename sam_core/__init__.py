@@ -5,6 +5,7 @@ from .embedding_cache import EmbeddingCache, content_hash
 from .config import KNOWN_VARIANTS, SamConfig, infer_config
 from .modeling import Sam
 from .predictor import SamPredictor
+from .registry import build_sam_vit_b, build_sam_vit_h, build_sam_vit_l, sam_model_registry
 
 __all__ = [
     "CheckpointError",
@@ -16,9 +17,13 @@ __all__ = [
     "SamConfig",
     "SamPredictor",
     "build_sam",
+    "build_sam_vit_b",
+    "build_sam_vit_h",
+    "build_sam_vit_l",
     "choose_device",
     "content_hash",
     "infer_config",
     "load_sam",
     "reduced_precision",
+    "sam_model_registry",
 ]

@@ -23,10 +23,8 @@ from .utils.generation import (
     MaskRuns,
     box_xyxy_to_xywh,
     build_layer_point_grids,
-    count_set,
     generate_crop_boxes,
     near_crop_edge,
-    stability_score,
 )
 from .utils.image import to_rgb_uint8
 from .utils.nms import batched_nms, box_area
@@ -184,13 +182,14 @@ class SamAutomaticMaskGenerator:
                 for start in range(0, len(points), self.points_per_batch):
                     _check(cancel)
                     batch = points[start : start + self.points_per_batch]
-                    batches.append(self._decode_batch(batch, crop_box, (h, w), covered_crop))
+                    batches.append(self._score_batch(batch, start, crop_box, (h, w), covered_crop))
                     done += 1
                     if progress is not None:
                         progress(done, total)
+                kept = self._crop_nms(CandidateTable.concat(batches))
+                per_crop.append(self._finish_crop(self._render(kept, points, crop_box, (h, w)), crop_box))
             finally:
                 self.predictor.reset_image()  # frees the embedding, also when cancelled
-            per_crop.append(self._finish_crop(CandidateTable.concat(batches), crop_box))
         candidates = CandidateTable.concat(per_crop)
         if len(crop_boxes) > 1 and len(candidates):
             # Between crops, prefer the candidate from the smaller crop.
@@ -210,58 +209,99 @@ class SamAutomaticMaskGenerator:
         rows = np.clip(y0 + points[:, 1].astype(np.int64), 0, covered.shape[0] - 1)
         return points[~covered[rows, cols]]
 
-    def _decode_batch(
-        self,
-        points: np.ndarray,
-        crop_box: List[int],
-        image_size: Tuple[int, int],
-        covered_crop: Optional[torch.Tensor],
-    ) -> CandidateTable:
-        """Bx2 points (crop frame) -> up to 3B filtered candidates (boxes in the crop frame)."""
-        predictor, model = self.predictor, self.predictor.model
-        crop_size = (crop_box[3] - crop_box[1], crop_box[2] - crop_box[0])
+    def _decode(self, points: np.ndarray, crop_size: Tuple[int, int]) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Bx2 points (crop frame) -> (3B x 256 x 256 low-res logits, 3B float32 predicted IoU),
+        the three candidates of each point in turn."""
+        predictor = self.predictor
         coords = predictor.transform.apply_coords(points, crop_size)
         coords = torch.as_tensor(coords, device=predictor.device)[:, None, :]
         labels = torch.ones(coords.shape[:2], dtype=torch.int, device=predictor.device)
         low_res, iou = predictor.decode(coords, labels, None, None, True)
-        low_res, iou = low_res.flatten(0, 1), iou.flatten(0, 1).float()
+        return low_res.flatten(0, 1), iou.flatten(0, 1).float()
+
+    def _score_batch(
+        self,
+        points: np.ndarray,
+        first: int,
+        crop_box: List[int],
+        image_size: Tuple[int, int],
+        covered_crop: Optional[torch.Tensor],
+    ) -> CandidateTable:
+        """Bx2 points (crop frame; ``first`` is the index of points[0] in the crop's list) ->
+        the candidates that pass the filters, without their masks (boxes in the crop frame).
+
+        Stability, box and coverage come from full-resolution logits that are measured
+        block by block and never kept (:meth:`MaskUpscaler.statistics`); the masks of the
+        few candidates that survive NMS are made afterwards (:meth:`_render`).
+        """
+        model = self.predictor.model
+        crop_size = (crop_box[3] - crop_box[1], crop_box[2] - crop_box[0])
+        low_res, iou = self._decode(points, crop_size)
         rows = torch.arange(len(iou), device=iou.device)
         if self.pred_iou_thresh > 0.0:
             rows = rows[iou > self.pred_iou_thresh]
-        # Upsampling is per map, so doing it only for confident candidates saves
-        # most of the time and memory without changing any value.
-        logits = model.postprocess_masks(low_res[rows, None], predictor.input_size, predictor.original_size)[:, 0]
-        stability = stability_score(logits, model.mask_threshold, self.stability_score_offset)
-        masks = logits > model.mask_threshold
-        del logits
+        cut, offset = model.mask_threshold, self.stability_score_offset
+        cuts = (cut + offset, cut - offset) + ((cut,) if covered_crop is not None else ())
+        stats = self.predictor.upscaler().statistics(low_res[rows], cuts, cut, covered_crop)
+        rows = rows.cpu()
+        stability = stats.counts[0].float() / stats.counts[1].float()  # NaN when both cuts are empty
+        keep = torch.ones(len(rows), dtype=torch.bool)
         if self.stability_score_thresh > 0.0:
-            stable = stability >= self.stability_score_thresh
-            rows, masks, stability = rows[stable], masks[stable], stability[stable]
-        runs = MaskRuns.from_masks(masks)
-        boxes = runs.boxes()
-        keep = ~near_crop_edge(boxes, crop_box, [0, 0, image_size[1], image_size[0]])
+            keep &= stability >= self.stability_score_thresh
+        keep &= ~near_crop_edge(stats.boxes, crop_box, [0, 0, image_size[1], image_size[0]])
         if covered_crop is not None and self.covered_thresh < 1.0:
-            inside = count_set(masks & covered_crop).cpu().double()
-            area = count_set(masks).cpu().double().clamp(min=1)
-            keep &= inside / area <= self.covered_thresh
-        del masks
-        keep_cpu = keep.nonzero()[:, 0]
-        runs = runs.select(keep_cpu.numpy())
-        rows_kept = rows.cpu()[keep_cpu]
+            area = stats.counts[2].double().clamp(min=1)
+            keep &= stats.covered.double() / area <= self.covered_thresh
+        rows = rows[keep]
         return CandidateTable(
-            rles=runs.to_rles(crop_box, image_size),
-            boxes=boxes[keep_cpu],
-            iou_preds=iou.cpu()[rows_kept],
-            stability_score=stability.cpu()[keep_cpu],
-            points=torch.from_numpy(np.repeat(points, 3, axis=0))[rows_kept],
+            boxes=stats.boxes[keep],
+            iou_preds=iou.cpu()[rows],
+            stability_score=stability[keep],
+            points=torch.from_numpy(np.repeat(points, 3, axis=0))[rows],
+            prompt=first + torch.div(rows, 3, rounding_mode="floor"),
+            output=rows % 3,
         )
 
-    def _finish_crop(self, candidates: CandidateTable, crop_box: List[int]) -> CandidateTable:
-        """NMS within a crop, then boxes and points from the crop frame to the image frame."""
+    def _crop_nms(self, candidates: CandidateTable) -> CandidateTable:
+        """Box NMS within one crop (boxes in the crop frame), best first."""
         if not len(candidates):
             return candidates
-        keep = batched_nms(candidates["boxes"], candidates["iou_preds"], None, self.box_nms_thresh)
-        candidates = candidates.select(keep)
+        return candidates.select(batched_nms(candidates["boxes"], candidates["iou_preds"], None, self.box_nms_thresh))
+
+    def _render(
+        self, candidates: CandidateTable, points: np.ndarray, crop_box: List[int], image_size: Tuple[int, int]
+    ) -> CandidateTable:
+        """Full-resolution masks, as RLEs in the original frame, for the candidates NMS kept.
+
+        Their prompts are decoded again (the decoder is deterministic, and re-decoding the
+        survivors is far cheaper than keeping every candidate's logits); the boxes are
+        re-measured on the masks.
+        """
+        if not len(candidates):
+            return candidates
+        crop_size = (crop_box[3] - crop_box[1], crop_box[2] - crop_box[0])
+        upscaler = self.predictor.upscaler()
+        prompts, slot = torch.unique(candidates["prompt"], return_inverse=True)
+        wanted = slot * 3 + candidates["output"]  # row of each candidate in the re-decoded stack
+        rles: List[Any] = [None] * len(candidates)
+        boxes = torch.zeros(len(candidates), 4, dtype=torch.int64)
+        for start in range(0, len(prompts), self.points_per_batch):
+            low_res, _ = self._decode(points[prompts[start : start + self.points_per_batch].numpy()], crop_size)
+            base = 3 * start
+            mine = ((wanted >= base) & (wanted < base + len(low_res))).nonzero()[:, 0]
+            masks = upscaler.masks(low_res[(wanted[mine] - base).to(low_res.device)], self.predictor.model.mask_threshold)
+            runs = MaskRuns.from_masks(masks)
+            del masks
+            boxes[mine] = runs.boxes()
+            for i, rle in zip(mine.tolist(), runs.to_rles(crop_box, image_size)):
+                rles[i] = rle
+        candidates["boxes"], candidates["rles"] = boxes, rles
+        return candidates
+
+    def _finish_crop(self, candidates: CandidateTable, crop_box: List[int]) -> CandidateTable:
+        """Boxes and points from the crop frame to the image frame."""
+        if not len(candidates):
+            return candidates
         x0, y0 = crop_box[0], crop_box[1]
         candidates["boxes"] = candidates["boxes"] + torch.tensor([[x0, y0, x0, y0]])
         candidates["points"] = candidates["points"] + torch.tensor([[x0, y0]], dtype=torch.float64)

@@ -112,6 +112,8 @@ def decode_image(data: bytes | np.ndarray, path: str | os.PathLike) -> np.ndarra
         image = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
     except cv2.error as exc:
         raise ImageReadError(path, _decoder_failure(exc)) from None
+    except MemoryError:
+        raise ImageReadError(path, "not enough memory to decode the image") from None
     if image is None:
         if kind in _CORE_FORMATS:
             raise ImageReadError(path, f"not a readable image (corrupt or truncated {kind} data)")

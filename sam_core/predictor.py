@@ -12,6 +12,7 @@ import torch
 from .candidates import Candidates, stability_scores
 from .modeling import Sam
 from .modeling.decoder_cache import ImageCache
+from .upscale import MaskUpscaler
 from .utils.image import to_rgb_uint8
 from .utils.transforms import ResizeLongestSide
 
@@ -81,6 +82,7 @@ class SamPredictor:
         self.is_image_set = False
         self.features: torch.Tensor | None = None
         self._decoder_cache: ImageCache | None = None
+        self._upscaler: MaskUpscaler | None = None
         self.original_size: tuple[int, int] | None = None
         self.input_size: tuple[int, int] | None = None
 
@@ -137,11 +139,11 @@ class SamPredictor:
             stability = stability_scores(low_res, self.model.mask_threshold)
         input_size, original_size = self.input_size, self.original_size
 
+        upscaler = self.upscaler()
+
         def upscale(index: int) -> np.ndarray:
             with torch.inference_mode():
-                logits = low_res[index][None, None].to(self.model.pixel_mean.dtype)
-                full = self.model.postprocess_masks(logits, input_size, original_size)
-                return (full[0, 0] > self.model.mask_threshold).cpu().numpy()
+                return upscaler.masks(low_res[index][None], self.model.mask_threshold)[0].cpu().numpy()
 
         return Candidates(
             iou_predictions=iou[0].float().cpu().numpy(),
@@ -168,7 +170,7 @@ class SamPredictor:
             mask_t = torch.as_tensor(np.asarray(mask_input), dtype=torch.float, device=self.device)[None]
         return coords, labels, box_t, mask_t
 
-    @torch.inference_mode()
+    @torch.no_grad()
     def predict_torch(
         self,
         point_coords: torch.Tensor | None,
@@ -181,14 +183,27 @@ class SamPredictor:
         """Batched prediction; prompts are already in the 1024 input frame.
 
         Args: point_coords BxNx2, point_labels BxN, boxes Bx4 XYXY, mask_input Bx1x256x256.
-        Returns: masks BxCxHxW (bool, or logits), iou BxC, low-res logits BxCx256x256.
+        Returns: masks BxCxHxW (bool, or logits), iou BxC, low-res logits BxCx256x256;
+        ordinary tensors (not inference-mode ones), so they can be edited in place.
         """
         self._require_image()
         low_res, iou = self.decode(point_coords, point_labels, boxes, mask_input, multimask_output)
-        masks = self.model.postprocess_masks(low_res, self.input_size, self.original_size)
-        if not return_logits:
-            masks = masks > self.model.mask_threshold
-        return masks, iou, low_res
+        low_res, iou = low_res.clone(), iou.clone()  # out of inference mode
+        upscaler, flat = self.upscaler(), low_res.flatten(0, 1)
+        if return_logits:
+            masks = upscaler.logits(flat)
+        else:
+            masks = upscaler.masks(flat, self.model.mask_threshold)
+        return masks.view(*low_res.shape[:2], *masks.shape[1:]), iou, low_res
+
+    def upscaler(self) -> MaskUpscaler:
+        """The low-res -> original-frame :class:`MaskUpscaler` of the current image (built once)."""
+        self._require_image()
+        if self._upscaler is None:
+            low_res = 4 * self.model.prompt_encoder.image_embedding_size[0]
+            size = self.model.image_encoder.img_size
+            self._upscaler = MaskUpscaler.for_sam(low_res, size, self.input_size, self.original_size, self.device)
+        return self._upscaler
 
     def decode(
         self,

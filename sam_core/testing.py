@@ -35,6 +35,24 @@ def random_state_dict(config: SamConfig = TINY_CONFIG, seed: int = 0) -> dict[st
     return state
 
 
+def blob_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``state`` changed so that its masks look like SAM's: blobs rather than speckle.
+
+    Random decoder weights predict speckled masks whose boxes all span the image, which
+    leaves box NMS and the crop-edge filter of the generator nothing to decide. Averaging
+    the 2x2 kernels of the output upscaling removes the speckle, and scaling the
+    hypernetworks' last layer gives SAM-like logit magnitudes. Returns a new dict.
+    """
+    state = dict(state)
+    for key in ("mask_decoder.output_upscaling.0.weight", "mask_decoder.output_upscaling.3.weight"):
+        state[key] = state[key].mean(dim=(2, 3), keepdim=True).expand_as(state[key]).contiguous()
+    for i in range(4):
+        for part in ("weight", "bias"):
+            key = f"mask_decoder.output_hypernetworks_mlps.{i}.layers.2.{part}"
+            state[key] = state[key] * 50.0
+    return state
+
+
 def write_random_checkpoint(
     path: str | os.PathLike, config: SamConfig = TINY_CONFIG, seed: int = 0
 ) -> Path:

@@ -1,5 +1,5 @@
 import sys
 
-from .encoder_and_clicks import main
+from .cli import main
 
 sys.exit(main())

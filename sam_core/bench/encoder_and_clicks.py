@@ -11,7 +11,6 @@ Weights are seeded random ones in Meta's format unless ``--checkpoint`` is given
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import resource
 import sys
@@ -101,6 +100,59 @@ def time_clicks(predictor, prompts: list[dict], interactive: bool) -> list[float
     return times
 
 
+def time_predict_by_masks(predictor, h: int, w: int, count: int) -> dict:
+    """``predict()`` on one-point prompts, three masks (``multimask_output=True``) and one, apart."""
+    rng = np.random.default_rng(7)
+    points = rng.uniform([0, 0], [w, h], size=(count, 1, 2))
+    out = {}
+    for case, multimask in (("three_masks", True), ("single_mask", False)):
+        prompts = [{"point_coords": p, "point_labels": np.array([1]), "multimask_output": multimask,
+                    "follow_up": False} for p in points]  # fmt: skip
+        time_clicks(predictor, prompts[:3], interactive=False)
+        out[case] = _percentiles(time_clicks(predictor, prompts, interactive=False))
+    return out
+
+
+def time_predict_torch_boxes(predictor, h: int, w: int, count: int = 64, repeats: int = 2) -> dict:
+    """``predict_torch`` with ``count`` boxes at once (the notebook's batched boxes), one mask
+    each and three each: best of ``repeats``, in ms."""
+    rng = np.random.default_rng(11)
+    corners = np.sort(rng.uniform(0, [w, h], size=(count, 2, 2)), axis=1).reshape(count, 4)
+    boxes = predictor.transform.apply_boxes_torch(torch.as_tensor(corners, dtype=torch.float), (h, w))
+    out = {"boxes": count}
+    for case, multimask in (("single_mask", False), ("three_masks", True)):
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            with torch.no_grad():
+                predictor.predict_torch(None, None, boxes=boxes, multimask_output=multimask)
+            times.append((time.perf_counter() - start) * 1000)
+        out[case] = round(min(times), 1)
+    return out
+
+
+def time_clicks_by_points(predictor, h: int, w: int, counts=(1, 2, 4, 8, 16), repeats: int = 10) -> dict:
+    """Interactive click p50 against the number of points in the prompt (it should stay flat)."""
+    rng = np.random.default_rng(3)
+    out = {}
+    for n in counts:
+        prompts = [{"point_coords": rng.uniform([0, 0], [w, h], size=(n, 2)), "point_labels": np.ones(n, int),
+                    "follow_up": False} for _ in range(repeats)]  # fmt: skip
+        out[str(n)] = _percentiles(time_clicks(predictor, prompts, interactive=True))["p50"]
+    return out
+
+
+def time_encoder_by_size(config, state, checkpoint, device, dtype, sizes) -> dict:
+    """Encoder seconds against the image size: flat, as every image is resized to 1024."""
+    model = _build(config, state, checkpoint, device, dtype)
+    predictor = SamPredictor(model)
+    out = {}
+    for h, w in sizes:
+        image = synthetic_photo(h, w, seed=2)
+        out[f"{h}x{w}"] = round(min(time_encoder(predictor, image, 1)), 3)
+    return out
+
+
 def load_reference_package():
     """Meta's ``segment_anything`` (through the torchvision stand-in), or None when not installed."""
     try:
@@ -119,13 +171,11 @@ def masks_iou(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
 
 
-def run(args: argparse.Namespace) -> dict:
+def machine_header(args: argparse.Namespace) -> dict:
+    """Date, machine and image of a report."""
     threads = configure_threads(args.threads)
     device = choose_device(args.device)
-    h, w = args.image_size
-    image = synthetic_photo(h, w, seed=1)
-    prompts = varied_prompts(h, w, args.clicks)
-    report: dict = {
+    return {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
         "machine": {
             "processor": platform.processor() or platform.machine(),
@@ -135,10 +185,18 @@ def run(args: argparse.Namespace) -> dict:
             "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None,
             "torch": torch.__version__,
         },
-        "image": [h, w],
+        "image": list(args.image_size),
         "weights": "checkpoint" if args.checkpoint else "seeded random (Meta's format)",
-        "encoder": [],
     }
+
+
+def run(args: argparse.Namespace) -> dict:
+    device = choose_device(args.device)
+    h, w = args.image_size
+    image = synthetic_photo(h, w, seed=1)
+    prompts = varied_prompts(h, w, args.clicks)
+    report = machine_header(args)
+    report["encoder"] = []
     reference = None if args.no_reference else load_reference_package()
     for variant in args.variants:
         config = KNOWN_VARIANTS[variant]
@@ -165,7 +223,10 @@ def run(args: argparse.Namespace) -> dict:
                 report["click_to_mask_ms"] = _percentiles(time_clicks(predictor, prompts, interactive=True))
                 report["click_to_mask_ms"]["what"] = "predict_candidates + best candidate at full resolution"
                 report["predict_ms"] = _percentiles(time_clicks(predictor, prompts, interactive=False))
-                report["predict_ms"]["what"] = "predict(): all candidates at full resolution, reference-compatible"
+                report["predict_ms"]["what"] = "predict(): the bench's prompt mix (one multimask per three)"
+                report["predict_by_masks_ms"] = time_predict_by_masks(predictor, h, w, args.clicks)
+                report["click_by_points_ms"] = time_clicks_by_points(predictor, h, w)
+                report["predict_torch_boxes_ms"] = time_predict_torch_boxes(predictor, h, w)
                 report["embedding_cache"] = _time_cache(predictor, image)
             report["encoder"].append(entry)
             report["peak_rss_mb_sam_core"] = peak_rss_mb()
@@ -173,6 +234,9 @@ def run(args: argparse.Namespace) -> dict:
                 entry["cuda_peak_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
                 torch.cuda.reset_peak_memory_stats()
             del model, predictor
+        if variant == args.variants[0] and args.encoder_sizes:
+            report["encoder_by_image_size_s"] = time_encoder_by_size(config, state, args.checkpoint, device,
+                                                                     torch.float32, args.encoder_sizes)  # fmt: skip
         if reference is not None and (state is not None or args.checkpoint):
             _time_reference(reference, report, variant, config, state, args, device, image, prompts)
     _ratios(report)
@@ -227,6 +291,9 @@ def _time_reference(reference, report, variant, config, state, args, device, ima
         if variant == args.variants[0]:
             time_clicks(predictor, prompts[:5], interactive=False)
             report["reference_predict_ms"] = _percentiles(time_clicks(predictor, prompts, interactive=False))
+            h, w = image.shape[:2]
+            report["reference_predict_by_masks_ms"] = time_predict_by_masks(predictor, h, w, args.clicks)
+            report["reference_predict_torch_boxes_ms"] = time_predict_torch_boxes(predictor, h, w)
     report["peak_rss_mb_with_reference"] = peak_rss_mb()
 
 
@@ -241,6 +308,14 @@ def _ratios(report: dict) -> None:
         ref = report["reference_predict_ms"]["p50"]
         ratios["click_to_mask_p50_speedup_vs_reference_predict"] = round(ref / report["click_to_mask_ms"]["p50"], 2)
         ratios["predict_p50_speedup_vs_reference_predict"] = round(ref / report["predict_ms"]["p50"], 2)
+    ours, ref = report.get("predict_torch_boxes_ms"), report.get("reference_predict_torch_boxes_ms")
+    if ours and ref:
+        for case in ("single_mask", "three_masks"):
+            ratios[f"predict_torch_{ours['boxes']}_boxes_{case}_speedup_vs_reference"] = round(ref[case] / ours[case], 2)
+    for case in ("three_masks", "single_mask"):
+        ours, ref = report.get("predict_by_masks_ms", {}), report.get("reference_predict_by_masks_ms", {})
+        if case in ours and case in ref:
+            ratios[f"predict_{case}_p50_speedup_vs_reference"] = round(ref[case]["p50"] / ours[case]["p50"], 2)
     report["ratios"] = ratios
 
 
@@ -252,26 +327,3 @@ def _cpu_name() -> str:
     except OSError:
         pass
     return platform.processor()
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sam_core.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", nargs="+", default=["vit_b"], choices=sorted(KNOWN_VARIANTS))
-    parser.add_argument("--precisions", nargs="+", default=["fp32", "reduced"], choices=["fp32", "reduced"])
-    parser.add_argument("--image-size", type=lambda s: tuple(int(v) for v in s.split("x")), default=(1500, 2250),
-                        help="HxW of the synthetic photo (default 1500x2250)")
-    parser.add_argument("--clicks", type=int, default=50)
-    parser.add_argument("--repeats", type=int, default=2, help="encoder runs per configuration (best is reported)")
-    parser.add_argument("--device", default=None)
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--checkpoint", default=None, help="a real SAM checkpoint of the (single) variant")
-    parser.add_argument("--no-reference", action="store_true")
-    parser.add_argument("--out", default=None, help="also write the JSON report to this file")
-    args = parser.parse_args(argv)
-    report = run(args)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    return 0
-

@@ -1,6 +1,8 @@
 """The SAM model: encoder, prompt encoder and mask decoder, plus pre/post-processing."""
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -33,6 +35,33 @@ class Sam(nn.Module):
     @property
     def device(self) -> torch.device:
         return self.pixel_mean.device
+
+    @torch.no_grad()
+    def forward(self, batched_input: list[dict[str, Any]], multimask_output: bool) -> list[dict[str, torch.Tensor]]:
+        """Meta's end-to-end call: images and their prompts -> masks, all in one batch.
+
+        Each record has ``image`` (3xhxw RGB 0..255, already resized to the input frame),
+        ``original_size`` (H, W), and optionally ``point_coords`` (BxNx2) with
+        ``point_labels`` (BxN), ``boxes`` (Bx4 XYXY) and ``mask_inputs`` (Bx1x256x256),
+        prompts in the input frame. Returns per image ``masks`` (BxCxHxW bool, original
+        frame), ``iou_predictions`` (BxC) and ``low_res_logits`` (BxCx256x256); C is 3
+        with ``multimask_output``, else 1. For prompts that come one at a time, a
+        :class:`~sam_core.SamPredictor` is faster (the image is embedded once).
+        """
+        encoder = self.image_encoder
+        images = torch.stack([self.preprocess(record["image"]) for record in batched_input], dim=0)
+        embeddings = encoder(images.to(encoder.pos_embed.dtype)).float()
+        outputs = []
+        for record, embedding in zip(batched_input, embeddings):
+            points = None
+            if "point_coords" in record:
+                points = (record["point_coords"], record["point_labels"])
+            sparse, dense = self.prompt_encoder(points, record.get("boxes"), record.get("mask_inputs"))
+            low_res, iou = self.mask_decoder(embedding[None], self.prompt_encoder.get_dense_pe(), sparse, dense,
+                                             multimask_output)
+            masks = self.postprocess_masks(low_res, tuple(record["image"].shape[-2:]), tuple(record["original_size"]))
+            outputs.append({"masks": masks > self.mask_threshold, "iou_predictions": iou, "low_res_logits": low_res})
+        return outputs
 
     def preprocess(self, x: torch.Tensor) -> torch.Tensor:
         """Bx3xhxw RGB in [0, 255] (h, w <= img_size) -> normalised, zero-padded Bx3xSxS float."""

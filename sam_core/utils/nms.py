@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-# Up to this many boxes the full pairwise IoU matrix is built at once (float64,
-# 8 * N**2 bytes: 128 MiB at 4096); above it, IoU rows are computed per kept box.
-_MATRIX_LIMIT = 4096
+# Up to this many boxes, all pairwise overlaps are computed at once (N**2 bools and a few
+# float64 temporaries: 2 MiB each at 512), and each greedy step is then one lookup; above it,
+# each kept box computes its IoUs with the pending boxes only (O(N) memory).
+_MATRIX_LIMIT = 512
 
 
 def box_area(boxes: torch.Tensor) -> torch.Tensor:
@@ -59,46 +60,52 @@ def batched_nms(
     order = torch.argsort(scores.detach().cpu().double(), descending=True, stable=True)
     boxes = boxes.detach().cpu().double()[order]
     cats = None if categories is None else categories.detach().cpu()[order]
-    if n <= _MATRIX_LIMIT:
-        keep = _greedy_from_matrix(boxes, cats, iou_threshold)
-    else:
-        keep = _greedy_by_rows(boxes, cats, iou_threshold)
+    cats = None if cats is None else cats.numpy()
+    greedy = _greedy_from_matrix if n <= _MATRIX_LIMIT else _greedy
+    keep = greedy(boxes.numpy(), cats, iou_threshold)
     return order[keep].to(device)
 
 
-def _greedy_from_matrix(
-    boxes: torch.Tensor, cats: torch.Tensor | None, iou_threshold: float
-) -> torch.Tensor:
-    """Greedy selection over boxes sorted by score, via one NxN overlap matrix."""
-    overlaps = box_iou(boxes, boxes) > iou_threshold
+def _greedy_from_matrix(boxes: np.ndarray, cats: np.ndarray | None, iou_threshold: float) -> torch.Tensor:
+    """:func:`_greedy` for few boxes, from the N x N overlap matrix (numpy: single-threaded,
+    which for matrices this small beats waking a thread pool)."""
+    x0, y0, x1, y1 = (boxes[:, k] for k in range(4))
+    area = (x1 - x0) * (y1 - y0)
+    width = np.clip(np.minimum(x1[:, None], x1[None]) - np.maximum(x0[:, None], x0[None]), 0, None)
+    height = np.clip(np.minimum(y1[:, None], y1[None]) - np.maximum(y0[:, None], y0[None]), 0, None)
+    inter = width * height
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 for two empty boxes: NaN, never > threshold
+        overlaps = inter / (area[:, None] + area[None] - inter) > iou_threshold
     if cats is not None:
         overlaps &= cats[:, None] == cats[None, :]
-    overlaps = overlaps.numpy()
-    n = len(overlaps)
-    suppressed = np.zeros(n, dtype=bool)
+    pending = np.arange(len(overlaps))
     keep = []
-    for i in range(n):
-        if suppressed[i]:
-            continue
+    while len(pending):
+        i, rest = pending[0], pending[1:]
         keep.append(i)
-        suppressed |= overlaps[i]  # only later boxes can still be pending
+        pending = rest[~overlaps[i, rest]]
     return torch.tensor(keep, dtype=torch.int64)
 
 
-def _greedy_by_rows(
-    boxes: torch.Tensor, cats: torch.Tensor | None, iou_threshold: float
-) -> torch.Tensor:
-    """Same result as ``_greedy_from_matrix`` in O(N) memory: one IoU row per kept box."""
-    n = boxes.shape[0]
-    suppressed = torch.zeros(n, dtype=torch.bool)
+def _greedy(boxes: np.ndarray, cats: np.ndarray | None, iou_threshold: float) -> torch.Tensor:
+    """Greedy selection over Nx4 float64 boxes sorted by score -> int64 indices kept.
+
+    One step per *kept* box: its IoU with the boxes still pending, which then drop the
+    suppressed ones. Time is O(kept x N) and memory O(N), without an N x N matrix.
+    """
+    x0, y0, x1, y1 = (np.ascontiguousarray(boxes[:, k]) for k in range(4))
+    area = (x1 - x0) * (y1 - y0)
+    pending = np.arange(len(boxes))
     keep = []
-    for i in range(n):
-        if suppressed[i]:
-            continue
-        keep.append(i)
-        rest = slice(i + 1, n)
-        over = box_iou(boxes[i : i + 1], boxes[rest])[0] > iou_threshold
-        if cats is not None:
-            over &= cats[rest] == cats[i]
-        suppressed[rest] |= over
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 for two empty boxes: NaN, never > threshold
+        while len(pending):
+            i, rest = pending[0], pending[1:]
+            keep.append(i)
+            width = np.minimum(x1[i], x1[rest]) - np.maximum(x0[i], x0[rest])
+            height = np.minimum(y1[i], y1[rest]) - np.maximum(y0[i], y0[rest])
+            inter = np.clip(width, 0, None) * np.clip(height, 0, None)
+            over = inter / (area[i] + area[rest] - inter) > iou_threshold
+            if cats is not None:
+                over &= cats[rest] == cats[i]
+            pending = rest[~over]
     return torch.tensor(keep, dtype=torch.int64)

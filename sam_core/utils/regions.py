@@ -88,18 +88,25 @@ def label_components(mask: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return labels, sizes
 
 
-def _paint_runs(out: np.ndarray, row: np.ndarray, start: np.ndarray, end: np.ndarray, value: np.ndarray) -> None:
-    """Write ``value[i]`` over run i of the HxW array ``out`` (runs are disjoint)."""
-    w = out.shape[1]
-    flat = out.reshape(-1)
-    delta = np.zeros(flat.size + 1, dtype=np.int64)
-    # Each run adds its value at its start and removes it after its end; the
-    # running sum is then the value inside runs and 0 between them.
-    np.add.at(delta, row * w + start, value)
-    np.add.at(delta, row * w + end, -value)
-    inside = np.cumsum(delta[:-1])
-    covered = inside != 0
-    flat[covered] = inside[covered]
+def _run_pixels(w: int, row: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Flat (raster) indices of every pixel of the runs, run after run."""
+    lengths = end - start
+    if len(lengths) == 0:
+        return np.zeros(0, dtype=np.int64)
+    # Each pixel's index is its run's first index plus its position within the run.
+    first = row * w + start
+    run_offset = np.cumsum(lengths) - lengths
+    return np.repeat(first - run_offset, lengths) + np.arange(int(lengths.sum()))
+
+
+def _paint_runs(out: np.ndarray, row: np.ndarray, start: np.ndarray, end: np.ndarray, value) -> None:
+    """Write ``value`` (a scalar, or one value per run) over the runs of the HxW array ``out``.
+
+    Touches only the runs' pixels, never the whole image.
+    """
+    if np.ndim(value):
+        value = np.repeat(value, end - start)
+    out.reshape(-1)[_run_pixels(out.shape[1], row, start, end)] = value
 
 
 def remove_small_regions(mask: np.ndarray, area_thresh: float, mode: str) -> Tuple[np.ndarray, bool]:
@@ -117,13 +124,29 @@ def remove_small_regions(mask: np.ndarray, area_thresh: float, mode: str) -> Tup
         raise ValueError(f"mode must be 'holes' or 'islands', got {mode!r}")
     mask = np.asarray(mask, dtype=bool)
     fill_holes = mode == "holes"
-    labels, sizes = label_components(~mask if fill_holes else mask)
-    small = sizes < area_thresh
+    h, w = mask.shape
+    row, start, end = _row_runs(~mask if fill_holes else mask)
+    if len(row) == 0:
+        return mask, False
+    # Labels are not needed here, only each run's component and the components' sizes.
+    root = _merge(len(row), *_run_edges(row, start, end, w))
+    is_root = root == np.arange(len(row))
+    sizes = np.bincount(root, weights=end - start, minlength=len(row))
+    small = is_root & (sizes < area_thresh)
     if not small.any():
         return mask, False
+    out = mask.copy()
     if fill_holes:
-        return mask | small[labels - 1] & (labels > 0), True
-    keep = ~small
+        runs = small[root]
+        _paint_runs(out, row[runs], start[runs], end[runs], True)
+        return out, True
+    keep = is_root & ~small
     if not keep.any():
-        keep[int(np.argmax(sizes))] = True
-    return keep[labels - 1] & (labels > 0), True
+        # All islands are small: keep the largest, the first in OpenCV's label order on ties.
+        first_block = np.full(len(row), np.iinfo(np.int64).max)
+        np.minimum.at(first_block, root, (row // 2) * (w // 2 + 1) + start // 2)
+        largest = np.flatnonzero(is_root & (sizes == sizes[is_root].max()))
+        keep[largest[np.argmin(first_block[largest])]] = True
+    runs = ~keep[root]
+    _paint_runs(out, row[runs], start[runs], end[runs], False)
+    return out, True

@@ -15,9 +15,13 @@ from torch.nn import functional as F
 
 
 def get_preprocess_shape(oldh: int, oldw: int, long_side_length: int) -> tuple[int, int]:
-    """(h, w) after scaling the longest side to ``long_side_length``, rounded half up."""
+    """(h, w) after scaling the longest side to ``long_side_length``, rounded half up.
+
+    A side that would round to 0 px (a 1x5000 image: 0.2 px) is kept at 1 px, where the
+    reference's resize fails; the rest of the input frame is padding, as for every image.
+    """
     scale = long_side_length * 1.0 / max(oldh, oldw)
-    return int(oldh * scale + 0.5), int(oldw * scale + 0.5)
+    return max(1, int(oldh * scale + 0.5)), max(1, int(oldw * scale + 0.5))
 
 
 class ResizeLongestSide:
