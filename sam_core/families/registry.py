@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Collection, Union
 
-from . import sam
+from . import sam, sam2
 from .base import Family, UnsupportedFamily
 
 
@@ -24,7 +24,7 @@ LAYOUTS: tuple[Union[Family, UnsupportedFamily], ...] = (
     UnsupportedFamily("SAM 3", _prefixed("detector.", "tracker.")),
     UnsupportedFamily("SAM 2 video-module (memory attention and encoder, no image encoder)", _video_only),
     UnsupportedFamily("EdgeSAM (RepViT encoder)", _prefixed("image_encoder.features.", "image_encoder.fuse_stage")),
-    UnsupportedFamily("SAM 2", _prefixed("memory_attention.", "sam_mask_decoder.", "image_encoder.trunk.")),
+    sam2.FAMILY,
     UnsupportedFamily("MobileSAM (TinyViT encoder)", _prefixed("image_encoder.layers.", "image_encoder.patch_embed.seq.")),
     UnsupportedFamily("HQ-SAM", _prefixed("mask_decoder.hf_")),
     sam.FAMILY,
@@ -34,7 +34,7 @@ FAMILIES: tuple[Family, ...] = tuple(layout for layout in LAYOUTS if isinstance(
 
 
 def supported_titles() -> str:
-    """The families ``load_sam`` builds, for messages: "SAM v1, SAM 2 / 2.1"."""
+    """The families ``load_sam`` builds, for messages: "SAM v1, SAM 2 / 2.1, ..."."""
     return ", ".join(family.title for family in FAMILIES)
 
 
