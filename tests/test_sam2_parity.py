@@ -2,7 +2,7 @@
 
 The reference is built from the official config file with the trunk of the test shape
 (or the real hiera_t), loads the whole checkpoint (video modules included) strictly,
-and predicts through ``SAM2ImagePredictor``. From the same preprocessed tensor,
+and predicts through ``SAM2ImagePredictor`` (install it with ``.ci/install-references.sh``). From the same preprocessed tensor,
 embeddings, low-res logits and IoU agree to 1e-4 relative, also for mask-prompt
 follow-ups; from raw uint8 images every full-resolution mask reaches IoU >= 0.99.
 """
@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from sam_core import SamPredictor, load_sam
+from sam_core.bench import reference_sam2
 from sam_core.testing import (
     SAM2_HIERA_T_CONFIG,
     SAM2_TEST_CONFIG,
@@ -20,12 +21,6 @@ from sam_core.testing import (
     synthetic_photo,
     write_random_sam2_checkpoint,
 )
-
-reference_sam2 = pytest.importorskip("sam_core.bench.reference_sam2")
-try:
-    reference_sam2.load_reference_sam2()
-except ImportError:
-    pytest.skip("the reference sam2==1.1.0 is not installed", allow_module_level=True)
 
 SIZES = [(600, 900), (1365, 700)]
 

@@ -28,7 +28,9 @@ from ..config import KNOWN_VARIANTS
 from ..embedding_cache import EmbeddingCache, content_hash
 from ..predictor import SamPredictor
 from ..runtime import configure_threads
+from ..families.sam2 import HIERA_VARIANTS
 from ..testing import random_state_dict, synthetic_photo
+from . import sam2_encoder_and_clicks
 from .reference import load_reference
 
 
@@ -141,6 +143,9 @@ def run(args: argparse.Namespace) -> dict:
     }
     reference = None if args.no_reference else load_reference_package()
     for variant in args.variants:
+        if variant in HIERA_VARIANTS:
+            sam2_encoder_and_clicks.run_variant(variant, args, report, device, image, prompts, _Helpers)
+            continue
         config = KNOWN_VARIANTS[variant]
         state = None if args.checkpoint else random_state_dict(config, seed=0)
         precisions = ["fp32"] + [p for p in args.precisions if p != "fp32"]
@@ -160,7 +165,7 @@ def run(args: argparse.Namespace) -> dict:
             else:
                 ious = [masks_iou(a, b) for a, b in zip(fp32_masks, masks)]
                 entry["mask_iou_vs_fp32"] = {"min": round(min(ious), 4), "mean": round(float(np.mean(ious)), 4)}
-            if precision == "fp32" and variant == args.variants[0]:
+            if precision == "fp32" and variant == next(v for v in args.variants if v in KNOWN_VARIANTS):
                 time_clicks(predictor, prompts[:5], interactive=True)  # warm-up
                 report["click_to_mask_ms"] = _percentiles(time_clicks(predictor, prompts, interactive=True))
                 report["click_to_mask_ms"]["what"] = "predict_candidates + best candidate at full resolution"
@@ -224,7 +229,7 @@ def _time_reference(reference, report, variant, config, state, args, device, ima
         seconds = time_encoder(predictor, image, args.repeats)
         report["encoder"].append({"variant": variant, "precision": "float32", "implementation": "reference",
                                   "seconds": round(min(seconds), 3), "all_seconds": [round(s, 3) for s in seconds]})
-        if variant == args.variants[0]:
+        if variant == next(v for v in args.variants if v in KNOWN_VARIANTS):
             time_clicks(predictor, prompts[:5], interactive=False)
             report["reference_predict_ms"] = _percentiles(time_clicks(predictor, prompts, interactive=False))
     report["peak_rss_mb_with_reference"] = peak_rss_mb()
@@ -241,7 +246,16 @@ def _ratios(report: dict) -> None:
         ref = report["reference_predict_ms"]["p50"]
         ratios["click_to_mask_p50_speedup_vs_reference_predict"] = round(ref / report["click_to_mask_ms"]["p50"], 2)
         ratios["predict_p50_speedup_vs_reference_predict"] = round(ref / report["predict_ms"]["p50"], 2)
+    ratios.update(sam2_encoder_and_clicks.ratios(report))
     report["ratios"] = ratios
+
+
+class _Helpers:
+    """The timing helpers the family benches share."""
+
+    time_clicks = staticmethod(time_clicks)
+    percentiles = staticmethod(_percentiles)
+    sync = staticmethod(lambda device: _sync(torch.device(device)))
 
 
 def _cpu_name() -> str:
@@ -256,7 +270,7 @@ def _cpu_name() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sam_core.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", nargs="+", default=["vit_b"], choices=sorted(KNOWN_VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=["vit_b"], choices=sorted(KNOWN_VARIANTS) + sorted(HIERA_VARIANTS))
     parser.add_argument("--precisions", nargs="+", default=["fp32", "reduced"], choices=["fp32", "reduced"])
     parser.add_argument("--image-size", type=lambda s: tuple(int(v) for v in s.split("x")), default=(1500, 2250),
                         help="HxW of the synthetic photo (default 1500x2250)")
