@@ -84,13 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate SAM masks for every object in images; write SA-1B-style JSON.",
     )
     parser.add_argument("input", type=Path, help="an image file or a folder of images")
-    parser.add_argument("--checkpoint", type=Path, required=True, help="a Meta SAM v1 .pth checkpoint")
+    parser.add_argument("--checkpoint", type=Path, required=True, help="an official SAM checkpoint (SAM v1, SAM 2 / 2.1, ...)")
     parser.add_argument("--out", type=Path, required=True, help="folder for the JSON files (created)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available)")
     gen = parser.add_argument_group("generator")
     gen.add_argument("--points-per-side", type=int, default=32)
     gen.add_argument("--points-per-batch", type=int, default=64)
-    gen.add_argument("--pred-iou-thresh", type=float, default=0.88)
+    gen.add_argument("--pred-iou-thresh", type=float, default=None,
+                     help="default: the family's (SAM v1 0.88, SAM 2 0.8)")
     gen.add_argument("--stability-score-thresh", type=float, default=0.95)
     gen.add_argument("--stability-score-offset", type=float, default=1.0)
     gen.add_argument("--box-nms-thresh", type=float, default=0.7)

@@ -34,6 +34,8 @@ from .utils.regions import remove_small_regions
 from .utils.rle import mask_to_rle, rle_area, rle_to_coco, rle_to_mask
 
 OUTPUT_MODES = ("binary_mask", "uncompressed_rle", "coco_rle")
+# Meta's SAM v1 generator; a network's ``generator_defaults`` override them (SAM 2: pred_iou_thresh 0.8).
+FAMILY_DEFAULTS = {"pred_iou_thresh": 0.88, "use_m2m": False}
 
 ProgressCallback = Callable[[int, int], None]
 MaskStack = Union[np.ndarray, Sequence[np.ndarray]]
@@ -47,12 +49,13 @@ class SamAutomaticMaskGenerator:
     """Generate candidates for a whole image from a grid of single-point prompts.
 
     Args:
-        model: a :class:`Sam` (any device/dtype).
+        model: a SAM network of any family (any device/dtype).
         points_per_side: grid points per image side in crop layer 0 (points_per_side**2
             prompts); None when ``point_grids`` is given instead.
         points_per_batch: prompts decoded together; bounds memory (each holds
             3 full-resolution float logit maps of its crop).
-        pred_iou_thresh: keep candidates whose predicted IoU is > this (0 disables).
+        pred_iou_thresh: keep candidates whose predicted IoU is > this (0 disables); None:
+            the family's default (SAM v1 0.88, SAM 2 0.8, as their reference generators).
         stability_score_thresh: keep candidates whose stability score is >= this (0 disables).
         stability_score_offset: the logit shift used for the stability score.
         box_nms_thresh: box IoU above which a lower-scored candidate of the same crop is dropped.
@@ -69,6 +72,11 @@ class SamAutomaticMaskGenerator:
         covered_thresh: with ``existing_masks`` given to :meth:`generate`, candidates with
             more than this fraction of their pixels inside existing masks are dropped
             (1.0 keeps them all; prompts on existing masks are skipped regardless).
+        use_m2m: SAM 2's one-step refinement: each candidate is decoded again from its point
+            with its own low-res logits as the mask prompt, single-mask output (as
+            ``SAM2AutomaticMaskGenerator``); None: the family's default (off).
+        multimask_output: three candidates per point (True) or the single-mask answer.
+        mask_threshold: the logit above which a pixel is in a mask; None: the network's (0).
 
     The generator owns one :class:`SamPredictor`; run one ``generate`` at a time.
     """
@@ -78,7 +86,7 @@ class SamAutomaticMaskGenerator:
         model: Sam,
         points_per_side: Optional[int] = 32,
         points_per_batch: int = 64,
-        pred_iou_thresh: float = 0.88,
+        pred_iou_thresh: Optional[float] = None,
         stability_score_thresh: float = 0.95,
         stability_score_offset: float = 1.0,
         box_nms_thresh: float = 0.7,
@@ -90,6 +98,9 @@ class SamAutomaticMaskGenerator:
         min_mask_region_area: int = 0,
         output_mode: str = "binary_mask",
         covered_thresh: float = 0.5,
+        use_m2m: Optional[bool] = None,
+        multimask_output: bool = True,
+        mask_threshold: Optional[float] = None,
     ) -> None:
         if (points_per_side is None) == (point_grids is None):
             raise ValueError("give exactly one of points_per_side and point_grids")
@@ -103,9 +114,13 @@ class SamAutomaticMaskGenerator:
         if points_per_batch < 1:
             raise ValueError("points_per_batch must be >= 1")
         self.predictor = SamPredictor(model)
+        defaults = {**FAMILY_DEFAULTS, **getattr(model, "generator_defaults", {})}
         self.point_grids = [np.asarray(g, dtype=np.float64).reshape(-1, 2) for g in point_grids]
         self.points_per_batch = points_per_batch
-        self.pred_iou_thresh = pred_iou_thresh
+        self.pred_iou_thresh = defaults["pred_iou_thresh"] if pred_iou_thresh is None else pred_iou_thresh
+        self.use_m2m = defaults["use_m2m"] if use_m2m is None else use_m2m
+        self.multimask_output = multimask_output
+        self.mask_threshold = model.mask_threshold if mask_threshold is None else mask_threshold
         self.stability_score_thresh = stability_score_thresh
         self.stability_score_offset = stability_score_offset
         self.box_nms_thresh = box_nms_thresh
@@ -223,7 +238,8 @@ class SamAutomaticMaskGenerator:
         coords = predictor.transform.apply_coords(points, crop_size)
         coords = torch.as_tensor(coords, device=predictor.device)[:, None, :]
         labels = torch.ones(coords.shape[:2], dtype=torch.int, device=predictor.device)
-        low_res, iou = predictor.decode(coords, labels, None, None, True)
+        low_res, iou = self._decode_points(coords, labels)
+        per_prompt = low_res.shape[1]  # three candidates, or one
         low_res, iou = low_res.flatten(0, 1), iou.flatten(0, 1).float()
         rows = torch.arange(len(iou), device=iou.device)
         if self.pred_iou_thresh > 0.0:
@@ -231,8 +247,8 @@ class SamAutomaticMaskGenerator:
         # Upsampling is per map, so doing it only for confident candidates saves
         # most of the time and memory without changing any value.
         logits = model.postprocess_masks(low_res[rows, None], predictor.input_size, predictor.original_size)[:, 0]
-        stability = stability_score(logits, model.mask_threshold, self.stability_score_offset)
-        masks = logits > model.mask_threshold
+        stability = stability_score(logits, self.mask_threshold, self.stability_score_offset)
+        masks = logits > self.mask_threshold
         del logits
         if self.stability_score_thresh > 0.0:
             stable = stability >= self.stability_score_thresh
@@ -253,8 +269,24 @@ class SamAutomaticMaskGenerator:
             boxes=boxes[keep_cpu],
             iou_preds=iou.cpu()[rows_kept],
             stability_score=stability.cpu()[keep_cpu],
-            points=torch.from_numpy(np.repeat(points, 3, axis=0))[rows_kept],
+            points=torch.from_numpy(np.repeat(points, per_prompt, axis=0))[rows_kept],
         )
+
+    def _decode_points(self, coords: torch.Tensor, labels: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Bx1x2 points (input frame) -> (low-res logits B x M x 256 x 256, IoU B x M), refined
+        by SAM 2's mask-to-mask step when ``use_m2m``."""
+        predictor = self.predictor
+        low_res, iou = predictor.decode(coords, labels, None, None, self.multimask_output)
+        if not self.use_m2m:
+            return low_res, iou
+        # As SAM2AutomaticMaskGenerator.refine_with_m2m: every candidate's logits, as its
+        # predictor returns them (clamped), go back in with the candidate's point.
+        batch, per_prompt = low_res.shape[:2]
+        prompts = predictor.returned_low_res(low_res.flatten(0, 1))[:, None]
+        refined, refined_iou = predictor.decode(
+            coords.repeat_interleave(per_prompt, 0), labels.repeat_interleave(per_prompt, 0), None, prompts, False
+        )
+        return refined.view(batch, per_prompt, *refined.shape[2:]), refined_iou.view(batch, per_prompt)
 
     def _finish_crop(self, candidates: CandidateTable, crop_box: List[int]) -> CandidateTable:
         """NMS within a crop, then boxes and points from the crop frame to the image frame."""

@@ -156,7 +156,7 @@ class SamPredictor:
         with torch.inference_mode():
             low_res, iou = self.decode(coords, labels, box_t, mask_t, multimask_output)
             low_res = low_res[0].float()
-            returned = self._returned_low_res(low_res)
+            returned = self.returned_low_res(low_res)
             stability = stability_scores(returned, self.model.mask_threshold)
         input_size, original_size = self.input_size, self.original_size
 
@@ -211,11 +211,11 @@ class SamPredictor:
         masks = self.model.postprocess_masks(low_res, self.input_size, self.original_size)
         if not return_logits:
             masks = masks > self.model.mask_threshold
-        return masks, iou, self._returned_low_res(low_res)
+        return masks, iou, self.returned_low_res(low_res)
 
-    def _returned_low_res(self, low_res: torch.Tensor) -> torch.Tensor:
-        """The low-res logits as the family's reference hands them back (SAM 2 clamps them;
-        its full-resolution masks come from the unclamped ones)."""
+    def returned_low_res(self, low_res: torch.Tensor) -> torch.Tensor:
+        """Low-res logits from :meth:`decode` as the family's reference hands them back (SAM 2
+        clamps them to +-32; its full-resolution masks come from the unclamped ones)."""
         limit = self.model.low_res_logit_limit
         return low_res if limit is None else low_res.clamp(-limit, limit)
 
