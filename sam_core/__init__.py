@@ -3,6 +3,7 @@ from .automatic_mask_generator import GenerationCancelled, SamAutomaticMaskGener
 from .build import CheckpointError, build_sam, choose_device, load_sam, reduced_precision
 from .embedding_cache import EmbeddingCache, content_hash
 from .config import KNOWN_VARIANTS, SamConfig, infer_config
+from .families import ImageEmbedding
 from .modeling import Sam
 from .predictor import SamPredictor
 from .registry import build_sam_vit_b, build_sam_vit_h, build_sam_vit_l, sam_model_registry
@@ -11,6 +12,7 @@ __all__ = [
     "CheckpointError",
     "EmbeddingCache",
     "GenerationCancelled",
+    "ImageEmbedding",
     "KNOWN_VARIANTS",
     "Sam",
     "SamAutomaticMaskGenerator",

@@ -32,6 +32,8 @@ from .utils.regions import remove_small_regions
 from .utils.rle import mask_to_rle, rle_area, rle_to_coco, rle_to_mask
 
 OUTPUT_MODES = ("binary_mask", "uncompressed_rle", "coco_rle")
+# Meta's SAM v1 generator; a network's ``generator_defaults`` override them (SAM 2: pred_iou_thresh 0.8).
+FAMILY_DEFAULTS = {"pred_iou_thresh": 0.88, "use_m2m": False}
 
 ProgressCallback = Callable[[int, int], None]
 MaskStack = Union[np.ndarray, Sequence[np.ndarray]]
@@ -45,12 +47,13 @@ class SamAutomaticMaskGenerator:
     """Generate candidates for a whole image from a grid of single-point prompts.
 
     Args:
-        model: a :class:`Sam` (any device/dtype).
+        model: a SAM network of any family (any device/dtype).
         points_per_side: grid points per image side in crop layer 0 (points_per_side**2
             prompts); None when ``point_grids`` is given instead.
         points_per_batch: prompts decoded together; bounds memory (each holds
             3 full-resolution float logit maps of its crop).
-        pred_iou_thresh: keep candidates whose predicted IoU is > this (0 disables).
+        pred_iou_thresh: keep candidates whose predicted IoU is > this (0 disables); None:
+            the family's default (SAM v1 0.88, SAM 2 0.8, as their reference generators).
         stability_score_thresh: keep candidates whose stability score is >= this (0 disables).
         stability_score_offset: the logit shift used for the stability score.
         box_nms_thresh: box IoU above which a lower-scored candidate of the same crop is dropped.
@@ -67,6 +70,11 @@ class SamAutomaticMaskGenerator:
         covered_thresh: with ``existing_masks`` given to :meth:`generate`, candidates with
             more than this fraction of their pixels inside existing masks are dropped
             (1.0 keeps them all; prompts on existing masks are skipped regardless).
+        use_m2m: SAM 2's one-step refinement: each candidate is decoded again from its point
+            with its own low-res logits as the mask prompt, single-mask output (as
+            ``SAM2AutomaticMaskGenerator``); None: the family's default (off).
+        multimask_output: three candidates per point (True) or the single-mask answer.
+        mask_threshold: the logit above which a pixel is in a mask; None: the network's (0).
 
     The generator owns one :class:`SamPredictor`; run one ``generate`` at a time.
     """
@@ -76,7 +84,7 @@ class SamAutomaticMaskGenerator:
         model: Sam,
         points_per_side: Optional[int] = 32,
         points_per_batch: int = 64,
-        pred_iou_thresh: float = 0.88,
+        pred_iou_thresh: Optional[float] = None,
         stability_score_thresh: float = 0.95,
         stability_score_offset: float = 1.0,
         box_nms_thresh: float = 0.7,
@@ -88,6 +96,9 @@ class SamAutomaticMaskGenerator:
         min_mask_region_area: int = 0,
         output_mode: str = "binary_mask",
         covered_thresh: float = 0.5,
+        use_m2m: Optional[bool] = None,
+        multimask_output: bool = True,
+        mask_threshold: Optional[float] = None,
     ) -> None:
         if (points_per_side is None) == (point_grids is None):
             raise ValueError("give exactly one of points_per_side and point_grids")
@@ -101,9 +112,13 @@ class SamAutomaticMaskGenerator:
         if points_per_batch < 1:
             raise ValueError("points_per_batch must be >= 1")
         self.predictor = SamPredictor(model)
+        defaults = {**FAMILY_DEFAULTS, **getattr(model, "generator_defaults", {})}
         self.point_grids = [np.asarray(g, dtype=np.float64).reshape(-1, 2) for g in point_grids]
         self.points_per_batch = points_per_batch
-        self.pred_iou_thresh = pred_iou_thresh
+        self.pred_iou_thresh = defaults["pred_iou_thresh"] if pred_iou_thresh is None else pred_iou_thresh
+        self.use_m2m = defaults["use_m2m"] if use_m2m is None else use_m2m
+        self.multimask_output = multimask_output
+        self.mask_threshold = model.mask_threshold if mask_threshold is None else mask_threshold
         self.stability_score_thresh = stability_score_thresh
         self.stability_score_offset = stability_score_offset
         self.box_nms_thresh = box_nms_thresh
@@ -209,15 +224,24 @@ class SamAutomaticMaskGenerator:
         rows = np.clip(y0 + points[:, 1].astype(np.int64), 0, covered.shape[0] - 1)
         return points[~covered[rows, cols]]
 
-    def _decode(self, points: np.ndarray, crop_size: Tuple[int, int]) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Bx2 points (crop frame) -> (3B x 256 x 256 low-res logits, 3B float32 predicted IoU),
-        the three candidates of each point in turn."""
+    def _decode(self, points: np.ndarray, crop_size: Tuple[int, int]) -> Tuple[torch.Tensor, torch.Tensor, int]:
+        """Bx2 points (crop frame) -> (MB x 256 x 256 low-res logits, MB float32 predicted IoU, M),
+        the M candidates of each point in turn (three, or one: single-mask output, or a
+        family that answers one, as HQ-SAM's generator does), refined by SAM 2's
+        mask-to-mask step when ``use_m2m``."""
         predictor = self.predictor
         coords = predictor.transform.apply_coords(points, crop_size)
         coords = torch.as_tensor(coords, device=predictor.device)[:, None, :]
         labels = torch.ones(coords.shape[:2], dtype=torch.int, device=predictor.device)
-        low_res, iou = predictor.decode(coords, labels, None, None, True)
-        return low_res.flatten(0, 1), iou.flatten(0, 1).float()
+        low_res, iou = predictor.decode(coords, labels, None, None, self.multimask_output)
+        per_prompt = low_res.shape[1]
+        if self.use_m2m:
+            # As SAM2AutomaticMaskGenerator.refine_with_m2m: every candidate's logits, as its
+            # predictor returns them (clamped), go back in with the candidate's point.
+            prompts = predictor.returned_low_res(low_res.flatten(0, 1))[:, None]
+            low_res, iou = predictor.decode(coords.repeat_interleave(per_prompt, 0),
+                                            labels.repeat_interleave(per_prompt, 0), None, prompts, False)
+        return low_res.flatten(0, 1), iou.flatten(0, 1).float(), per_prompt
 
     def _score_batch(
         self,
@@ -234,13 +258,12 @@ class SamAutomaticMaskGenerator:
         block by block and never kept (:meth:`MaskUpscaler.statistics`); the masks of the
         few candidates that survive NMS are made afterwards (:meth:`_render`).
         """
-        model = self.predictor.model
         crop_size = (crop_box[3] - crop_box[1], crop_box[2] - crop_box[0])
-        low_res, iou = self._decode(points, crop_size)
+        low_res, iou, per_prompt = self._decode(points, crop_size)
         rows = torch.arange(len(iou), device=iou.device)
         if self.pred_iou_thresh > 0.0:
             rows = rows[iou > self.pred_iou_thresh]
-        cut, offset = model.mask_threshold, self.stability_score_offset
+        cut, offset = self.mask_threshold, self.stability_score_offset
         cuts = (cut + offset, cut - offset) + ((cut,) if covered_crop is not None else ())
         stats = self.predictor.upscaler().statistics(low_res[rows], cuts, cut, covered_crop)
         rows = rows.cpu()
@@ -257,9 +280,9 @@ class SamAutomaticMaskGenerator:
             boxes=stats.boxes[keep],
             iou_preds=iou.cpu()[rows],
             stability_score=stability[keep],
-            points=torch.from_numpy(np.repeat(points, 3, axis=0))[rows],
-            prompt=first + torch.div(rows, 3, rounding_mode="floor"),
-            output=rows % 3,
+            points=torch.from_numpy(np.repeat(points, per_prompt, axis=0))[rows],
+            prompt=first + torch.div(rows, per_prompt, rounding_mode="floor"),
+            output=rows % per_prompt,
         )
 
     def _crop_nms(self, candidates: CandidateTable) -> CandidateTable:
@@ -282,14 +305,15 @@ class SamAutomaticMaskGenerator:
         crop_size = (crop_box[3] - crop_box[1], crop_box[2] - crop_box[0])
         upscaler = self.predictor.upscaler()
         prompts, slot = torch.unique(candidates["prompt"], return_inverse=True)
-        wanted = slot * 3 + candidates["output"]  # row of each candidate in the re-decoded stack
         rles: List[Any] = [None] * len(candidates)
         boxes = torch.zeros(len(candidates), 4, dtype=torch.int64)
         for start in range(0, len(prompts), self.points_per_batch):
-            low_res, _ = self._decode(points[prompts[start : start + self.points_per_batch].numpy()], crop_size)
-            base = 3 * start
+            low_res, _, per_prompt = self._decode(points[prompts[start : start + self.points_per_batch].numpy()],
+                                                  crop_size)
+            wanted = slot * per_prompt + candidates["output"]  # row of each candidate in the re-decoded stack
+            base = per_prompt * start
             mine = ((wanted >= base) & (wanted < base + len(low_res))).nonzero()[:, 0]
-            masks = upscaler.masks(low_res[(wanted[mine] - base).to(low_res.device)], self.predictor.model.mask_threshold)
+            masks = upscaler.masks(low_res[(wanted[mine] - base).to(low_res.device)], self.mask_threshold)
             runs = MaskRuns.from_masks(masks)
             del masks
             boxes[mine] = runs.boxes()

@@ -15,11 +15,12 @@ from typing import Any, Dict
 #: Bumped when the JSON written for the same settings changes, so older outputs are redone.
 OUTPUT_VERSION = 1
 
-# (flag, type, default, help); defaults are SamAutomaticMaskGenerator's.
+# (flag, type, default, help); defaults are SamAutomaticMaskGenerator's (None: the SAM family's own).
 GENERATOR_FLAGS = (
     ("--points-per-side", int, 32, "grid points per image side (points_per_side**2 prompts)"),
     ("--points-per-batch", int, 64, "prompts decoded together; bounds memory"),
-    ("--pred-iou-thresh", float, 0.88, "keep masks whose predicted IoU is above this (0 keeps all)"),
+    ("--pred-iou-thresh", float, None,
+     "keep masks whose predicted IoU is above this (0 keeps all; default: the family's, SAM v1 0.88, SAM 2 0.8)"),
     ("--stability-score-thresh", float, 0.95, "keep masks at least this stable (0 keeps all)"),
     ("--stability-score-offset", float, 1.0, "logit shift used for the stability score"),
     ("--box-nms-thresh", float, 0.7, "box IoU above which the lower-scored mask of a crop is dropped"),
@@ -35,7 +36,8 @@ def add_generator_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``generator`` flag group to ``parser``."""
     group = parser.add_argument_group("generator")
     for flag, kind, default, text in GENERATOR_FLAGS:
-        group.add_argument(flag, type=kind, default=default, help=f"{text} (default: {default:.4g})")
+        shown = "" if default is None else f" (default: {default:.4g})"
+        group.add_argument(flag, type=kind, default=default, help=text + shown)
 
 
 def generator_kwargs(args: argparse.Namespace) -> Dict[str, Any]:

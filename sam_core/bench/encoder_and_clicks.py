@@ -27,7 +27,9 @@ from ..config import KNOWN_VARIANTS
 from ..embedding_cache import EmbeddingCache, content_hash
 from ..predictor import SamPredictor
 from ..runtime import configure_threads
+from ..families.sam2 import HIERA_VARIANTS
 from ..testing import random_state_dict, synthetic_photo
+from . import sam2_encoder_and_clicks
 from .reference import load_reference
 
 
@@ -199,6 +201,9 @@ def run(args: argparse.Namespace) -> dict:
     report["encoder"] = []
     reference = None if args.no_reference else load_reference_package()
     for variant in args.variants:
+        if variant in HIERA_VARIANTS:
+            sam2_encoder_and_clicks.run_variant(variant, args, report, device, image, prompts, _Helpers)
+            continue
         config = KNOWN_VARIANTS[variant]
         state = None if args.checkpoint else random_state_dict(config, seed=0)
         precisions = ["fp32"] + [p for p in args.precisions if p != "fp32"]
@@ -218,7 +223,7 @@ def run(args: argparse.Namespace) -> dict:
             else:
                 ious = [masks_iou(a, b) for a, b in zip(fp32_masks, masks)]
                 entry["mask_iou_vs_fp32"] = {"min": round(min(ious), 4), "mean": round(float(np.mean(ious)), 4)}
-            if precision == "fp32" and variant == args.variants[0]:
+            if precision == "fp32" and variant == next(v for v in args.variants if v in KNOWN_VARIANTS):
                 time_clicks(predictor, prompts[:5], interactive=True)  # warm-up
                 report["click_to_mask_ms"] = _percentiles(time_clicks(predictor, prompts, interactive=True))
                 report["click_to_mask_ms"]["what"] = "predict_candidates + best candidate at full resolution"
@@ -288,7 +293,7 @@ def _time_reference(reference, report, variant, config, state, args, device, ima
         seconds = time_encoder(predictor, image, args.repeats)
         report["encoder"].append({"variant": variant, "precision": "float32", "implementation": "reference",
                                   "seconds": round(min(seconds), 3), "all_seconds": [round(s, 3) for s in seconds]})
-        if variant == args.variants[0]:
+        if variant == next(v for v in args.variants if v in KNOWN_VARIANTS):
             time_clicks(predictor, prompts[:5], interactive=False)
             report["reference_predict_ms"] = _percentiles(time_clicks(predictor, prompts, interactive=False))
             h, w = image.shape[:2]
@@ -316,7 +321,16 @@ def _ratios(report: dict) -> None:
         ours, ref = report.get("predict_by_masks_ms", {}), report.get("reference_predict_by_masks_ms", {})
         if case in ours and case in ref:
             ratios[f"predict_{case}_p50_speedup_vs_reference"] = round(ref[case]["p50"] / ours[case]["p50"], 2)
+    ratios.update(sam2_encoder_and_clicks.ratios(report))
     report["ratios"] = ratios
+
+
+class _Helpers:
+    """The timing helpers the family benches share."""
+
+    time_clicks = staticmethod(time_clicks)
+    percentiles = staticmethod(_percentiles)
+    sync = staticmethod(lambda device: _sync(torch.device(device)))
 
 
 def _cpu_name() -> str:
