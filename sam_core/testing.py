@@ -35,6 +35,34 @@ def random_state_dict(config: SamConfig = TINY_CONFIG, seed: int = 0) -> dict[st
     return state
 
 
+def perturbed_state_dict(module: torch.nn.Module, seed: int = 0) -> dict[str, torch.Tensor]:
+    """``module``'s state_dict with every tensor perturbed from ``seed``, as
+    :func:`random_state_dict` does, for networks with BatchNorms and learnt attention biases.
+
+    BatchNorm statistics get spreads of their own (a zero mean and unit variance would
+    hide a fold that skips them), variances stay positive, and the step counters
+    (``num_batches_tracked``) are kept as they are.
+    """
+    generator = torch.Generator().manual_seed(seed + 1)
+    state = {}
+    for name, tensor in module.state_dict().items():
+        if name.endswith("num_batches_tracked"):
+            state[name] = tensor.clone()
+            continue
+        tensor = tensor.detach().float()
+        noise = torch.randn(tensor.shape, generator=generator)
+        if name.endswith("running_var"):
+            state[name] = 0.5 + torch.rand(tensor.shape, generator=generator)
+        elif name.endswith("running_mean"):
+            state[name] = 0.2 * noise
+        elif name.endswith("attention_biases"):
+            state[name] = tensor + 0.5 * noise
+        else:
+            spread = float(tensor.std()) if tensor.numel() > 1 else 0.0
+            state[name] = (tensor + noise * max(0.5 * spread, 0.02)).contiguous()
+    return state
+
+
 def write_random_checkpoint(
     path: str | os.PathLike, config: SamConfig = TINY_CONFIG, seed: int = 0
 ) -> Path:

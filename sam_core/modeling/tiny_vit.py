@@ -13,7 +13,6 @@ Shapes: token tensors are B x (H*W) x C, row-major over the grid; conv feature m
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -21,30 +20,9 @@ from torch import nn
 
 from .common import LayerNorm2d
 from .folded_conv import folded_conv
+from .tiny_vit_config import MOBILE_SAM_TINY_VIT, TinyViTConfig
 
 
-@dataclass(frozen=True)
-class TinyViTConfig:
-    """Stage widths, depths, heads and attention windows of a TinyViT (MobileSAM: 5M)."""
-
-    embed_dims: tuple[int, ...] = (64, 128, 160, 320)
-    depths: tuple[int, ...] = (2, 2, 6, 2)
-    num_heads: tuple[int, ...] = (2, 4, 5, 10)
-    window_sizes: tuple[int, ...] = (7, 7, 14, 7)
-    mlp_ratio: float = 4.0
-    mbconv_expand_ratio: float = 4.0
-    num_classes: int = 1000
-    img_size: int = 1024
-    out_chans: int = 256
-
-    @property
-    def merge_strides(self) -> tuple[int, ...]:
-        """Stride of each stage's patch merging. TinyViT-SAM keeps the 64x64 grid for the last
-        stage by giving the merge into the widths its published models end on stride 1."""
-        return tuple(1 if out in (320, 448, 576) else 2 for out in self.embed_dims[1:])
-
-
-MOBILE_SAM_TINY_VIT = TinyViTConfig()
 
 
 class ConvBN(nn.Sequential):
