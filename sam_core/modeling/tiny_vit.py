@@ -19,8 +19,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from .common import LayerNorm2d
+from . import tiny_vit_fast
 from .folded_conv import folded_conv
 from .tiny_vit_config import MOBILE_SAM_TINY_VIT, TinyViTConfig
+from .workspace import KeptWorkspace
 
 
 
@@ -209,7 +211,7 @@ class BasicLayer(nn.Module):
         return x if self.downsample is None else self.downsample(x, grid)
 
 
-class TinyViT(nn.Module):
+class TinyViT(KeptWorkspace):
     """TinyViT encoder with SAM's neck.
 
     Input: B x 3 x ``img_size`` x ``img_size`` float, normalised and padded as SAM does.
@@ -245,6 +247,8 @@ class TinyViT(nn.Module):
 
     def forward_with_early(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(embedding B x 256 x h x w, stage-1 output B x h1 x w1 x C1)."""
+        if not (torch.is_grad_enabled() or self.training):
+            return self._inference(x)
         x = self.patch_embed(x)
         grid = (x.shape[-2], x.shape[-1])
         early = None
@@ -255,6 +259,9 @@ class TinyViT(nn.Module):
                 early = x.view(x.shape[0], *grid, -1)
         b, _, c = x.shape
         return self.neck(x.transpose(1, 2).reshape(b, c, *grid)), early
+
+    def _inference(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.with_workspace(lambda workspace: tiny_vit_fast.encode(self, x, workspace))
 
     def stage_grid(self, grid: tuple[int, int], stage: int) -> tuple[int, int]:
         """The grid after stage ``stage``'s patch merging (3x3, padding 1, its stride)."""

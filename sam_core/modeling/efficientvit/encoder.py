@@ -11,6 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..common import LayerNorm2d
+from ..workspace import KeptWorkspace
+from . import fast
 from .config import EfficientViTSamConfig
 from .layers import LOCAL_BLOCKS, ConvLayer, EfficientViTBlock, OpSequential, ResidualBlock
 
@@ -89,7 +91,7 @@ class SamNeck(nn.Module):
         return self.output_ops[0](self.middle(x))
 
 
-class EfficientViTSamEncoder(nn.Module):
+class EfficientViTSamEncoder(KeptWorkspace):
     """Backbone, neck and the final LayerNorm (eps 1e-6): B x 3 x S x S -> B x 256 x 64 x 64."""
 
     def __init__(self, config: EfficientViTSamConfig) -> None:
@@ -101,4 +103,6 @@ class EfficientViTSamEncoder(nn.Module):
         self.norm = LayerNorm2d(config.out_chans)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not (torch.is_grad_enabled() or self.training):
+            return self.with_workspace(lambda workspace: fast.encode(self, x, workspace))
         return self.norm(self.neck(self.backbone(x)))

@@ -1,0 +1,162 @@
+"""EfficientViT-SAM's inference path: channels-last maps, folded BatchNorms, bands of rows.
+
+Same arithmetic as the modules of :mod:`.encoder` (float rounding aside), reading
+the same weights. Every local block (res, fmb, mb) computes its output a band of
+rows at a time (:mod:`..rows`), so its expanded hidden map (up to 32 MB at the
+high-resolution stages) never exists whole; bands write into output maps kept
+between images. LiteMLA runs on token rows with batched products per head.
+Maps are 1 x H x W x C (NHWC); a batch runs image by image.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..rows import band_rows, buffer, conv_rows, linear_rows
+from .layers import ConvLayer, EfficientViTBlock, FusedMBConv, LiteMLA, MBConv, ResBlock, ResidualBlock
+
+
+def encode(encoder, x: torch.Tensor, workspace: dict) -> torch.Tensor:
+    """Embedding B x 256 x 64 x 64 for an :class:`EfficientViTSamEncoder`; ``x``: B x 3 x S x S."""
+    if x.shape[0] > 1:
+        return torch.cat([encode(encoder, image[None], workspace) for image in x])
+    features = {}
+    y = x.permute(0, 2, 3, 1)
+    for s, stage in enumerate(encoder.backbone.stages):
+        for i, op in enumerate(stage.op_list):
+            y = _run(op, y, workspace, f"s{s}_{i % 2}")
+        features[f"stage{s}"] = y
+    neck = encoder.neck
+    merged = None
+    for key, op in zip(neck.input_keys, neck.input_ops):
+        projection, upsample = op.op_list
+        weight, bias = projection.folded(y.dtype)
+        z = linear_rows(features[key], weight, bias)
+        if tuple(z.shape[1:3]) != upsample.size:
+            z = F.interpolate(z.permute(0, 3, 1, 2), upsample.size, mode="bicubic", align_corners=False)
+            z = z.permute(0, 2, 3, 1)
+        merged = z.contiguous() if merged is None else merged.add_(z)
+    for i, op in enumerate(neck.middle.op_list):
+        merged = _run(op, merged, workspace, f"neck_{i % 2}")
+    out = neck.output_ops[0].op_list[0]
+    weight, bias = out.folded(merged.dtype)
+    merged = linear_rows(merged, weight, bias)
+    norm = encoder.norm
+    merged = F.layer_norm(merged, (merged.shape[-1],), norm.weight, norm.bias, norm.eps)
+    return merged.permute(0, 3, 1, 2).contiguous()
+
+
+def _run(op, x: torch.Tensor, workspace: dict, name: str) -> torch.Tensor:
+    if isinstance(op, ConvLayer):  # the stem
+        weight, bias = op.folded(x.dtype)
+        h = x.shape[1]
+        out_h = (h - 1) // op.conv.stride[0] + 1
+        out = buffer(workspace, name, (1, out_h, (x.shape[2] - 1) // op.conv.stride[0] + 1, weight.shape[0]), x)
+        rows = band_rows(out_h, out.shape[2], weight.shape[0], x.element_size())
+        for top in range(0, out_h, rows):
+            bottom = min(out_h, top + rows)
+            band = out[:, top:bottom]
+            band.copy_(conv_rows(x, top, bottom, weight, bias, op.conv.stride[0]))
+            _gelu_(band)
+        return out
+    if isinstance(op, EfficientViTBlock):
+        x = _lite_mla(op.context_module.main, x)
+        return _local(op.local_module.main, x, True, workspace, name)
+    if isinstance(op, ResidualBlock):
+        return _local(op.main, x, op.shortcut, workspace, name)
+    raise TypeError(f"no inference path for {type(op).__name__}")
+
+
+def _gelu_(x: torch.Tensor) -> torch.Tensor:
+    return torch.ops.aten.gelu_(x, approximate="tanh")
+
+
+def _local(block, x: torch.Tensor, residual: bool, workspace: dict, name: str) -> torch.Tensor:
+    """A res, fmb or mb block (plus ``x`` when ``residual``), a band of output rows at a time."""
+    if isinstance(block, FusedMBConv):
+        layers = (block.spatial_conv, block.point_conv)
+    elif isinstance(block, MBConv):
+        layers = (block.inverted_conv, block.depth_conv, block.point_conv)
+    elif isinstance(block, ResBlock):
+        layers = (block.conv1, block.conv2)
+    else:
+        raise TypeError(f"no inference path for {type(block).__name__}")
+    folded = [layer.folded(x.dtype) for layer in layers]
+    stride = max(layer.conv.stride[0] for layer in layers)
+    _, h, w, _ = x.shape
+    out_h, out_w = (h - 1) // stride + 1, (w - 1) // stride + 1
+    out_chans = folded[-1][0].shape[0]
+    # A residual block writes over a map it also reads (other rows' halos): two maps alternate.
+    out = buffer(workspace, name, (1, out_h, out_w, out_chans), x)
+    widest = max(weight.shape[0] for weight, _ in folded)
+    rows = band_rows(out_h, w, widest, x.element_size(), stride)
+    for top in range(0, out_h, rows):
+        bottom = min(out_h, top + rows)
+        target = out[:, top:bottom]
+        if isinstance(block, FusedMBConv):
+            hidden = conv_rows(x, top, bottom, *folded[0], stride=stride)
+            _gelu_(hidden)
+            _project(hidden, folded[1], target, x[:, top:bottom] if residual else None)
+        elif isinstance(block, MBConv):
+            lo, hi = max(0, top * stride - 1), min(h, (bottom - 1) * stride + 2)
+            hidden = linear_rows(x[:, lo:hi], *folded[0])
+            _gelu_(hidden)
+            hidden = conv_rows(hidden, top, bottom, *folded[1], stride=stride, groups=hidden.shape[-1],
+                               offset=lo, height=h)
+            _gelu_(hidden)
+            _project(hidden, folded[2], target, x[:, top:bottom] if residual else None)
+        else:
+            lo, hi = max(0, top - 1), min(out_h, bottom + 1)
+            hidden = conv_rows(x, lo, hi, *folded[0], stride=stride)
+            _gelu_(hidden)
+            second = conv_rows(hidden, top, bottom, *folded[1], offset=lo, height=out_h)
+            target.copy_(second)
+            if residual:
+                target.add_(x[:, top:bottom])
+    return out
+
+
+def _project(hidden: torch.Tensor, folded, target: torch.Tensor, residual: torch.Tensor | None) -> None:
+    """``target = hidden @ W^T + b (+ residual)``: a 1x1 convolution into rows of the output map."""
+    weight, bias = folded
+    rows = target.view(-1, target.shape[-1])
+    w = weight.view(weight.shape[0], -1).t()
+    flat = hidden.reshape(-1, hidden.shape[-1])
+    if residual is None:
+        torch.addmm(bias, flat, w, out=rows) if bias is not None else torch.mm(flat, w, out=rows)
+        return
+    rows.copy_(residual.reshape(rows.shape))
+    if bias is not None:
+        rows.add_(bias)
+    rows.addmm_(flat, w)
+
+
+def _lite_mla(mla: LiteMLA, x: torch.Tensor) -> torch.Tensor:
+    """``x + LiteMLA(x)`` on a 1 x H x W x C map (a new map)."""
+    _, h, w, c = x.shape
+    n, dim = h * w, mla.dim
+    weight, bias = mla.qkv.folded(x.dtype)
+    qkv = linear_rows(x, weight, bias)  # 1 x H x W x 3T
+    scales = [qkv]
+    for aggregate in mla.aggreg:
+        depthwise, grouped = aggregate[0], aggregate[1]
+        y = F.conv2d(qkv.permute(0, 3, 1, 2), depthwise.weight, None, 1, depthwise.padding, 1, depthwise.groups)
+        y = F.conv2d(y, grouped.weight, None, 1, 0, 1, grouped.groups)
+        scales.append(y.permute(0, 2, 3, 1))
+    tokens = torch.cat([s.reshape(n, -1) for s in scales], dim=1).float()  # N x (S * 3T)
+    heads = tokens.shape[1] // (3 * dim)
+    per_head = tokens.view(n, heads, 3, dim).permute(2, 1, 0, 3)  # 3 x heads x N x dim
+    q, k, v = torch.relu(per_head[0]), torch.relu(per_head[1]), per_head[2]
+    if n > dim:
+        v = F.pad(v, (0, 1), value=1.0)  # heads x N x (dim+1): the last column gives the normaliser
+        out = torch.bmm(q, torch.bmm(k.transpose(1, 2), v))  # heads x N x (dim+1)
+        out = out[..., :dim] / (out[..., dim:] + mla.eps)
+    else:
+        scores = torch.bmm(q, k.transpose(1, 2))  # heads x N(query) x N(key)
+        scores = scores / (scores.sum(dim=2, keepdim=True) + mla.eps)
+        out = torch.bmm(scores, v)
+    out = out.transpose(0, 1).reshape(n, heads * dim).to(x.dtype)
+    weight, bias = mla.proj.folded(x.dtype)
+    result = x.reshape(n, c).clone()
+    result.add_(bias).addmm_(out, weight.view(weight.shape[0], -1).t())
+    return result.view(1, h, w, c)
