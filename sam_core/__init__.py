@@ -3,6 +3,7 @@ from .automatic_mask_generator import GenerationCancelled, SamAutomaticMaskGener
 from .build import CheckpointError, build_sam, choose_device, load_sam, reduced_precision
 from .embedding_cache import EmbeddingCache, content_hash
 from .config import KNOWN_VARIANTS, SamConfig, infer_config
+from .families import ImageEmbedding
 from .modeling import Sam
 from .predictor import SamPredictor
 
@@ -10,6 +11,7 @@ __all__ = [
     "CheckpointError",
     "EmbeddingCache",
     "GenerationCancelled",
+    "ImageEmbedding",
     "KNOWN_VARIANTS",
     "Sam",
     "SamAutomaticMaskGenerator",

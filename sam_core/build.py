@@ -1,5 +1,6 @@
-"""``build_sam`` and ``load_sam``: make a SAM of a given shape, or open a Meta SAM v1 checkpoint,
-infer its shape, and put it on a device.
+"""``load_sam``: open an official checkpoint of any supported SAM family, recognise the family
+and its shape from the tensors alone, and put the network on a device. (``build_sam`` makes
+an untrained SAM v1 of a given shape.)
 
 Every failure is a :class:`CheckpointError` whose message is one sentence that
 names the file and what is wrong with it.
@@ -8,42 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import warnings
 from pathlib import Path
 from typing import Mapping
 
 import torch
 
-from .config import ConfigError, SamConfig, infer_config
-from .modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
-
-SAM_GROUPS = ("image_encoder", "prompt_encoder", "mask_decoder")
-
-
-def build_sam(config: SamConfig) -> Sam:
-    """An untrained ``Sam`` of the given shape (in eval mode)."""
-    grid = config.img_size // config.patch_size
-    sam = Sam(
-        image_encoder=ImageEncoderViT(
-            img_size=config.img_size,
-            patch_size=config.patch_size,
-            embed_dim=config.embed_dim,
-            depth=config.depth,
-            num_heads=config.num_heads,
-            out_chans=config.prompt_embed_dim,
-            window_size=config.window_size,
-            global_attn_indexes=config.global_attn_indexes,
-        ),
-        prompt_encoder=PromptEncoder(
-            embed_dim=config.prompt_embed_dim,
-            image_embedding_size=(grid, grid),
-            input_image_size=(config.img_size, config.img_size),
-        ),
-        mask_decoder=MaskDecoder(
-            transformer_dim=config.prompt_embed_dim,
-            transformer=TwoWayTransformer(embedding_dim=config.prompt_embed_dim),
-        ),
-    )
-    return sam.eval()
+from .config import SamConfig
+from .families.base import ConfigError, Family, UnsupportedFamily
+from .families.registry import family_of, supported_titles
+from .families.sam import GROUPS as SAM_GROUPS, build_sam
 
 
 class CheckpointError(ValueError):
@@ -93,28 +69,31 @@ def load_sam(
     path: str | os.PathLike,
     device: str | torch.device | None = None,
     dtype: torch.dtype | str | None = None,
-) -> Sam:
-    """Load ``sam_vit_{b,l,h}_*.pth`` (or any smaller SAM v1 shape) unchanged.
+) -> torch.nn.Module:
+    """Load an official checkpoint unchanged: SAM v1 (``sam_vit_{b,l,h}_*.pth`` or any
+    smaller shape) or another family of :mod:`sam_core.families.registry`.
 
-    The returned model is in eval mode, on ``device`` (auto-chosen when None).
+    The returned network is in eval mode, on ``device`` (auto-chosen when None).
     ``dtype`` is the *image encoder's* precision: float32 when None, a torch
     dtype, "bf16"/"fp16", or "reduced" for :func:`reduced_precision` of the
-    device. The prompt encoder and mask decoder always stay float32: they are
-    cheap, and their logits are thresholded. The model carries ``config``
-    (:class:`SamConfig`), ``checkpoint_path`` and ``checkpoint_id``, a content
-    fingerprint used to key cached embeddings.
+    device. Prompt encoder and mask decoder always stay float32: they are
+    cheap, and their logits are thresholded. The network carries ``config``
+    (``family``, ``variant``, ``title``), ``checkpoint_path`` and ``checkpoint_id``,
+    a content fingerprint used to key cached embeddings.
     """
     path = Path(path)
     state_dict = read_state_dict(path)
-    try:
-        config = infer_config(state_dict)
-    except ConfigError as exc:
-        raise CheckpointError(f"{path.name}: not a SAM v1 checkpoint ({exc})") from None
-    sam = build_sam(config)
-    result = sam.load_state_dict(state_dict, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise CheckpointError(f"{path.name}: not a SAM v1 checkpoint ({_describe_mismatch(result)})")
-    sam.config = config
+    family = family_of(state_dict.keys())
+    if family is None:
+        raise CheckpointError(f"{path.name}: not a SAM checkpoint ({_missing_groups(state_dict)})")
+    if isinstance(family, UnsupportedFamily):
+        raise CheckpointError(
+            f"{path.name}: this is a {family.title} checkpoint, which Maskwright cannot load; "
+            f"it loads {supported_titles()}"
+        )
+    weights = family.network_weights(state_dict)
+    _require_finite(path, weights)
+    sam = _build(path, family, weights)
     sam.checkpoint_path = str(path)
     sam.checkpoint_id = fingerprint(state_dict)
     device = choose_device(device)
@@ -123,58 +102,79 @@ def load_sam(
     return sam
 
 
+def _build(path: Path, family: Family, weights: dict[str, torch.Tensor]) -> torch.nn.Module:
+    """The family's network for ``weights``, loaded; one-line errors for shapes and keys."""
+    try:
+        sam = family.build(weights)
+    except ConfigError as exc:
+        raise CheckpointError(f"{path.name}: not a {family.title} checkpoint ({exc})") from None
+    expected = sam.state_dict()
+    for key, tensor in weights.items():
+        if key in expected and tuple(tensor.shape) != tuple(expected[key].shape):
+            shape, want = "x".join(map(str, tensor.shape)), "x".join(map(str, expected[key].shape))
+            raise CheckpointError(
+                f"{path.name}: tensor {key} is {shape}, but the {sam.config.title} shape read off the "
+                f"other tensors needs {want}"
+            )
+    result = sam.load_state_dict(weights, strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise CheckpointError(f"{path.name}: not a {family.title} checkpoint ({_describe_mismatch(result)})")
+    return sam
+
+
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """Read a tensor-only checkpoint safely (never unpickles code) and recognise its family."""
+    """Read a tensor-only checkpoint safely (never unpickles code); unwrap ``{"model": ...}``."""
     if not path.exists():
         raise CheckpointError(f"{path}: file not found")
     if path.is_dir():
         raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": the error below says it
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except PermissionError:
         raise CheckpointError(f"{path.name}: permission denied") from None
     except Exception as exc:  # torch.load fails in many ways on damaged files (IndexError, KeyError, ...)
         raise CheckpointError(f"{path.name}: {_load_failure(path, exc)}") from None
     if isinstance(obj, Mapping) and "model" in obj and isinstance(obj["model"], Mapping):
         obj = obj["model"]  # SAM 2 and some training scripts wrap the weights
-    if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+    if not isinstance(obj, Mapping) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(f"{path.name}: does not hold a state_dict of tensors")
-    family = _foreign_family(obj.keys())
-    if family:
-        raise CheckpointError(f"{path.name}: this is a {family} checkpoint; Maskwright needs SAM v1 (sam_vit_b/l/h)")
-    groups = {key.split(".", 1)[0] for key in obj}
-    missing = [g for g in SAM_GROUPS if g not in groups]
-    if missing:
-        unexpected = sorted(groups - set(SAM_GROUPS))
-        detail = "missing " + ", ".join(f"{g}.*" for g in missing)
-        if unexpected:
-            detail += "; unexpected " + ", ".join(f"{g}.*" for g in unexpected[:5])
-        raise CheckpointError(f"{path.name}: not a SAM checkpoint ({detail})")
     return dict(obj)
+
+
+def _missing_groups(state_dict: Mapping[str, torch.Tensor]) -> str:
+    groups = {key.split(".", 1)[0] for key in state_dict}
+    missing = [g for g in SAM_GROUPS if g not in groups]
+    detail = "missing " + ", ".join(f"{g}.*" for g in missing)
+    unexpected = sorted(groups - set(SAM_GROUPS))
+    if unexpected:
+        detail += "; unexpected " + ", ".join(f"{g}.*" for g in unexpected[:5])
+    return detail
+
+
+def _require_finite(path: Path, weights: Mapping[str, torch.Tensor]) -> None:
+    """Refuse NaN or infinite weights: they make every mask empty or every pixel set."""
+    for key, tensor in weights.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{path.name}: tensor {key} holds NaN or infinite values; the file is damaged")
 
 
 def _load_failure(path: Path, exc: BaseException) -> str:
     text = str(exc)
     if path.stat().st_size == 0:
         return "file is empty"
-    if "allowed global" in text or "Unsupported global" in text:
-        return "contains pickled code, not only tensors; refusing to load it"
     with open(path, "rb") as handle:
         head = handle.read(4)
+    named = re.search(r"GLOBAL ([\w.]+)", text)
+    if named:  # weights-only unpickling met an import: code, or objects whose loading runs code
+        return f"contains pickled code ({named.group(1)}), not only tensors; refusing to unpickle it"
+    if "Weights only load failed" in text and head[:1] == b"\x80" and "EOF" not in text:
+        # a plain pickle (protocol 2+), which weights-only loading cannot read
+        return "contains pickled code or Python objects, not only tensors; refusing to unpickle it"
     if head[:2] != b"PK" and head[:1] != b"\x80":
         return "file is truncated or corrupt (not a PyTorch checkpoint at all)"
     return "file is truncated or corrupt (not a complete PyTorch checkpoint)"
-
-
-def _foreign_family(keys) -> str | None:
-    keys = list(keys)
-    if any(k.startswith(("memory_attention.", "sam_mask_decoder.", "image_encoder.trunk.")) for k in keys):
-        return "SAM 2"
-    if any(k.startswith(("image_encoder.layers.", "image_encoder.patch_embed.seq.")) for k in keys):
-        return "MobileSAM (TinyViT encoder)"
-    if any(k.startswith("mask_decoder.hf_") for k in keys):
-        return "HQ-SAM"
-    return None
 
 
 def _describe_mismatch(result) -> str:

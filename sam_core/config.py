@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Mapping
+from typing import ClassVar, Mapping
 
 import torch
 
+from .families.base import ConfigError
 
 
 @dataclass(frozen=True)
 class SamConfig:
     """Image-encoder shape; the prompt encoder and decoder follow from ``prompt_embed_dim``."""
+
+    family: ClassVar[str] = "sam"
 
     embed_dim: int
     depth: int
@@ -29,16 +32,20 @@ class SamConfig:
                 return name
         return f"custom(d={self.embed_dim},L={self.depth},h={self.num_heads})"
 
+    @property
+    def variant(self) -> str:
+        return self.name
+
+    @property
+    def title(self) -> str:
+        return f"SAM {self.name}"
+
 
 KNOWN_VARIANTS: dict[str, SamConfig] = {
     "vit_b": SamConfig(768, 12, 12, (2, 5, 8, 11)),
     "vit_l": SamConfig(1024, 24, 16, (5, 11, 17, 23)),
     "vit_h": SamConfig(1280, 32, 16, (7, 15, 23, 31)),
 }
-
-
-class ConfigError(ValueError):
-    """The tensors do not describe a SAM v1 image encoder."""
 
 
 _BLOCK_REL_POS = re.compile(r"^image_encoder\.blocks\.(\d+)\.attn\.rel_pos_h$")

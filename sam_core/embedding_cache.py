@@ -2,8 +2,11 @@
 
 File layout (one file per embedding, ``<image_hash>-<checkpoint_id>.samemb``):
 ``MAGIC`` (8 bytes), a little-endian uint32 header length, a UTF-8 JSON header
-``{"version", "image_hash", "checkpoint_id", "shape", "dtype", "original_size",
-"input_size"}``, then the embedding as raw little-endian float16 (C order).
+``{"version": 2, "image_hash", "checkpoint_id", "tensors": [{"name", "shape"}, ...],
+"dtype", "original_size", "input_size"}``, then each tensor of the
+:class:`~sam_core.families.base.ImageEmbedding` in that order as raw little-endian
+float16 (C order). Version 1 entries (one ``"shape"``: SAM v1's ``image_embed``) are
+still read.
 Writes are atomic (temporary file, fsync, rename), so a crash leaves either no
 entry or a whole one; the temporary files of a crashed write are swept once stale.
 Least-recently-used entries are evicted past ``max_bytes``; a load refreshes an
@@ -24,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .families.base import IMAGE_EMBED, ImageEmbedding
+
 MAGIC = b"MWEMB\x001\n"
 SUFFIX = ".samemb"
 
@@ -40,9 +45,9 @@ def content_hash(data: bytes | np.ndarray) -> str:
 
 @dataclass(frozen=True)
 class CachedEmbedding:
-    """A restored embedding: 1xCxhxw float32, plus the sizes ``set_image_embedding`` needs."""
+    """A restored embedding (float32 tensors), plus the sizes ``set_image_embedding`` needs."""
 
-    embedding: torch.Tensor
+    embedding: ImageEmbedding
     original_size: tuple[int, int]
     input_size: tuple[int, int]
 
@@ -62,18 +67,21 @@ class EmbeddingCache:
         self,
         image_hash: str,
         checkpoint_id: str,
-        embedding: torch.Tensor,
+        embedding: ImageEmbedding | torch.Tensor,
         original_size: tuple[int, int],
         input_size: tuple[int, int],
     ) -> Path:
-        """Store ``embedding`` (1xCxhxw, any float dtype/device) as fp16; returns the file path."""
-        array = embedding.detach().to("cpu", torch.float16).contiguous().numpy()
+        """Store ``embedding`` (any float dtype/device; a bare tensor is ``image_embed``) as
+        fp16; returns the file path."""
+        if isinstance(embedding, torch.Tensor):
+            embedding = ImageEmbedding({IMAGE_EMBED: embedding})
+        arrays = {name: t.detach().to("cpu", torch.float16).contiguous().numpy() for name, t in embedding.items()}
         header = json.dumps(
             {
-                "version": 1,
+                "version": 2,
                 "image_hash": image_hash,
                 "checkpoint_id": checkpoint_id,
-                "shape": list(array.shape),
+                "tensors": [{"name": name, "shape": list(array.shape)} for name, array in arrays.items()],
                 "dtype": "float16",
                 "original_size": [int(s) for s in original_size],
                 "input_size": [int(s) for s in input_size],
@@ -85,7 +93,8 @@ class EmbeddingCache:
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(MAGIC + struct.pack("<I", len(header)) + header)
-                handle.write(array.astype("<f2", copy=False).tobytes())
+                for array in arrays.values():
+                    handle.write(array.astype("<f2", copy=False).tobytes())
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
@@ -110,11 +119,16 @@ class EmbeddingCache:
             header = json.loads(raw[start : start + length])
             if header["image_hash"] != image_hash or header["checkpoint_id"] != checkpoint_id:
                 raise ValueError("key mismatch")
-            shape = tuple(header["shape"])
-            array = np.frombuffer(raw, dtype="<f2", offset=start + length)
-            if array.size != int(np.prod(shape)):
+            layout = _tensor_layout(header)
+            data = np.frombuffer(raw, dtype="<f2", offset=start + length)
+            if data.size != sum(int(np.prod(shape)) for _name, shape in layout):
                 raise ValueError("truncated")
-            embedding = torch.from_numpy(array.reshape(shape).astype(np.float32)).to(device)
+            tensors, offset = {}, 0
+            for name, shape in layout:
+                size = int(np.prod(shape))
+                tensors[name] = torch.from_numpy(data[offset : offset + size].reshape(shape).astype(np.float32)).to(device)
+                offset += size
+            embedding = ImageEmbedding(tensors)
         except (ValueError, KeyError, TypeError, struct.error):
             path.unlink(missing_ok=True)
             return None
@@ -172,7 +186,7 @@ class EmbeddingCache:
         return self.save(
             image_hash,
             predictor.model.checkpoint_id,
-            predictor.get_image_embedding(),
+            predictor.get_embedding(),
             predictor.original_size,
             predictor.input_size,
         )
@@ -182,5 +196,17 @@ class EmbeddingCache:
         entry = self.load(image_hash, predictor.model.checkpoint_id, predictor.device)
         if entry is None:
             return False
-        predictor.set_image_embedding(entry.embedding, entry.original_size, entry.input_size)
+        try:
+            predictor.set_image_embedding(entry.embedding, entry.original_size, entry.input_size)
+        except ValueError:  # an entry this network cannot use (say, from an older Maskwright): encode
+            return False
         return True
+
+
+def _tensor_layout(header: dict) -> list[tuple[str, tuple[int, ...]]]:
+    """(name, shape) of each stored tensor, in file order; version 1 held ``image_embed`` only."""
+    if header["version"] == 1:
+        return [(IMAGE_EMBED, tuple(header["shape"]))]
+    if header["version"] == 2:
+        return [(entry["name"], tuple(entry["shape"])) for entry in header["tensors"]]
+    raise ValueError(f"unknown cache version {header['version']}")

@@ -1,27 +1,30 @@
-"""``SamPredictor``: embed an image once, then turn prompts into masks.
+"""``SamPredictor``: embed an image once, then turn prompts into masks, for every SAM family.
 
 The API is the one SAM users know. Frames: prompts passed to the numpy
 methods are in the *original* image frame, (x, y) pixels; ``predict_torch``
-takes them already in the 1024 *input* frame (use ``transform``).
+takes them already in the family's 1024 *input* frame (use ``transform``).
+What differs between families (resize, normalisation, prompt frames, the
+decoder, postprocessing) is the network's, through the interface described in
+:mod:`sam_core.families.base`.
 """
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import torch
 
 from .candidates import Candidates, stability_scores
-from .modeling import Sam
-from .modeling.decoder_cache import ImageCache
+from .families.base import IMAGE_EMBED, ImageEmbedding
 from .utils.image import to_rgb_uint8
-from .utils.transforms import ResizeLongestSide
 
 
 class SamPredictor:
-    """Holds one image embedding for a :class:`Sam` and decodes prompts against it."""
+    """Holds one image embedding for a SAM network of any family and decodes prompts against it."""
 
-    def __init__(self, sam_model: Sam) -> None:
+    def __init__(self, sam_model: torch.nn.Module) -> None:
         self.model = sam_model
-        self.transform = ResizeLongestSide(sam_model.image_encoder.img_size)
+        self.transform = sam_model.transform
         self.reset_image()
 
     @property
@@ -41,37 +44,56 @@ class SamPredictor:
 
     @torch.inference_mode()
     def set_torch_image(self, transformed_image: torch.Tensor, original_image_size: tuple[int, ...]) -> None:
-        """Embed a 1x3xhxw RGB tensor (values 0..255) already resized to the input frame."""
+        """Embed a 1x3xhxw RGB tensor already resized to the input frame, as the family's
+        ``transform.apply_image`` makes it (SAM v1: 0..255, longest side 1024; SAM 2:
+        0..1, 1024x1024)."""
         if transformed_image.ndim != 4 or transformed_image.shape[1] != 3:
             raise ValueError("set_torch_image expects a 1x3xHxW tensor")
-        if max(transformed_image.shape[2:]) != self.model.image_encoder.img_size:
-            raise ValueError(f"the longest side must be {self.model.image_encoder.img_size}")
         self.reset_image()
+        pixels = self.model.preprocess(transformed_image.to(device=self.device, dtype=torch.float32))
+        self.embedding = self.model.encode(pixels)
         self.original_size = tuple(int(s) for s in original_image_size)
         self.input_size = tuple(int(s) for s in transformed_image.shape[-2:])
-        encoder = self.model.image_encoder
-        pixels = self.model.preprocess(transformed_image.to(device=self.device, dtype=torch.float32))
-        self.features = encoder(pixels.to(encoder.pos_embed.dtype)).float()
         self.is_image_set = True
 
+    @property
+    def features(self) -> torch.Tensor | None:
+        """The main embedding tensor (1xCx64x64), or None before an image is set."""
+        return None if self.embedding is None else self.embedding[IMAGE_EMBED]
+
     def get_image_embedding(self) -> torch.Tensor:
-        """The current embedding, 1xCx64x64 (C = 256)."""
+        """The current image embedding, 1xCx64x64 (C = 256), as both references return it.
+
+        SAM 2's decoder also needs its high-resolution features: to save and restore an
+        embedding of any family use :meth:`get_embedding`.
+        """
         self._require_image()
         return self.features
 
-    def set_image_embedding(
-        self, embedding: torch.Tensor, original_size: tuple[int, int], input_size: tuple[int, int]
-    ) -> None:
-        """Restore an embedding saved from :meth:`get_image_embedding`, without encoding.
+    def get_embedding(self) -> ImageEmbedding:
+        """Everything the decoder needs for the current image (float32, this device)."""
+        self._require_image()
+        return self.embedding
 
+    def set_image_embedding(
+        self,
+        embedding: ImageEmbedding | torch.Tensor,
+        original_size: tuple[int, int],
+        input_size: tuple[int, int],
+    ) -> None:
+        """Restore an embedding saved from :meth:`get_embedding`, without encoding.
+
+        A bare tensor is taken as ``image_embed``, which is all that SAM v1 needs.
         ``original_size`` is the image's (H, W); ``input_size`` the resized (h, w).
         """
-        grid = self.model.prompt_encoder.image_embedding_size
-        expected = (1, self.model.prompt_encoder.embed_dim, *grid)
-        if tuple(embedding.shape) != expected:
-            raise ValueError(f"embedding has shape {tuple(embedding.shape)}, expected {expected}")
+        if isinstance(embedding, torch.Tensor):
+            embedding = ImageEmbedding({IMAGE_EMBED: embedding})
+        expected = self.model.embedding_shapes()
+        got = embedding.shapes()
+        if got != expected:
+            raise ValueError(f"{_describe_mismatch(got, expected)}; this SAM needs {_describe(expected)}")
         self.reset_image()
-        self.features = embedding.to(device=self.device, dtype=torch.float32)
+        self.embedding = embedding.to(device=self.device, dtype=torch.float32)
         self.original_size = tuple(int(s) for s in original_size)
         self.input_size = tuple(int(s) for s in input_size)
         self.is_image_set = True
@@ -79,8 +101,8 @@ class SamPredictor:
     def reset_image(self) -> None:
         """Forget the current image and embedding."""
         self.is_image_set = False
-        self.features: torch.Tensor | None = None
-        self._decoder_cache: ImageCache | None = None
+        self.embedding: ImageEmbedding | None = None
+        self._decoder_cache: Any = None
         self.original_size: tuple[int, int] | None = None
         self.input_size: tuple[int, int] | None = None
 
@@ -134,7 +156,8 @@ class SamPredictor:
         with torch.inference_mode():
             low_res, iou = self.decode(coords, labels, box_t, mask_t, multimask_output)
             low_res = low_res[0].float()
-            stability = stability_scores(low_res, self.model.mask_threshold)
+            returned = self._returned_low_res(low_res)
+            stability = stability_scores(returned, self.model.mask_threshold)
         input_size, original_size = self.input_size, self.original_size
 
         def upscale(index: int) -> np.ndarray:
@@ -146,7 +169,7 @@ class SamPredictor:
         return Candidates(
             iou_predictions=iou[0].float().cpu().numpy(),
             stability_scores=stability.cpu().numpy(),
-            low_res_logits=low_res.cpu().numpy(),
+            low_res_logits=returned.cpu().numpy(),
             original_size=original_size,
             input_size=input_size,
             _upscale=upscale,
@@ -188,7 +211,13 @@ class SamPredictor:
         masks = self.model.postprocess_masks(low_res, self.input_size, self.original_size)
         if not return_logits:
             masks = masks > self.model.mask_threshold
-        return masks, iou, low_res
+        return masks, iou, self._returned_low_res(low_res)
+
+    def _returned_low_res(self, low_res: torch.Tensor) -> torch.Tensor:
+        """The low-res logits as the family's reference hands them back (SAM 2 clamps them;
+        its full-resolution masks come from the unclamped ones)."""
+        limit = self.model.low_res_logit_limit
+        return low_res if limit is None else low_res.clamp(-limit, limit)
 
     def decode(
         self,
@@ -198,31 +227,36 @@ class SamPredictor:
         mask_input: torch.Tensor | None,
         multimask_output: bool,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Prompt encoder + mask decoder only: (low-res logits BxCx256x256, iou BxC).
+        """Prompt encoder + mask decoder only: (low-res logits BxCx256x256, iou BxC), the
+        logits unclamped.
 
-        Uses :meth:`MaskDecoder.decode_cached` with a per-image cache built on the first call;
-        results equal Meta's decoder to float rounding (about 1e-6 relative).
+        Prompts are in the input frame. The network's ``decode`` reuses a per-image cache
+        built on the first call; results equal the family's decoder to float rounding.
         """
-        model = self.model
+        self._require_image()
         dtype = self.features.dtype
-        points = None
         if point_coords is not None:
-            points = (point_coords.to(self.device, dtype), point_labels.to(self.device))
+            point_coords, point_labels = point_coords.to(self.device, dtype), point_labels.to(self.device)
         if boxes is not None:
             boxes = boxes.to(self.device, dtype)
         if mask_input is not None:
             mask_input = mask_input.to(self.device, dtype)
         with torch.inference_mode():
-            if mask_input is not None and points is None and boxes is None:
-                sparse = mask_input.new_empty(mask_input.shape[0], 0, model.prompt_encoder.embed_dim)
-            else:
-                sparse, _ = model.prompt_encoder(points, boxes, None)
-            features = None if mask_input is None else model.prompt_encoder.mask_downscaling.features(mask_input)
             if self._decoder_cache is None:
-                self._decoder_cache = model.mask_decoder.build_image_cache(model.prompt_encoder, self.features)
-            keep = slice(1, None) if multimask_output else slice(0, 1)
-            return model.mask_decoder.decode_cached(self._decoder_cache, sparse, features, keep)
+                self._decoder_cache = self.model.build_decoder_cache(self.embedding)
+            return self.model.decode(self._decoder_cache, point_coords, point_labels, boxes, mask_input, multimask_output)
 
     def _require_image(self) -> None:
         if not self.is_image_set:
             raise RuntimeError("An image must be set with .set_image(...) before mask prediction.")
+
+
+def _describe(shapes: dict[str, tuple[int, ...]]) -> str:
+    return ", ".join(f"{name} {'x'.join(map(str, shape))}" for name, shape in shapes.items())
+
+
+def _describe_mismatch(got: dict[str, tuple[int, ...]], expected: dict[str, tuple[int, ...]]) -> str:
+    missing = [name for name in expected if name not in got]
+    if missing:
+        return "the embedding lacks " + ", ".join(missing)
+    return "embedding has shape " + _describe(got)

@@ -14,6 +14,7 @@ import torch
 
 from .build import build_sam
 from .config import KNOWN_VARIANTS, SamConfig
+from .families.sam2 import HIERA_VARIANTS, TEST_VARIANTS, Sam2Config, build_sam2
 
 #: A quick encoder (one windowed and one global block) with SAM's full 256-d decoder.
 TINY_CONFIG = SamConfig(embed_dim=64, depth=2, num_heads=2, global_attn_indexes=(1,))
@@ -24,14 +25,34 @@ def random_state_dict(config: SamConfig = TINY_CONFIG, seed: int = 0) -> dict[st
     """A state_dict with Meta's key names for ``config``; every tensor depends on ``seed``."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        sam = build_sam(config)
-        generator = torch.Generator().manual_seed(seed + 1)
-        state = {}
-        for name, tensor in sam.state_dict().items():
-            tensor = tensor.detach().float()
-            spread = float(tensor.std()) if tensor.numel() > 1 else 0.0
-            noise = torch.randn(tensor.shape, generator=generator)
-            state[name] = (tensor + noise * max(0.5 * spread, 0.02)).contiguous()
+        return _perturbed(build_sam(config).state_dict(), seed)
+
+
+def _perturbed(state: dict[str, torch.Tensor], seed: int) -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed + 1)
+    out = {}
+    for name, tensor in state.items():
+        tensor = tensor.detach().float()
+        spread = float(tensor.std()) if tensor.numel() > 1 else 0.0
+        noise = torch.randn(tensor.shape, generator=generator)
+        out[name] = (tensor + noise * max(0.5 * spread, 0.02)).contiguous()
+    return out
+
+
+#: SAM 2's test shape: the seven-block Hiera of ``TEST_VARIANTS`` with the full decoder.
+SAM2_TEST_CONFIG = Sam2Config("sam2.1", "hiera_test", TEST_VARIANTS["hiera_test"])
+SAM2_HIERA_T_CONFIG = Sam2Config("sam2.1", "hiera_t", HIERA_VARIANTS["hiera_t"])
+
+
+def random_sam2_state_dict(config: Sam2Config = SAM2_TEST_CONFIG, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Every tensor of an official SAM 2 / 2.1 checkpoint of ``config`` (the video modules'
+    too, which ``load_sam`` ignores), perturbed from ``seed``."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        state = _perturbed(build_sam2(config).state_dict(), seed)
+    generator = torch.Generator().manual_seed(seed + 2)
+    for name, shape in sam2_video_tensor_shapes(config.family).items():
+        state[name] = 0.02 * torch.randn(shape, generator=generator)
     return state
 
 
@@ -61,6 +82,54 @@ def perturbed_state_dict(module: torch.nn.Module, seed: int = 0) -> dict[str, to
             spread = float(tensor.std()) if tensor.numel() > 1 else 0.0
             state[name] = (tensor + noise * max(0.5 * spread, 0.02)).contiguous()
     return state
+
+
+def write_random_sam2_checkpoint(path: str | os.PathLike, config: Sam2Config = SAM2_TEST_CONFIG,
+                                 seed: int = 0) -> Path:
+    """Save :func:`random_sam2_state_dict` as Meta does: ``{"model": state_dict}``."""
+    path = Path(path)
+    torch.save({"model": random_sam2_state_dict(config, seed)}, path)
+    return path
+
+
+def sam2_video_tensor_shapes(family: str = "sam2.1") -> dict[str, tuple[int, ...]]:
+    """Names and shapes of the video-only tensors of the published SAM 2 (.1) checkpoints:
+    the same for every trunk (memory width 64, model width 256, four memory-attention layers)."""
+    c, mem = 256, 64
+    shapes: dict[str, tuple[int, ...]] = {
+        "maskmem_tpos_enc": (7, 1, 1, mem), "no_mem_pos_enc": (1, 1, c), "no_obj_ptr": (1, c),
+        "mask_downsample.weight": (1, 1, 4, 4), "mask_downsample.bias": (1,),
+    }
+    if family == "sam2.1":
+        shapes["no_obj_embed_spatial"] = (1, mem)
+    for i in range(4):
+        layer = f"memory_attention.layers.{i}"
+        for attn, kv_dim in (("self_attn", c), ("cross_attn_image", mem)):
+            for proj, dim in (("q_proj", c), ("k_proj", kv_dim), ("v_proj", kv_dim), ("out_proj", c)):
+                shapes[f"{layer}.{attn}.{proj}.weight"], shapes[f"{layer}.{attn}.{proj}.bias"] = (c, dim), (c,)
+        shapes.update({f"{layer}.linear1.weight": (2048, c), f"{layer}.linear1.bias": (2048,),
+                       f"{layer}.linear2.weight": (c, 2048), f"{layer}.linear2.bias": (c,)})
+        for norm in ("norm1", "norm2", "norm3"):
+            shapes[f"{layer}.{norm}.weight"] = shapes[f"{layer}.{norm}.bias"] = (c,)
+    shapes["memory_attention.norm.weight"] = shapes["memory_attention.norm.bias"] = (c,)
+    down = "memory_encoder.mask_downsampler.encoder"
+    for index, (out_ch, in_ch) in zip((0, 3, 6, 9), ((4, 1), (16, 4), (64, 16), (256, 64))):
+        shapes.update({f"{down}.{index}.weight": (out_ch, in_ch, 3, 3), f"{down}.{index}.bias": (out_ch,),
+                       f"{down}.{index + 1}.weight": (out_ch,), f"{down}.{index + 1}.bias": (out_ch,)})
+    shapes.update({f"{down}.12.weight": (c, c, 1, 1), f"{down}.12.bias": (c,),
+                   "memory_encoder.pix_feat_proj.weight": (c, c, 1, 1), "memory_encoder.pix_feat_proj.bias": (c,)})
+    for i in range(2):
+        fuser = f"memory_encoder.fuser.layers.{i}"
+        shapes.update({f"{fuser}.gamma": (c,), f"{fuser}.dwconv.weight": (c, 1, 7, 7), f"{fuser}.dwconv.bias": (c,),
+                       f"{fuser}.norm.weight": (c,), f"{fuser}.norm.bias": (c,),
+                       f"{fuser}.pwconv1.weight": (4 * c, c), f"{fuser}.pwconv1.bias": (4 * c,),
+                       f"{fuser}.pwconv2.weight": (c, 4 * c), f"{fuser}.pwconv2.bias": (c,)})
+    shapes.update({"memory_encoder.out_proj.weight": (mem, c, 1, 1), "memory_encoder.out_proj.bias": (mem,)})
+    for i in range(3):
+        shapes[f"obj_ptr_proj.layers.{i}.weight"], shapes[f"obj_ptr_proj.layers.{i}.bias"] = (c, c), (c,)
+    if family == "sam2.1":
+        shapes["obj_ptr_tpos_proj.weight"], shapes["obj_ptr_tpos_proj.bias"] = (mem, c), (mem,)
+    return shapes
 
 
 def write_random_checkpoint(

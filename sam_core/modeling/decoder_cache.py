@@ -102,6 +102,10 @@ class ImageCache:
     layer0_image_queries: Layer0Projection  # image->token queries of layer 0
     heads: HeadWeights  # the upscaling and hypernetwork weights in GEMM layout
     buffers: dict = field(default_factory=dict)  # single-prompt intermediates, reused per click
+    # SAM 2 only: its high-res features, added after the first (P x 4*mid) and second
+    # (4P x 4*out) upscaling products, in the rows and columns of those products.
+    high_res_s1: torch.Tensor | None = None
+    high_res_s0: torch.Tensor | None = None
 
     def layer0(
         self, mask_features: torch.Tensor | None

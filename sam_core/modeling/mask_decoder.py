@@ -41,7 +41,11 @@ class MaskDecoder(nn.Module):
     """Predicts 1 + ``num_multimask_outputs`` low-res masks (256x256 logits) with IoU scores.
 
     Output 0 is the single-mask answer; outputs 1..3 are the ambiguity-aware candidates.
+    Subclasses (SAM 2's) put extra output tokens before the IoU token: ``token_offset``
+    says how many.
     """
+
+    token_offset: int = 0
 
     def __init__(
         self,
@@ -89,8 +93,10 @@ class MaskDecoder(nn.Module):
         image_pe: torch.Tensor,
         sparse_prompt_embeddings: torch.Tensor,
         dense_prompt_embeddings: torch.Tensor,
+        high_res_features: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """All 4 masks and IoU scores. ``image_embeddings`` is 1xCxHxW or BxCxHxW."""
+        """All 4 masks and IoU scores. ``image_embeddings`` is 1xCxHxW or BxCxHxW;
+        ``high_res_features`` only for decoders that use them (SAM 2)."""
         batch = sparse_prompt_embeddings.shape[0]
         tokens = torch.cat([self.output_tokens(batch), sparse_prompt_embeddings], dim=1)
         src = image_embeddings
@@ -100,18 +106,25 @@ class MaskDecoder(nn.Module):
         pos = image_pe if image_pe.shape[0] == batch else image_pe.expand(batch, -1, -1, -1)
         b, c, h, w = src.shape
         hs, src = self.transformer(src, pos, tokens)
-        return self.heads(hs, src.transpose(1, 2).reshape(b, c, h, w))
+        return self.heads(hs, src.transpose(1, 2).reshape(b, c, h, w), high_res_features)
 
-    def heads(self, hs: torch.Tensor, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def upscale(self, src: torch.Tensor, high_res_features=None) -> torch.Tensor:
+        """Image features BxCxHxW -> BxC/8x4Hx4W (SAM 2 adds its high-res features here)."""
+        return self.output_upscaling(src)
+
+    def heads(
+        self, hs: torch.Tensor, src: torch.Tensor, high_res_features=None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Decoder tokens BxNxC and image features BxCxHxW -> (masks Bx4x4Hx4W, iou Bx4)."""
-        mask_tokens_out = hs[:, 1 : 1 + self.num_mask_tokens, :]
-        upscaled = self.output_upscaling(src)
+        s = self.token_offset
+        mask_tokens_out = hs[:, s + 1 : s + 1 + self.num_mask_tokens, :]
+        upscaled = self.upscale(src, high_res_features)
         b, c, h, w = upscaled.shape
         hyper_in = torch.stack(
             [mlp(mask_tokens_out[:, i, :]) for i, mlp in enumerate(self.output_hypernetworks_mlps)], dim=1
         )
         masks = (hyper_in @ upscaled.reshape(b, c, h * w)).reshape(b, -1, h, w)
-        return masks, self.iou_prediction_head(hs[:, 0, :])
+        return masks, self.iou_prediction_head(hs[:, s, :])
 
     # -- the click path ----------------------------------------------------------------------------------
     def build_image_cache(self, prompt_encoder: PromptEncoder, embedding: torch.Tensor) -> ImageCache:
@@ -218,7 +231,8 @@ class MaskDecoder(nn.Module):
         b, p, _ = keys.shape
         x = self.upscale_token_major(cache, keys)
         out = x.shape[-1]
-        hyper = hs[:, 1 : 1 + self.num_mask_tokens, :][:, keep].transpose(0, 1)  # M x B x C
+        s = self.token_offset
+        hyper = hs[:, s + 1 : s + 1 + self.num_mask_tokens, :][:, keep].transpose(0, 1)  # M x B x C
         layers = list(zip(weights.hyper_weights, weights.hyper_biases))
         for i, (weight, bias) in enumerate(layers):
             hyper = torch.baddbmm(bias[keep], hyper, weight[keep])
@@ -228,7 +242,7 @@ class MaskDecoder(nn.Module):
         h, w = grid
         # (i, j, di, dj, di2, dj2, m) -> (m, 4i+2di+di2, 4j+2dj+dj2)
         masks = masks.view(b, h, w, 2, 2, 2, 2, -1).permute(0, 7, 1, 3, 5, 2, 4, 6).reshape(b, -1, 4 * h, 4 * w)
-        return masks, self.iou_prediction_head(hs[:, 0, :])
+        return masks, self.iou_prediction_head(hs[:, s, :])
 
     def upscale_token_major(self, cache: ImageCache, keys: torch.Tensor) -> torch.Tensor:
         """``output_upscaling`` as two GEMMs on B x P x C image tokens: B x (P*16) x C/8, rows
@@ -242,10 +256,14 @@ class MaskDecoder(nn.Module):
         buffers = cache.buffers if b == 1 else {}
         x = _buffer(buffers, "up1", (b * p, 4 * mid), keys)
         torch.addmm(weights.up1_bias, keys.reshape(b * p, c), weights.up1_weight, out=x)
+        if cache.high_res_s1 is not None:
+            x.view(b, p, -1).add_(cache.high_res_s1)
         normed = F.layer_norm(x.view(-1, mid), (mid,), norm.weight, norm.bias, norm.eps)
         torch.ops.aten.gelu_(normed)
         x = _buffer(buffers, "up2", (b * p * 4, 4 * out), keys)
         torch.addmm(weights.up2_bias, normed, weights.up2_weight, out=x)
+        if cache.high_res_s0 is not None:
+            x.view(b, p * 4, -1).add_(cache.high_res_s0)
         torch.ops.aten.gelu_(x)
         return x.view(b, p * 16, out)
 
@@ -259,16 +277,27 @@ def _buffer(buffers: dict, name: str, shape: tuple[int, ...], like: torch.Tensor
 
 
 class MLP(nn.Module):
-    """``num_layers`` linear layers with ReLU between them."""
+    """``num_layers`` linear layers with ``activation`` between them, optionally a sigmoid after
+    (SAM 2's IoU head); keys ``layers.0`` ... as in both references."""
 
-    def __init__(self, input_dim: int, hidden_dim: int, output_dim: int, num_layers: int) -> None:
+    def __init__(
+        self,
+        input_dim: int,
+        hidden_dim: int,
+        output_dim: int,
+        num_layers: int,
+        activation: type[nn.Module] = nn.ReLU,
+        sigmoid_output: bool = False,
+    ) -> None:
         super().__init__()
         dims = [input_dim] + [hidden_dim] * (num_layers - 1) + [output_dim]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.act = activation()
+        self.sigmoid_output = sigmoid_output
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for i, layer in enumerate(self.layers):
             x = layer(x)
             if i < len(self.layers) - 1:
-                x = F.relu(x)
-        return x
+                x = self.act(x)
+        return torch.sigmoid(x) if self.sigmoid_output else x

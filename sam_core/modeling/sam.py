@@ -1,10 +1,16 @@
-"""The SAM model: encoder, prompt encoder and mask decoder, plus pre/post-processing."""
+"""The SAM v1 network: encoder, prompt encoder and mask decoder, plus pre/post-processing.
+
+It offers the family interface of :mod:`sam_core.families.base` to ``SamPredictor``.
+"""
 from __future__ import annotations
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..families.base import IMAGE_EMBED, ImageEmbedding
+from ..utils.transforms import ResizeLongestSide
+from .decoder_cache import ImageCache
 from .image_encoder import ImageEncoderViT
 from .mask_decoder import MaskDecoder
 from .prompt_encoder import PromptEncoder
@@ -18,6 +24,8 @@ class Sam(nn.Module):
 
     mask_threshold: float = 0.0
     image_format: str = "RGB"
+    low_res_logit_limit: float | None = None  # v1 hands its low-res logits back unclamped
+    generator_defaults: dict = {}  # the generator's own defaults are v1's
 
     def __init__(
         self, image_encoder: ImageEncoderViT, prompt_encoder: PromptEncoder, mask_decoder: MaskDecoder
@@ -29,6 +37,8 @@ class Sam(nn.Module):
         # Not in the checkpoint (persistent=False), exactly as in Meta's model.
         self.register_buffer("pixel_mean", torch.tensor(PIXEL_MEAN).view(-1, 1, 1), False)
         self.register_buffer("pixel_std", torch.tensor(PIXEL_STD).view(-1, 1, 1), False)
+        # Original frame -> input frame: longest side to img_size, then padding (bottom, right).
+        self.transform = ResizeLongestSide(image_encoder.img_size)
 
     @property
     def device(self) -> torch.device:
@@ -36,6 +46,8 @@ class Sam(nn.Module):
 
     def preprocess(self, x: torch.Tensor) -> torch.Tensor:
         """Bx3xhxw RGB in [0, 255] (h, w <= img_size) -> normalised, zero-padded Bx3xSxS float."""
+        if max(x.shape[-2:]) != self.image_encoder.img_size:
+            raise ValueError(f"the longest side must be {self.image_encoder.img_size}, got {tuple(x.shape[-2:])}")
         x = (x - self.pixel_mean) / self.pixel_std
         size = self.image_encoder.img_size
         return F.pad(x, (0, size - x.shape[-1], 0, size - x.shape[-2]))
@@ -62,3 +74,42 @@ class Sam(nn.Module):
         if tuple(masks.shape[-2:]) == tuple(original_size):
             return masks
         return F.interpolate(masks, tuple(original_size), mode="bilinear", align_corners=False)
+
+    # -- the family interface (sam_core.families.base) ------------------------------------------
+    def encode(self, pixels: torch.Tensor) -> ImageEmbedding:
+        """1x3xSxS preprocessed pixels -> ``image_embed`` 1x256x64x64 float32 (the encoder
+        runs in its own dtype)."""
+        encoder = self.image_encoder
+        return ImageEmbedding({IMAGE_EMBED: encoder(pixels.to(encoder.pos_embed.dtype)).float()})
+
+    def embedding_shapes(self) -> dict[str, tuple[int, ...]]:
+        grid = self.prompt_encoder.image_embedding_size
+        return {IMAGE_EMBED: (1, self.prompt_encoder.embed_dim, *grid)}
+
+    def build_decoder_cache(self, embedding: ImageEmbedding) -> ImageCache:
+        """What :meth:`decode` reuses for every prompt on this image."""
+        return self.mask_decoder.build_image_cache(self.prompt_encoder, embedding[IMAGE_EMBED])
+
+    def decode(
+        self,
+        cache: ImageCache,
+        point_coords: torch.Tensor | None,
+        point_labels: torch.Tensor | None,
+        boxes: torch.Tensor | None,
+        mask_input: torch.Tensor | None,
+        multimask_output: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Prompt encoder + mask decoder: (low-res logits BxMx256x256, iou BxM), M = 3 or 1.
+
+        Prompts are in the 1024 input frame: point_coords BxNx2 (x, y), point_labels BxN,
+        boxes Bx4 XYXY, mask_input Bx1x256x256 logits. Uses
+        :meth:`MaskDecoder.decode_cached`; equals Meta's decoder to float rounding.
+        """
+        points = None if point_coords is None else (point_coords, point_labels)
+        if mask_input is not None and points is None and boxes is None:
+            sparse = mask_input.new_empty(mask_input.shape[0], 0, self.prompt_encoder.embed_dim)
+        else:
+            sparse, _ = self.prompt_encoder(points, boxes, None)
+        features = None if mask_input is None else self.prompt_encoder.mask_downscaling.features(mask_input)
+        keep = slice(1, None) if multimask_output else slice(0, 1)
+        return self.mask_decoder.decode_cached(cache, sparse, features, keep)

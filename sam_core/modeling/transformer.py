@@ -9,6 +9,7 @@ channels, ``H`` heads of ``D``, ``T`` prompt tokens, ``B`` prompts in a batch.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 from torch import nn
@@ -31,11 +32,13 @@ class TwoWayTransformer(nn.Module):
         num_heads: int = 8,
         mlp_dim: int = 2048,
         attention_downsample_rate: int = 2,
+        mlp_block: Callable[[int, int], nn.Module] | None = None,
     ) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
             TwoWayAttentionBlock(
-                embedding_dim, num_heads, mlp_dim, attention_downsample_rate, skip_first_layer_pe=(i == 0)
+                embedding_dim, num_heads, mlp_dim, attention_downsample_rate, skip_first_layer_pe=(i == 0),
+                mlp_block=mlp_block,
             )
             for i in range(depth)
         )
@@ -64,13 +67,16 @@ class TwoWayAttentionBlock(nn.Module):
         mlp_dim: int,
         attention_downsample_rate: int,
         skip_first_layer_pe: bool,
+        mlp_block: Callable[[int, int], nn.Module] | None = None,
     ) -> None:
+        """``mlp_block(embedding_dim, mlp_dim)`` makes the token MLP (ReLU between two linear
+        layers); SAM v1 names them ``lin1``/``lin2``, SAM 2 ``layers.0``/``layers.1``."""
         super().__init__()
         self.self_attn = Attention(embedding_dim, num_heads)
         self.norm1 = nn.LayerNorm(embedding_dim)
         self.cross_attn_token_to_image = Attention(embedding_dim, num_heads, attention_downsample_rate)
         self.norm2 = nn.LayerNorm(embedding_dim)
-        self.mlp = MLPBlock(embedding_dim, mlp_dim, nn.ReLU)
+        self.mlp = MLPBlock(embedding_dim, mlp_dim, nn.ReLU) if mlp_block is None else mlp_block(embedding_dim, mlp_dim)
         self.norm3 = nn.LayerNorm(embedding_dim)
         self.norm4 = nn.LayerNorm(embedding_dim)
         self.cross_attn_image_to_token = Attention(embedding_dim, num_heads, attention_downsample_rate)
