@@ -224,6 +224,7 @@ class SamAutomaticMaskGenerator:
         coords = torch.as_tensor(coords, device=predictor.device)[:, None, :]
         labels = torch.ones(coords.shape[:2], dtype=torch.int, device=predictor.device)
         low_res, iou = predictor.decode(coords, labels, None, None, True)
+        per_prompt = low_res.shape[1]  # three candidates; HQ-SAM answers one
         low_res, iou = low_res.flatten(0, 1), iou.flatten(0, 1).float()
         rows = torch.arange(len(iou), device=iou.device)
         if self.pred_iou_thresh > 0.0:
@@ -253,7 +254,7 @@ class SamAutomaticMaskGenerator:
             boxes=boxes[keep_cpu],
             iou_preds=iou.cpu()[rows_kept],
             stability_score=stability.cpu()[keep_cpu],
-            points=torch.from_numpy(np.repeat(points, 3, axis=0))[rows_kept],
+            points=torch.from_numpy(np.repeat(points, per_prompt, axis=0))[rows_kept],
         )
 
     def _finish_crop(self, candidates: CandidateTable, crop_box: List[int]) -> CandidateTable:
