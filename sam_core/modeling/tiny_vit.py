@@ -4,7 +4,8 @@ Four stages over a 4x-downsampled grid: MBConv blocks at 256x256, then windowed
 attention blocks at 128x128, 64x64 and 64x64 (the last patch merging keeps the
 resolution, as in MobileSAM), then SAM's convolutional neck. Parameter names are
 those of ``mobile_sam.pt`` (``layers.*``, ``patch_embed.seq.*``, ``neck.*``); the
-ImageNet head (``norm_head``, ``head``) is kept so those files load strictly, but is never run.
+ImageNet head (``norm_head``, ``head``; ``num_classes`` 0 leaves it out) is kept so those
+files load strictly, but is never run.
 
 Every convolution is followed by a BatchNorm, which inference folds into the
 convolution (:mod:`.folded_conv`); the fast paths live in :mod:`.tiny_vit_fast`.
@@ -72,7 +73,11 @@ class MBConv(nn.Module):
         self.conv3 = ConvBN(hidden, chans)
         self.act3 = nn.GELU()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, workspace: dict | None = None, name: str = "") -> torch.Tensor:
+        """``x``: B x C x H x W. With a ``workspace`` and autograd off (the encoder's inference
+        path), ``x`` is 1 x H x W x C channels last and the result goes to the buffer ``name``."""
+        if workspace is not None and not torch.is_grad_enabled():
+            return tiny_vit_fast.mbconv_block(self, x, workspace, name)
         y = self.act2(self.conv2(self.act1(self.conv1(x))))
         return self.act3(self.conv3(y) + x)
 
@@ -176,7 +181,11 @@ class TinyViTBlock(nn.Module):
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
         self.local_conv = ConvBN(dim, dim, 3, groups=dim)
 
-    def forward(self, x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, grid: tuple[int, int], workspace: dict | None = None) -> torch.Tensor:
+        """``x``: B x (H*W) x C tokens of the ``grid``. With a ``workspace`` and autograd off
+        (the encoder's inference path), ``x`` is 1 x H x W x C and may be updated in place."""
+        if workspace is not None and not torch.is_grad_enabled():
+            return tiny_vit_fast.attention_block(self, x, workspace)
         b, n, c = x.shape
         h, w = grid
         win = self.window_size
@@ -233,8 +242,9 @@ class TinyViT(KeptWorkspace):
                 None if last else dims[i + 1], 1 if last else strides[i],
             ))
         self.layers = nn.ModuleList(layers)
-        self.norm_head = nn.LayerNorm(dims[-1])  # ImageNet head: in the checkpoints, never run
-        self.head = nn.Linear(dims[-1], config.num_classes) if config.num_classes > 0 else nn.Identity()
+        if config.num_classes > 0:  # the ImageNet head: in the published checkpoints, never run
+            self.norm_head = nn.LayerNorm(dims[-1])
+            self.head = nn.Linear(dims[-1], config.num_classes)
         self.neck = nn.Sequential(
             nn.Conv2d(dims[-1], config.out_chans, kernel_size=1, bias=False),
             LayerNorm2d(config.out_chans),
@@ -262,6 +272,12 @@ class TinyViT(KeptWorkspace):
 
     def _inference(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.with_workspace(lambda workspace: tiny_vit_fast.encode(self, x, workspace))
+
+    @property
+    def blocks(self) -> list[nn.Module]:
+        """The MBConv and attention blocks in the order they run (for progress and cancellation
+        hooks; both paths call each of them)."""
+        return [block for layer in self.layers for block in layer.blocks]
 
     def stage_grid(self, grid: tuple[int, int], stage: int) -> tuple[int, int]:
         """The grid after stage ``stage``'s patch merging (3x3, padding 1, its stride)."""

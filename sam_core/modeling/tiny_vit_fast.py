@@ -30,13 +30,13 @@ def encode(encoder, x: torch.Tensor, workspace: dict) -> tuple[torch.Tensor, tor
     x = _stem(encoder.patch_embed, x.permute(0, 2, 3, 1), workspace)
     stage0 = encoder.layers[0]
     for i, block in enumerate(stage0.blocks):
-        x = _mbconv(block, x, workspace, f"stage0_{i % 2}")
+        x = block(x, workspace, f"stage0_{i % 2}")  # through the module: its hooks run
     x = _merge(stage0.downsample, x, workspace)
     early = None
     for index in range(1, len(encoder.layers)):
         layer = encoder.layers[index]
         for block in layer.blocks:
-            x = _block(block, x, workspace)
+            x = block(x, x.shape[1:3], workspace)
         if layer.downsample is not None:
             x = _merge(layer.downsample, x, workspace)
         if index == 1:
@@ -64,7 +64,7 @@ def _stem(patch_embed, x: torch.Tensor, workspace: dict) -> torch.Tensor:
     return out
 
 
-def _mbconv(block, x: torch.Tensor, workspace: dict, name: str) -> torch.Tensor:
+def mbconv_block(block, x: torch.Tensor, workspace: dict, name: str) -> torch.Tensor:
     """act3(conv3(act2(conv2(act1(conv1(x))))) + x) in bands of output rows; B x H x W x C."""
     w1, b1 = block.conv1.folded(x.dtype)
     w2, b2 = block.conv2.folded(x.dtype)
@@ -109,7 +109,7 @@ def _merge(merge, x: torch.Tensor, workspace: dict) -> torch.Tensor:
     return out
 
 
-def _block(block, x: torch.Tensor, workspace: dict) -> torch.Tensor:
+def attention_block(block, x: torch.Tensor, workspace: dict) -> torch.Tensor:
     """One TinyViT block on B x H x W x C tokens (updated in place where the result is new)."""
     b, h, w, c = x.shape
     tokens = x.reshape(-1, c)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Mapping
+from typing import ClassVar, Mapping
 
 import torch
 
@@ -37,6 +37,8 @@ class EfficientViTSamConfig:
     qkv_dim: int = 32
     out_chans: int = 256
 
+    family: ClassVar[str] = "efficientvit_sam"
+
     @property
     def image_size(self) -> int:
         """Input side: the finest neck input (stride 2**(stage+1)) is the 64x64 grid."""
@@ -49,6 +51,15 @@ class EfficientViTSamConfig:
             if known == self:
                 return name
         return f"custom(widths={list(self.width_list)},depths={list(self.depth_list)})"
+
+    @property
+    def variant(self) -> str:
+        return self.name
+
+    @property
+    def title(self) -> str:
+        name = self.name
+        return f"EfficientViT-SAM {name.upper() if name in EFFICIENTVIT_SAM_VARIANTS else name}"
 
 
 _L_BLOCKS = ("res", "fmb", "fmb", "mb", "att")

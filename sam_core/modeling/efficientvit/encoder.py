@@ -102,6 +102,12 @@ class EfficientViTSamEncoder(KeptWorkspace):
         self.neck = SamNeck(config)
         self.norm = LayerNorm2d(config.out_chans)
 
+    @property
+    def blocks(self) -> list[nn.Module]:
+        """The backbone's blocks and the neck's, in the order they run (for progress and
+        cancellation hooks; both paths call each of them)."""
+        return [op for stage in self.backbone.stages for op in stage.op_list] + list(self.neck.middle.op_list)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not (torch.is_grad_enabled() or self.training):
             return self.with_workspace(lambda workspace: fast.encode(self, x, workspace))

@@ -13,7 +13,6 @@ import torch
 import torch.nn.functional as F
 
 from ..rows import band_rows, buffer, conv_rows, linear_rows
-from .layers import ConvLayer, EfficientViTBlock, FusedMBConv, LiteMLA, MBConv, ResBlock, ResidualBlock
 
 
 def encode(encoder, x: torch.Tensor, workspace: dict) -> torch.Tensor:
@@ -24,7 +23,7 @@ def encode(encoder, x: torch.Tensor, workspace: dict) -> torch.Tensor:
     y = x.permute(0, 2, 3, 1)
     for s, stage in enumerate(encoder.backbone.stages):
         for i, op in enumerate(stage.op_list):
-            y = _run(op, y, workspace, f"s{s}_{i % 2}")
+            y = op(y, workspace, f"s{s}_{i % 2}")  # through the module: its hooks run
         features[f"stage{s}"] = y
     neck = encoder.neck
     merged = None
@@ -37,7 +36,7 @@ def encode(encoder, x: torch.Tensor, workspace: dict) -> torch.Tensor:
             z = z.permute(0, 2, 3, 1)
         merged = z.contiguous() if merged is None else merged.add_(z)
     for i, op in enumerate(neck.middle.op_list):
-        merged = _run(op, merged, workspace, f"neck_{i % 2}")
+        merged = op(merged, workspace, f"neck_{i % 2}")
     out = neck.output_ops[0].op_list[0]
     weight, bias = out.folded(merged.dtype)
     merged = linear_rows(merged, weight, bias)
@@ -46,41 +45,36 @@ def encode(encoder, x: torch.Tensor, workspace: dict) -> torch.Tensor:
     return merged.permute(0, 3, 1, 2).contiguous()
 
 
-def _run(op, x: torch.Tensor, workspace: dict, name: str) -> torch.Tensor:
-    if isinstance(op, ConvLayer):  # the stem
-        weight, bias = op.folded(x.dtype)
-        h = x.shape[1]
-        out_h = (h - 1) // op.conv.stride[0] + 1
-        out = buffer(workspace, name, (1, out_h, (x.shape[2] - 1) // op.conv.stride[0] + 1, weight.shape[0]), x)
-        rows = band_rows(out_h, out.shape[2], weight.shape[0], x.element_size())
-        for top in range(0, out_h, rows):
-            bottom = min(out_h, top + rows)
-            band = out[:, top:bottom]
-            band.copy_(conv_rows(x, top, bottom, weight, bias, op.conv.stride[0]))
-            _gelu_(band)
-        return out
-    if isinstance(op, EfficientViTBlock):
-        x = _lite_mla(op.context_module.main, x)
-        return _local(op.local_module.main, x, True, workspace, name)
-    if isinstance(op, ResidualBlock):
-        return _local(op.main, x, op.shortcut, workspace, name)
-    raise TypeError(f"no inference path for {type(op).__name__}")
+def stem(op, x: torch.Tensor, workspace: dict, name: str) -> torch.Tensor:
+    """The stem (a 3x3 stride-2 ConvLayer with its GELU) in bands of output rows."""
+    weight, bias = op.folded(x.dtype)
+    stride = op.conv.stride[0]
+    out_h, out_w = (x.shape[1] - 1) // stride + 1, (x.shape[2] - 1) // stride + 1
+    out = buffer(workspace, name, (1, out_h, out_w, weight.shape[0]), x)
+    rows = band_rows(out_h, out_w, weight.shape[0], x.element_size())
+    for top in range(0, out_h, rows):
+        bottom = min(out_h, top + rows)
+        band = out[:, top:bottom]
+        band.copy_(conv_rows(x, top, bottom, weight, bias, stride))
+        _gelu_(band)
+    return out
 
 
 def _gelu_(x: torch.Tensor) -> torch.Tensor:
     return torch.ops.aten.gelu_(x, approximate="tanh")
 
 
-def _local(block, x: torch.Tensor, residual: bool, workspace: dict, name: str) -> torch.Tensor:
+def local_block(block, x: torch.Tensor, residual: bool, workspace: dict, name: str) -> torch.Tensor:
     """A res, fmb or mb block (plus ``x`` when ``residual``), a band of output rows at a time."""
-    if isinstance(block, FusedMBConv):
+    kind = type(block).__name__
+    if kind == "FusedMBConv":
         layers = (block.spatial_conv, block.point_conv)
-    elif isinstance(block, MBConv):
+    elif kind == "MBConv":
         layers = (block.inverted_conv, block.depth_conv, block.point_conv)
-    elif isinstance(block, ResBlock):
+    elif kind == "ResBlock":
         layers = (block.conv1, block.conv2)
     else:
-        raise TypeError(f"no inference path for {type(block).__name__}")
+        raise TypeError(f"no inference path for {kind}")
     folded = [layer.folded(x.dtype) for layer in layers]
     stride = max(layer.conv.stride[0] for layer in layers)
     _, h, w, _ = x.shape
@@ -93,11 +87,11 @@ def _local(block, x: torch.Tensor, residual: bool, workspace: dict, name: str) -
     for top in range(0, out_h, rows):
         bottom = min(out_h, top + rows)
         target = out[:, top:bottom]
-        if isinstance(block, FusedMBConv):
+        if kind == "FusedMBConv":
             hidden = conv_rows(x, top, bottom, *folded[0], stride=stride)
             _gelu_(hidden)
             _project(hidden, folded[1], target, x[:, top:bottom] if residual else None)
-        elif isinstance(block, MBConv):
+        elif kind == "MBConv":
             lo, hi = max(0, top * stride - 1), min(h, (bottom - 1) * stride + 2)
             hidden = linear_rows(x[:, lo:hi], *folded[0])
             _gelu_(hidden)
@@ -131,8 +125,8 @@ def _project(hidden: torch.Tensor, folded, target: torch.Tensor, residual: torch
     rows.addmm_(flat, w)
 
 
-def _lite_mla(mla: LiteMLA, x: torch.Tensor) -> torch.Tensor:
-    """``x + LiteMLA(x)`` on a 1 x H x W x C map (a new map)."""
+def lite_mla(mla, x: torch.Tensor) -> torch.Tensor:
+    """``x + mla(x)`` for a :class:`~.layers.LiteMLA` on a 1 x H x W x C map (a new map)."""
     _, h, w, c = x.shape
     n, dim = h * w, mla.dim
     weight, bias = mla.qkv.folded(x.dtype)

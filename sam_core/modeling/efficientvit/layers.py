@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..folded_conv import folded_conv
+from . import fast
 
 ACTIVATIONS = {"gelu": lambda: nn.GELU(approximate="tanh"), "relu": nn.ReLU, "hswish": nn.Hardswish}
 
@@ -31,7 +32,11 @@ class ConvLayer(nn.Module):
         """(weight, bias) of the convolution with its BatchNorm folded in."""
         return folded_conv(self.conv, self.norm, dtype)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, workspace: dict | None = None, name: str = "") -> torch.Tensor:
+        """``x``: B x C x H x W. With a ``workspace`` and autograd off (the encoder's inference
+        path, for the stem), ``x`` is 1 x H x W x C and the result goes to the buffer ``name``."""
+        if workspace is not None and not torch.is_grad_enabled():
+            return fast.stem(self, x, workspace, name)
         if torch.is_grad_enabled() or self.training:
             x = self.conv(x)
             if self.norm is not None:
@@ -145,7 +150,11 @@ class ResidualBlock(nn.Module):
         self.main = main
         self.shortcut = shortcut
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, workspace: dict | None = None, name: str = "") -> torch.Tensor:
+        """``x``: B x C x H x W. With a ``workspace`` and autograd off (the encoder's inference
+        path), ``x`` is 1 x H x W x C and the result goes to the buffer ``name``."""
+        if workspace is not None and not torch.is_grad_enabled():
+            return fast.local_block(self.main, x, self.shortcut, workspace, name)
         return self.main(x) + x if self.shortcut else self.main(x)
 
 
@@ -157,7 +166,11 @@ class EfficientViTBlock(nn.Module):
         self.context_module = ResidualBlock(LiteMLA(chans, chans, dim, scales), shortcut=True)
         self.local_module = ResidualBlock(MBConv(chans, chans, 1, expand, fewer_norm=True), shortcut=True)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, workspace: dict | None = None, name: str = "") -> torch.Tensor:
+        """As :class:`ResidualBlock` (the same two forms)."""
+        if workspace is not None and not torch.is_grad_enabled():
+            x = fast.lite_mla(self.context_module.main, x)
+            return fast.local_block(self.local_module.main, x, True, workspace, name)
         return self.local_module(self.context_module(x))
 
 
