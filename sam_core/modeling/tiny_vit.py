@@ -23,7 +23,7 @@ from .common import LayerNorm2d
 from . import tiny_vit_fast
 from .folded_conv import folded_conv
 from .tiny_vit_config import MOBILE_SAM_TINY_VIT, TinyViTConfig
-from .workspace import KeptWorkspace
+from .kept_workspace import KeptWorkspace
 
 
 

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..common import LayerNorm2d
-from ..workspace import KeptWorkspace
+from ..kept_workspace import KeptWorkspace
 from . import fast
 from .config import EfficientViTSamConfig
 from .layers import LOCAL_BLOCKS, ConvLayer, EfficientViTBlock, OpSequential, ResidualBlock
