@@ -32,8 +32,7 @@ def encode(encoder, x: torch.Tensor, workspace: dict) -> torch.Tensor:
         weight, bias = projection.folded(y.dtype)
         z = linear_rows(features[key], weight, bias)
         if tuple(z.shape[1:3]) != upsample.size:
-            z = F.interpolate(z.permute(0, 3, 1, 2), upsample.size, mode="bicubic", align_corners=False)
-            z = z.permute(0, 2, 3, 1)
+            z = _upsample_bicubic(z, upsample.size)
         merged = z.contiguous() if merged is None else merged.add_(z)
     for i, op in enumerate(neck.middle.op_list):
         merged = op(merged, workspace, f"neck_{i % 2}")
@@ -60,8 +59,34 @@ def stem(op, x: torch.Tensor, workspace: dict, name: str) -> torch.Tensor:
     return out
 
 
+SQRT_2_OVER_PI = 0.7978845608028654
+
+
 def _gelu_(x: torch.Tensor) -> torch.Tensor:
-    return torch.ops.aten.gelu_(x, approximate="tanh")
+    """GELU's tanh approximation in place, as ``x * sigmoid(2z)`` with
+    ``z = sqrt(2/pi) (x + 0.044715 x^3)`` (the same function: 0.5 (1 + tanh z) = sigmoid(2z)),
+    which runs about twice as fast on a CPU as aten's tanh form."""
+    z = torch.mul(x, x)
+    z.mul_(2 * SQRT_2_OVER_PI * 0.044715).add_(2 * SQRT_2_OVER_PI).mul_(x)
+    return x.mul_(torch.sigmoid_(z))
+
+
+def _upsample_bicubic(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``F.interpolate(mode="bicubic", align_corners=False)`` of a 1 x h x w x C map to ``size``,
+    as two small products with the interpolation matrices (the resize is separable and
+    linear): 1 x H x W x C."""
+    _, h, w, c = x.shape
+    rows, cols = _bicubic_matrix(h, size[0], x), _bicubic_matrix(w, size[1], x)  # H x h, W x w
+    y = torch.matmul(cols, x[0])  # h x W x C
+    return torch.matmul(rows, y.reshape(h, -1)).view(1, size[0], size[1], c)
+
+
+def _bicubic_matrix(length: int, out: int, like: torch.Tensor) -> torch.Tensor:
+    """out x length weights of PyTorch's bicubic resize along one axis (read off the resize of
+    the identity, so borders and the cubic coefficient are exactly PyTorch's)."""
+    eye = torch.eye(length, dtype=torch.float32, device=like.device)[:, None, None, :]
+    weights = F.interpolate(eye, size=(1, out), mode="bicubic", align_corners=False)
+    return weights.view(length, out).t().to(like.dtype)
 
 
 def local_block(block, x: torch.Tensor, residual: bool, workspace: dict, name: str) -> torch.Tensor:
