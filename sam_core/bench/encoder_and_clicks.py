@@ -29,6 +29,8 @@ from ..embedding_cache import EmbeddingCache, content_hash
 from ..predictor import SamPredictor
 from ..runtime import configure_threads
 from ..testing import random_state_dict, synthetic_photo
+from .families_light import LIGHT_VARIANTS, click_ratios
+from .families_light import run_variant as run_light_variant
 from .reference import load_reference
 
 
@@ -140,7 +142,11 @@ def run(args: argparse.Namespace) -> dict:
         "encoder": [],
     }
     reference = None if args.no_reference else load_reference_package()
+    first_v1 = next((v for v in args.variants if v in KNOWN_VARIANTS), None)
     for variant in args.variants:
+        if variant in LIGHT_VARIANTS:
+            run_light_variant(variant, report, args, device, image, prompts, (time_encoder, time_clicks, _percentiles))
+            continue
         config = KNOWN_VARIANTS[variant]
         state = None if args.checkpoint else random_state_dict(config, seed=0)
         precisions = ["fp32"] + [p for p in args.precisions if p != "fp32"]
@@ -160,7 +166,7 @@ def run(args: argparse.Namespace) -> dict:
             else:
                 ious = [masks_iou(a, b) for a, b in zip(fp32_masks, masks)]
                 entry["mask_iou_vs_fp32"] = {"min": round(min(ious), 4), "mean": round(float(np.mean(ious)), 4)}
-            if precision == "fp32" and variant == args.variants[0]:
+            if precision == "fp32" and variant == first_v1:
                 time_clicks(predictor, prompts[:5], interactive=True)  # warm-up
                 report["click_to_mask_ms"] = _percentiles(time_clicks(predictor, prompts, interactive=True))
                 report["click_to_mask_ms"]["what"] = "predict_candidates + best candidate at full resolution"
@@ -224,7 +230,7 @@ def _time_reference(reference, report, variant, config, state, args, device, ima
         seconds = time_encoder(predictor, image, args.repeats)
         report["encoder"].append({"variant": variant, "precision": "float32", "implementation": "reference",
                                   "seconds": round(min(seconds), 3), "all_seconds": [round(s, 3) for s in seconds]})
-        if variant == args.variants[0]:
+        if variant == next(v for v in args.variants if v in KNOWN_VARIANTS):
             time_clicks(predictor, prompts[:5], interactive=False)
             report["reference_predict_ms"] = _percentiles(time_clicks(predictor, prompts, interactive=False))
     report["peak_rss_mb_with_reference"] = peak_rss_mb()
@@ -241,6 +247,7 @@ def _ratios(report: dict) -> None:
         ref = report["reference_predict_ms"]["p50"]
         ratios["click_to_mask_p50_speedup_vs_reference_predict"] = round(ref / report["click_to_mask_ms"]["p50"], 2)
         ratios["predict_p50_speedup_vs_reference_predict"] = round(ref / report["predict_ms"]["p50"], 2)
+    ratios.update(click_ratios(report))
     report["ratios"] = ratios
 
 
@@ -256,7 +263,7 @@ def _cpu_name() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sam_core.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", nargs="+", default=["vit_b"], choices=sorted(KNOWN_VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=["vit_b"], choices=sorted(KNOWN_VARIANTS) + sorted(LIGHT_VARIANTS))
     parser.add_argument("--precisions", nargs="+", default=["fp32", "reduced"], choices=["fp32", "reduced"])
     parser.add_argument("--image-size", type=lambda s: tuple(int(v) for v in s.split("x")), default=(1500, 2250),
                         help="HxW of the synthetic photo (default 1500x2250)")
