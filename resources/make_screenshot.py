@@ -80,7 +80,7 @@ def ground_truth_coco(path: Path, file_name: str, masks, size) -> None:
 def main() -> None:
     from PySide6.QtWidgets import QApplication
 
-    from app.bootstrap import build
+    from app.bootstrap.assemble import build
     from app.services.settings import Settings
     from sam_core import SamConfig
     from sam_core.testing import write_random_checkpoint
@@ -100,7 +100,7 @@ def main() -> None:
 
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
     app = build(str(folder), str(checkpoint), "cpu", Settings(tmp / "settings.ini"))
-    window, lab = app.window, app.labeler
+    window, lab = app.window, app
     window.resize(1500, 900)
     window.move(0, 0)
     window.show()
@@ -111,20 +111,20 @@ def main() -> None:
             qapp.processEvents()
             time.sleep(0.01)
 
-    pump(lambda: lab.model_ready and lab.image_id is not None)
-    pump(lambda: app.worker.is_encoded(lab.project.key(lab.image_id)))
-    lab.open_image(lab.project.image_ids()[0])
+    pump(lambda: lab.state.sam.ready and lab.state.image_id is not None)
+    pump(lambda: app.worker.is_encoded(lab.state.project.key(lab.state.image_id)))
+    lab.navigation.open_image(lab.state.project.image_ids()[0])
     pump(lambda: window.canvas.image_shape is not None)
     # Earlier work on this image comes from a COCO file; the live prompt below goes through SAM.
     from app.model.io import import_coco
 
-    import_coco(lab.project.dataset, tmp / "earlier_export.json")
-    lab.project.set_done(lab.project.image_ids()[1], True)
-    lab.categories.select(lab.project.dataset.category_by_name("fruit").id)
-    lab.add_point(640, 420, True)
-    pump(lambda: lab.session.candidates is not None)
-    lab.select_annotation(lab.project.dataset.annotations(lab.image_id)[2].id)
-    window.annotations.select(lab.selected_annotation)
+    import_coco(lab.state.project.dataset, tmp / "earlier_export.json")
+    lab.state.project.set_done(lab.state.project.image_ids()[1], True)
+    lab.controllers.categories.select(lab.state.project.dataset.category_by_name("fruit").id)
+    lab.prompting.add_point(640, 420, True)
+    pump(lambda: lab.state.prompts.candidates is not None)
+    lab.state.select(lab.state.project.dataset.annotations(lab.state.image_id)[2].id)
+    window.annotations.select(lab.state.selected)
     window.message_bar.hide()
     window.statusBar().showMessage("Demo checkpoint has random weights: its candidates are noise; annotations imported from COCO", 60000)
     pump(lambda: False, 1.0)

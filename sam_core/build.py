@@ -93,7 +93,7 @@ def load_sam(
         )
     weights = family.network_weights(state_dict)
     _require_finite(path, weights)
-    sam = _build(path, family, weights)
+    sam = _build(path, family, state_dict, weights)
     sam.checkpoint_path = str(path)
     sam.checkpoint_id = fingerprint(state_dict)
     device = choose_device(device)
@@ -102,10 +102,13 @@ def load_sam(
     return sam
 
 
-def _build(path: Path, family: Family, weights: dict[str, torch.Tensor]) -> torch.nn.Module:
-    """The family's network for ``weights``, loaded; one-line errors for shapes and keys."""
+def _build(
+    path: Path, family: Family, state_dict: dict[str, torch.Tensor], weights: dict[str, torch.Tensor]
+) -> torch.nn.Module:
+    """The family's network for ``state_dict`` (its shape and variant are read off all the
+    tensors), loaded with ``weights``; one-line errors for shapes and keys."""
     try:
-        sam = family.build(weights)
+        sam = family.build(state_dict)
     except ConfigError as exc:
         raise CheckpointError(f"{path.name}: not a {family.title} checkpoint ({exc})") from None
     expected = sam.state_dict()

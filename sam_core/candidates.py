@@ -61,12 +61,15 @@ class Candidates:
         return self._masks[index]
 
     def thumbnail(self, index: int, max_side: int = 128) -> np.ndarray:
-        """A cheap hxw bool preview from the low-res logits (image area only, no padding)."""
+        """A cheap hxw bool preview from the low-res logits: the image area only (no
+        padding), in the image's aspect ratio (SAM 2's input frame is stretched square),
+        its longest side at most ``max_side``."""
         h = max(1, round(self.input_size[0] / 4))
         w = max(1, round(self.input_size[1] / 4))
         logits = torch.from_numpy(self.low_res_logits[index, :h, :w])[None, None]
-        scale = min(1.0, max_side / max(h, w))
-        if scale < 1.0:
-            size = (max(1, round(h * scale)), max(1, round(w * scale)))
+        height, width = self.original_size
+        longest = min(max_side, max(h, w))
+        size = (max(1, round(height * longest / max(height, width))), max(1, round(width * longest / max(height, width))))
+        if size != (h, w):
             logits = F.interpolate(logits, size, mode="bilinear", align_corners=False)
         return (logits[0, 0] > 0).numpy()

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from app.model import rle as rle_codec
+from app.model import crop_rle as rle_codec
 
 
 class Mask:
@@ -84,7 +84,7 @@ class Mask:
 
     @classmethod
     def from_counts(cls, counts: np.ndarray, height: int, width: int) -> Mask:
-        """From uncompressed column-major RLE counts (see :mod:`app.model.rle`).
+        """From uncompressed column-major RLE counts (see :mod:`app.model.crop_rle`).
         Raises ``ValueError`` when they do not describe a ``height`` x ``width`` mask."""
         if height <= 0 or width <= 0:
             raise ValueError(f"image size must be positive, got {height} x {width}")

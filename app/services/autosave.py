@@ -1,9 +1,9 @@
 """Autosave: every change of the open project reaches the disk within a second, off the UI thread.
 
-The UI thread only takes a :class:`~app.project_saver.Snapshot` (immutable
+The UI thread only takes a :class:`~app.model.saving.Snapshot` (immutable
 records, no copying) when the timer fires, at most ``delay_ms`` after the first
 unsaved change; one writer thread encodes and writes it, each file atomically
-(:func:`~app.project_saver.write_snapshot`). One write is in flight at a time,
+(:func:`~app.model.saving.write_snapshot`). One write is in flight at a time,
 so files never race each other; changes made meanwhile go with the next one.
 
 A write that fails (disk full, read-only folder) hands its parts back to the
@@ -21,8 +21,8 @@ from functools import partial
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
 from app.model.io.sidecar import close_session
-from app.project import Project
-from app.project_saver import SAVE_DELAY_S, ChangeTracker, SaveResult, Snapshot, write_snapshot
+from app.model.project import Project
+from app.model.saving import SAVE_DELAY_S, ChangeTracker, SaveResult, Snapshot, write_snapshot
 
 _HINTS = {
     errno.ENOSPC: "the disk is full",
@@ -61,6 +61,7 @@ class Autosave(QObject):
         self._failures = 0
         self._told: str | None = None  # the failure the user was last told about
         self._told_blocked: set[int] = set()
+        self._stopped = False
         self._written.connect(self._collect)
 
     # -- following a project ---------------------------------------------------------------------------
@@ -77,6 +78,8 @@ class Autosave(QObject):
 
     def schedule(self) -> None:
         """Save soon: within ``delay_ms``, or after the current pause while saving fails."""
+        if self._stopped:
+            return
         delay = self.delay_ms if not self._failures else self.retry_ms[min(self._failures, len(self.retry_ms)) - 1]
         if not self._timer.isActive() or self._timer.remainingTime() > delay:  # a retry pause that is over
             self._timer.start(delay)
@@ -191,6 +194,13 @@ class Autosave(QObject):
                 tracker.session_ended()
                 _end_session(tracker.paths)
         return False
+
+
+    def stop(self, timeout_ms: int = 10000) -> None:
+        """Stop saving for good (the app is quitting): no more retries; a write in flight finishes."""
+        self._timer.stop()
+        self._stopped = True
+        self._pool.waitForDone(timeout_ms)
 
 
 def _write_guarded(snapshot: Snapshot, protected: set) -> SaveResult:

@@ -4,7 +4,7 @@ Images are decoded and hashed on a thread of this service's own, a couple ahead
 of the SAM worker, so at most ``lookahead`` decoded images wait in memory; those
 already on disk for the loaded checkpoint are counted without encoding. The
 worker runs precompute jobs after everything the user waits for (see
-:mod:`app.services.precompute_jobs`), so labeling carries on meanwhile. Progress
+:mod:`app.services.sam.precompute_mixin`), so labeling carries on meanwhile. Progress
 comes with an ETA; :meth:`Precompute.cancel` stops it at once.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from sam_core.image_files import ImageReadError, read_image
-from app.services.sam_worker import SamWorker
+from app.services.sam.worker import SamWorker
 from sam_core import content_hash
 
 EMBEDDING_BYTES = 256 * 64 * 64 * 2 + 512  # one fp16 embedding file, header included
@@ -42,7 +42,7 @@ class Precompute(QObject):
         self._decoded.connect(self._on_decoded)
         worker.precomputed.connect(self._on_precomputed)
         worker.precompute_failed.connect(self._on_failed)
-        worker.model_loaded.connect(lambda *_: self.cancel("the checkpoint changed") if self.running else None)
+        worker.sam_loaded.connect(lambda *_: self.cancel("the checkpoint changed") if self.running else None)
 
     def _reset(self) -> None:
         self._queue: list[tuple[str, Path]] = []
@@ -53,13 +53,13 @@ class Precompute(QObject):
         self._started = time.perf_counter()
 
     # -- control ----------------------------------------------------------------------------------------
-    def start(self, images: list[tuple[str, Path]], model_ready: bool) -> bool:
+    def start(self, images: list[tuple[str, Path]], sam_ready: bool) -> bool:
         """Begin with ``images`` (the worker's key and the file of each); False (and a
         message) when it cannot."""
         if self.running:
             self.message.emit("info", "Precompute is already running")
             return False
-        if not model_ready:
+        if not sam_ready:
             self.message.emit("warning", "Precompute needs a SAM checkpoint: open one first (File > Open checkpoint…)")
             return False
         if self.worker.disk_cache is None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths
 
-from app.services.model_catalog import OFFICIAL_BASE_URL
+from app.services.checkpoints.catalog import OFFICIAL_BASE_URL
 
 ORGANISATION = "Maskwright"
 APPLICATION = "Maskwright"

@@ -1,5 +1,5 @@
 ; Inno Setup script for Maskwright (https://jrsoftware.org/isinfo.php).
-; installers/build.py compiles it when iscc is on PATH:
+; installers/build_bundle.py compiles it when iscc is on PATH:
 ;   iscc /DAppVersion=0.1.0 /DBundleDir=dist\Maskwright /DOutputDir=dist /DIconFile=build\icons\maskwright.ico maskwright.iss
 ; It installs the PyInstaller one-folder bundle per user (no admin rights needed), adds a
 ; Start-menu entry, associates *.maskwright project files, and adds "Open with Maskwright"

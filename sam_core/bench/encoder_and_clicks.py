@@ -6,7 +6,9 @@ and, when the reference ``segment_anything`` can be imported, its figures from
 the same run and the ratios. Absolute times on shared machines drift from run
 to run; the ratios are what to compare.
 
-Weights are seeded random ones in Meta's format unless ``--checkpoint`` is given.
+Weights are seeded random ones in Meta's format unless ``--checkpoint`` is given. The other
+families' variants (SAM 2's ``hiera_*``, ``mobile_sam``, ``hq_vit_*``, ``efficientvit_*``) are
+timed by :mod:`.sam2_encoder_and_clicks` and :mod:`.families_light` beside their official code.
 """
 from __future__ import annotations
 
@@ -28,9 +30,11 @@ from ..config import KNOWN_VARIANTS
 from ..embedding_cache import EmbeddingCache, content_hash
 from ..predictor import SamPredictor
 from ..runtime import configure_threads
+from ..families.sam2 import HIERA_VARIANTS
 from ..testing import random_state_dict, synthetic_photo
-from .families_light import LIGHT_VARIANTS, click_ratios
+from .families_light import LIGHT_VARIANTS
 from .families_light import run_variant as run_light_variant
+from . import sam2_encoder_and_clicks
 from .reference import load_reference
 
 
@@ -145,7 +149,10 @@ def run(args: argparse.Namespace) -> dict:
     first_v1 = next((v for v in args.variants if v in KNOWN_VARIANTS), None)
     for variant in args.variants:
         if variant in LIGHT_VARIANTS:
-            run_light_variant(variant, report, args, device, image, prompts, (time_encoder, time_clicks, _percentiles))
+            run_light_variant(variant, args, report, device, image, prompts, _Helpers)
+            continue
+        if variant in HIERA_VARIANTS:
+            sam2_encoder_and_clicks.run_variant(variant, args, report, device, image, prompts, _Helpers)
             continue
         config = KNOWN_VARIANTS[variant]
         state = None if args.checkpoint else random_state_dict(config, seed=0)
@@ -247,8 +254,16 @@ def _ratios(report: dict) -> None:
         ref = report["reference_predict_ms"]["p50"]
         ratios["click_to_mask_p50_speedup_vs_reference_predict"] = round(ref / report["click_to_mask_ms"]["p50"], 2)
         ratios["predict_p50_speedup_vs_reference_predict"] = round(ref / report["predict_ms"]["p50"], 2)
-    ratios.update(click_ratios(report))
+    ratios.update(sam2_encoder_and_clicks.ratios(report))
     report["ratios"] = ratios
+
+
+class _Helpers:
+    """The timing helpers the family benches share."""
+
+    time_clicks = staticmethod(time_clicks)
+    percentiles = staticmethod(_percentiles)
+    sync = staticmethod(lambda device: _sync(torch.device(device)))
 
 
 def _cpu_name() -> str:
@@ -263,7 +278,8 @@ def _cpu_name() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sam_core.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", nargs="+", default=["vit_b"], choices=sorted(KNOWN_VARIANTS) + sorted(LIGHT_VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=["vit_b"],
+                        choices=sorted(KNOWN_VARIANTS) + sorted(HIERA_VARIANTS) + sorted(LIGHT_VARIANTS))
     parser.add_argument("--precisions", nargs="+", default=["fp32", "reduced"], choices=["fp32", "reduced"])
     parser.add_argument("--image-size", type=lambda s: tuple(int(v) for v in s.split("x")), default=(1500, 2250),
                         help="HxW of the synthetic photo (default 1500x2250)")

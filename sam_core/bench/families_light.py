@@ -3,19 +3,23 @@
 For every variant: the encoder (``set_image`` on the photo, fp32 and the reduced
 precision), the click-to-mask path (``predict_candidates`` plus the best candidate at full
 resolution) and ``predict()`` for sam_core, and ``set_image`` / ``predict`` of the family's
-official predictor on the same seeded weights (the official files' layout).
+official predictor on the same weights: seeded ones in the official layout, or the
+``--checkpoint`` file (of the single variant asked for).
 """
 from __future__ import annotations
 
 import torch
 
-from ..build import reduced_precision
+from pathlib import Path
+
+from ..build import load_sam, read_state_dict, reduced_precision
 from ..config import KNOWN_VARIANTS
 from ..families.hq_sam import HQSamConfig
 from ..modeling.efficientvit import EFFICIENTVIT_SAM_VARIANTS
 from ..modeling.tiny_vit_config import MOBILE_SAM_TINY_VIT
 from ..predictor import SamPredictor
 from ..testing import MOBILE_SAM_CONFIG, build_network, random_family_state_dict
+from .sam2_encoder_and_clicks import _time_encoder as time_encoder  # wall and CPU seconds, as SAM 2's rows
 
 LIGHT_VARIANTS = {
     "mobile_sam": MOBILE_SAM_CONFIG,
@@ -46,54 +50,42 @@ def reference_predictor(config, state):
         return None
 
 
-def run_variant(variant: str, report: dict, args, device, image, prompts, timers) -> None:
-    """Append the variant's encoder rows to ``report["encoder"]`` and its click rows to
-    ``report["clicks"]``. ``timers``: (time_encoder, time_clicks, percentiles) of the v1 bench."""
-    time_encoder, time_clicks, percentiles = timers
+def run_variant(variant: str, args, report: dict, device, image, prompts, helpers) -> None:
+    """Time ``variant`` (a key of LIGHT_VARIANTS) and its reference; entries go into ``report``:
+    encoder rows (wall and CPU seconds) into ``encoder``, clicks into ``family_clicks[variant]``."""
     config = LIGHT_VARIANTS[variant]
-    state = random_family_state_dict(config, seed=0)
-    clicks = report.setdefault("clicks", [])
+    state = read_state_dict(Path(args.checkpoint)) if args.checkpoint else random_family_state_dict(config, seed=0)
+    clicks = report.setdefault("family_clicks", {}).setdefault(variant, {})
     for precision in ["fp32"] + [p for p in args.precisions if p != "fp32"]:
         dtype = torch.float32 if precision == "fp32" else (reduced_precision(device) or torch.float32)
         if precision != "fp32" and dtype == torch.float32:
             continue
-        sam = build_network(config)
-        sam.load_state_dict(state)
-        sam.to(device)
-        sam.image_encoder.to(dtype)
+        if args.checkpoint:
+            sam = load_sam(args.checkpoint, device=device, dtype=dtype)
+        else:
+            sam = build_network(config)
+            sam.load_state_dict(state)
+            sam.to(device)
+            sam.image_encoder.to(dtype)
         predictor = SamPredictor(sam)
-        seconds = time_encoder(predictor, image, args.repeats)
-        report["encoder"].append({"variant": variant, "precision": str(dtype).replace("torch.", ""),
-                                  "implementation": "sam_core", "seconds": round(min(seconds), 3),
-                                  "all_seconds": [round(s, 3) for s in seconds]})
+        entry = time_encoder(predictor, image, args.repeats, helpers)
+        entry.update({"variant": variant, "precision": str(dtype).replace("torch.", ""), "implementation": "sam_core"})
+        report["encoder"].append(entry)
         if precision == "fp32":
-            time_clicks(predictor, prompts[:5], interactive=True)  # warm-up
-            clicks.append({"variant": variant, "implementation": "sam_core", "what": "click_to_mask",
-                           **percentiles(time_clicks(predictor, prompts, interactive=True))})
-            clicks.append({"variant": variant, "implementation": "sam_core", "what": "predict",
-                           **percentiles(time_clicks(predictor, prompts, interactive=False))})
+            helpers.time_clicks(predictor, prompts[:5], interactive=True)  # warm-up
+            clicks["click_to_mask_ms"] = helpers.percentiles(helpers.time_clicks(predictor, prompts, interactive=True))
+            clicks["predict_ms"] = helpers.percentiles(helpers.time_clicks(predictor, prompts, interactive=False))
         del sam, predictor
-    if args.no_reference:
-        return
-    reference = reference_predictor(config, state)
+    reference = None if args.no_reference else reference_predictor(config, state)
     if reference is None:
         return
     reference.model.to(device)
     with torch.no_grad():
-        seconds = time_encoder(reference, image, args.repeats)
-        report["encoder"].append({"variant": variant, "precision": "float32", "implementation": "reference",
-                                  "seconds": round(min(seconds), 3), "all_seconds": [round(s, 3) for s in seconds]})
-        time_clicks(reference, prompts[:5], interactive=False)
-        clicks.append({"variant": variant, "implementation": "reference", "what": "predict",
-                       **percentiles(time_clicks(reference, prompts, interactive=False))})
-
-
-def click_ratios(report: dict) -> dict:
-    """Reference ``predict`` p50 over sam_core's click-to-mask and ``predict`` p50, per variant."""
-    rows = {(c["variant"], c["implementation"], c["what"]): c["p50"] for c in report.get("clicks", [])}
-    ratios = {}
-    for (variant, impl, what), p50 in rows.items():
-        ref = rows.get((variant, "reference", "predict"))
-        if impl == "sam_core" and ref:
-            ratios[f"{variant}_{what}_p50_speedup_vs_reference_predict"] = round(ref / p50, 2)
-    return ratios
+        entry = time_encoder(reference, image, args.repeats, helpers)
+        entry.update({"variant": variant, "precision": "float32", "implementation": "reference"})
+        report["encoder"].append(entry)
+        helpers.time_clicks(reference, prompts[:5], interactive=False)
+        clicks["reference_predict_ms"] = helpers.percentiles(helpers.time_clicks(reference, prompts, interactive=False))
+    ref_p50 = clicks["reference_predict_ms"]["p50"]
+    clicks["click_to_mask_p50_speedup_vs_reference_predict"] = round(ref_p50 / clicks["click_to_mask_ms"]["p50"], 2)
+    clicks["predict_p50_speedup_vs_reference_predict"] = round(ref_p50 / clicks["predict_ms"]["p50"], 2)

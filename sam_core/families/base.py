@@ -81,9 +81,9 @@ class Family:
 
     ``owns(keys)`` says whether the key layout is this family's (checked in registry
     order, the most specific family first). ``build(state_dict)`` reads the shape off the
-    tensors and returns an untrained network in eval mode, or raises :class:`ConfigError`.
-    ``network_weights(state_dict)`` keeps the tensors the image network owns (SAM 2 drops
-    its video modules). ``title`` names the family in messages ("SAM 2 / 2.1").
+    tensors (all of them: SAM 2.1 is told by a video tensor) and returns an untrained
+    network in eval mode, or raises :class:`ConfigError`. ``network_weights(state_dict)``
+    keeps the tensors the image network owns and loads (SAM 2 drops its video modules). ``title`` names the family in messages ("SAM 2 / 2.1").
     """
 
     title: str

@@ -16,7 +16,6 @@ instead, as Meta's reference does.
 """
 from __future__ import annotations
 
-import math
 import threading
 from typing import Sequence
 
@@ -26,6 +25,7 @@ from torch import nn
 
 from .common import LayerNorm2d, MLPBlock
 from .rel_pos import rel_pos_terms, rel_pos_views
+from .workspace import buffer as _buffer, window_index as _window_index
 
 
 BIAS_BYTES = 256 * 2**20  # most memory one attention bias may take during inference
@@ -305,39 +305,6 @@ def attend_in_row_chunks(
         torch.ops.aten._softmax.out(scores, -1, False, out=scores)
         out[span] = torch.bmm(scores, values).transpose(0, 1)
     return out
-
-
-def _buffer(
-    workspace: dict, name: str, shape: tuple[int, ...], like: torch.Tensor, zeros: bool = False
-) -> torch.Tensor:
-    """A reusable buffer of ``shape`` from ``workspace``, like ``like`` (dtype, device).
-
-    Blocks of different kinds (windowed, global) take differently shaped buffers of one
-    name from the same storage, grown to the largest. ``zeros``: zero-filled when first
-    allocated and kept per shape, for buffers whose untouched part must stay zero.
-    """
-    numel = math.prod(shape)
-    key = (name, tuple(shape) if zeros else None, like.dtype, like.device)
-    storage = workspace.get(key)
-    if storage is None or storage.numel() < numel:
-        storage = like.new_zeros(numel) if zeros else like.new_empty(numel)
-        workspace[key] = storage
-    return storage[:numel].view(shape)
-
-
-def _window_index(workspace: dict, grid: tuple[int, int, int], window: int, device: torch.device) -> torch.Tensor:
-    """For each token of a BxHxW grid (row-major), its row in zero-padded window order:
-    (B*nWindows) x window x window, windows row-major, as :func:`window_partition` lays them out."""
-    key = ("window_index", grid, window, device)
-    if key not in workspace:
-        b, h, w = grid
-        n_h, n_w = -(-h // window), -(-w // window)
-        image = torch.arange(b, device=device)[:, None, None]
-        row = torch.arange(h, device=device)[None, :, None]
-        col = torch.arange(w, device=device)[None, None, :]
-        window_number = (image * n_h + row // window) * n_w + col // window
-        workspace[key] = ((window_number * window + row % window) * window + col % window).reshape(-1)
-    return workspace[key]
 
 
 def split_heads(qkv: torch.Tensor, grids: int, heads: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

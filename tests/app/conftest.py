@@ -37,7 +37,7 @@ def no_proxy(monkeypatch):
 @pytest.fixture
 def worker(qtbot):
     """A started SAM worker, stopped afterwards."""
-    from app.services.sam_worker import SamWorker
+    from app.services.sam.worker import SamWorker
 
     worker = SamWorker()
     worker.start()
@@ -57,7 +57,7 @@ def image_folder(tmp_path, photo) -> Path:
 @pytest.fixture
 def make_app(qtbot, settings):
     """Build the real application (window, worker, loader) and close it afterwards."""
-    from app.bootstrap import build
+    from app.bootstrap.assemble import build
 
     built = []
 
@@ -71,12 +71,20 @@ def make_app(qtbot, settings):
     yield make
     for app in built:
         app.window.close()
-        app.labeler.shutdown()
+        app.shutdown()
+
+
+def listed_ids(annotation_list) -> list[int]:
+    """The annotation ids an AnnotationList shows, top to bottom (read off its tree)."""
+    from PySide6.QtCore import Qt
+
+    tree = annotation_list.tree
+    return [tree.topLevelItem(i).data(0, Qt.UserRole) for i in range(tree.topLevelItemCount())]
 
 
 def wait_ready(qtbot, app, timeout=20000) -> None:
     """Until the current image is shown and its embedding is ready."""
-    lab = app.labeler
-    qtbot.waitUntil(lambda: lab.model_ready and lab.image_id is not None, timeout=timeout)
-    qtbot.waitUntil(lambda: app.worker.is_encoded(lab.project.key(lab.image_id)), timeout=timeout)
+    lab = app
+    qtbot.waitUntil(lambda: lab.state.sam.ready and lab.state.image_id is not None, timeout=timeout)
+    qtbot.waitUntil(lambda: app.worker.is_encoded(lab.state.project.key(lab.state.image_id)), timeout=timeout)
     qtbot.waitUntil(lambda: app.window.canvas.image_shape is not None, timeout=timeout)

@@ -27,8 +27,8 @@ def shown(qtbot, app) -> None:
 
 
 def box_annotation(lab, x0=10, y0=20, x1=50, y1=60):
-    lab.set_box(x0, y0, x1, y1)
-    return lab.accept()
+    lab.prompting.set_box(x0, y0, x1, y1)
+    return lab.prompting.accept()
 
 
 def test_changes_reach_the_disk_within_a_second_and_reopening_restores_everything(
@@ -41,13 +41,13 @@ def test_changes_reach_the_disk_within_a_second_and_reopening_restores_everythin
         threads.append(threading.current_thread() is threading.main_thread())
         return real_write(*args, **kwargs)
 
-    monkeypatch.setattr("app.project_saver.write_image_file", spy)
+    monkeypatch.setattr("app.model.saving.write_image_file", spy)
     app = make_app(image_folder)
-    window, lab = app.window, app.labeler
+    window, lab = app.window, app
     shown(qtbot, app)
     window.actions["image.next"].trigger()
     qtbot.waitUntil(lambda: window.canvas.image_shape == (100, 140), timeout=10000)
-    car = lab.categories.create("car")
+    car = lab.controllers.categories.create("car")
     start = time.perf_counter()
     annotation = box_annotation(lab)
     qtbot.waitUntil(lambda: len(saved_annotations(image_folder, "img_1.png")) == 1, timeout=1000)
@@ -63,13 +63,13 @@ def test_changes_reach_the_disk_within_a_second_and_reopening_restores_everythin
     assert not SidecarPaths(image_folder).session_file.exists()  # a clean close
 
     again = make_app(None)  # the remembered folder
-    window, lab = again.window, again.labeler
+    window, lab = again.window, again
     shown(qtbot, again)
-    record = lab.project.dataset.images[lab.image_id]
+    record = lab.state.project.dataset.images[lab.state.image_id]
     assert record.file_name == "img_1.png"  # the last image, not the first
-    assert [a.mask for a in lab.project.dataset.annotations(record.id)] == [annotation.mask]
-    assert lab.project.dataset.annotations(record.id)[0].category_id == car.id
-    assert lab.project.is_done(record.id) and lab.categories.current() == car.id
+    assert [a.mask for a in lab.state.project.dataset.annotations(record.id)] == [annotation.mask]
+    assert lab.state.project.dataset.annotations(record.id)[0].category_id == car.id
+    assert lab.state.project.is_done(record.id) and lab.state.current_category == car.id
     restored = window.canvas.view_box.viewRect()
     assert abs(restored.center().x() - view.center().x()) < 2 and abs(restored.center().y() - view.center().y()) < 2
     assert abs(restored.width() - view.width()) < 0.1 * view.width()
@@ -86,14 +86,14 @@ def test_a_full_disk_warns_keeps_the_edits_and_saves_them_when_space_returns(
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     app = make_app(image_folder)
-    window, lab = app.window, app.labeler
+    window, lab = app.window, app
     shown(qtbot, app)
     monkeypatch.setattr(sidecar, "write_bytes_atomic", full)
     annotation = box_annotation(lab)
     qtbot.waitUntil(lambda: "disk is full" in window.message_bar.text, timeout=3000)
     text = window.message_bar.text
     assert window.message_bar.level == "warning" and str(image_folder) in text and "kept in memory" in text
-    assert lab.project.dataset.annotation(annotation.id) is annotation and app.window.projects.autosave.unsaved
+    assert lab.state.project.dataset.annotation(annotation.id) is annotation and app.services.autosave.unsaved
 
     window.close()  # closing now would lose the edit: the window stays, and says why
     assert window.isVisible() and window.message_bar.level == "error" and "Not closing" in window.message_bar.text
@@ -101,7 +101,7 @@ def test_a_full_disk_warns_keeps_the_edits_and_saves_them_when_space_returns(
     monkeypatch.setattr(sidecar, "write_bytes_atomic", real)
     qtbot.waitUntil(lambda: "Saving works again" in window.message_bar.text, timeout=5000)
     assert len(saved_annotations(image_folder, "img_0.png")) == 1
-    assert not app.window.projects.autosave.unsaved
+    assert not app.services.autosave.unsaved
 
 
 def test_a_read_only_project_folder_warns_and_keeps_the_edits(qtbot, make_app, image_folder, monkeypatch):
@@ -110,14 +110,14 @@ def test_a_read_only_project_folder_warns_and_keeps_the_edits(qtbot, make_app, i
 
     monkeypatch.setattr(sidecar, "write_bytes_atomic", read_only)
     app = make_app(image_folder)
-    window, lab = app.window, app.labeler
+    window, lab = app.window, app
     shown(qtbot, app)
     annotation = box_annotation(lab)
     qtbot.waitUntil(lambda: "read-only" in window.message_bar.text, timeout=3000)
-    assert lab.project.dataset.annotation(annotation.id) is annotation
+    assert lab.state.project.dataset.annotation(annotation.id) is annotation
     window.actions["image.next"].trigger()  # labelling goes on
     second = box_annotation(lab, 5, 5, 30, 30)
-    assert second is not None and app.window.projects.autosave.unsaved
+    assert second is not None and app.services.autosave.unsaved
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes to read-only folders")
@@ -126,7 +126,7 @@ def test_a_folder_without_write_permission(qtbot, make_app, image_folder):
     try:
         app = make_app(image_folder)
         shown(qtbot, app)
-        box_annotation(app.labeler)
+        box_annotation(app)
         qtbot.waitUntil(lambda: "not writable" in app.window.message_bar.text, timeout=3000)
     finally:
         image_folder.chmod(0o755)
@@ -140,8 +140,8 @@ def test_opening_another_folder_still_saves_the_first(qtbot, make_app, image_fol
     write_image(other / "x.png", photo(50, 60, seed=9))
     app = make_app(image_folder)
     shown(qtbot, app)
-    box_annotation(app.labeler)
-    app.labeler.open_folder(other)  # at once, before the first project's save ran
+    box_annotation(app)
+    app.navigation.open_folder(other)  # at once, before the first project's save ran
     qtbot.waitUntil(lambda: len(saved_annotations(image_folder, "img_0.png")) == 1, timeout=2000)
     qtbot.waitUntil(lambda: not SidecarPaths(image_folder).session_file.exists(), timeout=2000)
 
@@ -149,7 +149,7 @@ def test_opening_another_folder_still_saves_the_first(qtbot, make_app, image_fol
 def test_a_project_from_a_newer_maskwright_closes_at_once_when_nothing_was_edited(qtbot, make_app, image_folder):
     app = make_app(image_folder)
     shown(qtbot, app)
-    box_annotation(app.labeler)
+    box_annotation(app)
     qtbot.waitUntil(lambda: len(saved_annotations(image_folder, "img_0.png")) == 1, timeout=2000)
     assert app.window.close()
     paths = SidecarPaths(image_folder)
@@ -159,7 +159,7 @@ def test_a_project_from_a_newer_maskwright_closes_at_once_when_nothing_was_edite
     window = again.window
     shown(qtbot, again)
     qtbot.waitUntil(lambda: "newer Maskwright" in window.message_bar.text, timeout=3000)
-    assert not window.projects.autosave.unsaved
+    assert not app.services.autosave.unsaved
     assert window.close() and not window.isVisible()  # not refused: nothing was edited
     assert "Not saving" not in window.message_bar.text and "Not closing" not in window.message_bar.text
 
@@ -170,7 +170,7 @@ def test_an_edit_made_while_the_first_good_write_runs_is_saved_without_the_retry
     import numpy as np
 
     from app.model import Annotation, Mask
-    from app.project import Project
+    from app.model.project import Project
     from app.services.autosave import Autosave
 
     project = Project(image_folder)
@@ -229,12 +229,12 @@ def test_a_refused_close_keeps_the_open_projects_session_and_closing_again_quits
 
     monkeypatch.setattr(sidecar, "write_bytes_atomic", full_in_the_first)
     app = make_app(image_folder)
-    window, lab = app.window, app.labeler
-    window.projects.autosave.retry_ms = (200,)
+    window, lab = app.window, app
+    app.services.autosave.retry_ms = (200,)
     shown(qtbot, app)
     box_annotation(lab)
     qtbot.waitUntil(lambda: "disk is full" in window.message_bar.text, timeout=3000)
-    lab.open_folder(other)  # the first project's edit still waits for space
+    lab.navigation.open_folder(other)  # the first project's edit still waits for space
     qtbot.waitUntil(lambda: window.canvas.image_shape == (50, 60), timeout=10000)
     box_annotation(lab, 5, 5, 20, 20)
     qtbot.waitUntil(lambda: len(saved_annotations(other, "x.png")) == 1, timeout=3000)

@@ -30,20 +30,20 @@ def test_a_folder_of_odd_and_broken_images(qtbot, make_app, tmp_path, photo):
     (folder / "y_phone.heic").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64))
     (folder / "z_empty.jpg").write_bytes(b"")
     app = make_app(folder)
-    window, lab = app.window, app.labeler
-    qtbot.waitUntil(lambda: len(lab.project.skipped) == 3 and len(lab.project.dataset.images) == 5, timeout=10000)
+    window, lab = app.window, app
+    qtbot.waitUntil(lambda: len(lab.state.project.skipped) == 3 and len(lab.state.project.dataset.images) == 5, timeout=10000)
     text = window.message_bar.text
     assert "x_truncated.png" in text and "y_phone.heic: unsupported format (HEIC)" in text and "z_empty.jpg" in text
-    record = lab.project.dataset.image_by_name("d_rotated.jpg")
+    record = lab.state.project.dataset.image_by_name("d_rotated.jpg")
     assert (record.width, record.height) == (20, 60)  # as the user sees it
-    lab.open_image(record.id)
+    lab.navigation.open_image(record.id)
     qtbot.waitUntil(lambda: window.canvas.image_shape == (60, 20), timeout=10000)
-    lab.set_box(2, 30, 18, 58)  # the lower part of the upright image
-    annotation = lab.accept()
+    lab.prompting.set_box(2, 30, 18, 58)  # the lower part of the upright image
+    annotation = lab.prompting.accept()
     assert annotation.mask.shape == (60, 20) and annotation.mask.bbox == (2, 30, 16, 28)
     for name in ("b_16bit_grey.png", "c_alpha.png", "e_снимок.png"):
-        lab.open_image(lab.project.dataset.image_by_name(name).id)
-        qtbot.waitUntil(lambda: window.canvas.image_shape == lab.project.dataset.images[lab.image_id].shape,
+        lab.navigation.open_image(lab.state.project.dataset.image_by_name(name).id)
+        qtbot.waitUntil(lambda: window.canvas.image_shape == lab.state.project.dataset.images[lab.state.image_id].shape,
                         timeout=10000)
         assert window.canvas.image_item.image.dtype == np.uint8 and window.canvas.image_item.image.ndim == 3
     qtbot.waitUntil(lambda: SidecarPaths(folder).image_file("d_rotated.jpg").exists(), timeout=2000)
@@ -52,8 +52,8 @@ def test_a_folder_of_odd_and_broken_images(qtbot, make_app, tmp_path, photo):
 def test_a_hand_broken_annotation_file_is_reported_and_kept_aside(qtbot, make_app, image_folder):
     app = make_app(image_folder)
     qtbot.waitUntil(lambda: app.window.canvas.image_shape is not None, timeout=10000)
-    app.labeler.set_box(5, 5, 40, 40)
-    app.labeler.accept()
+    app.prompting.set_box(5, 5, 40, 40)
+    app.prompting.accept()
     path = SidecarPaths(image_folder).image_file("img_0.png")
     qtbot.waitUntil(path.exists, timeout=2000)
     app.window.close()
@@ -66,45 +66,45 @@ def test_a_hand_broken_annotation_file_is_reported_and_kept_aside(qtbot, make_ap
     assert "invalid JSON at line" in text and "set-aside" in text and not path.exists()
     kept = next((image_folder / ".maskwright" / "set-aside").iterdir())
     assert kept.read_text() == broken
-    lab = again.labeler
-    qtbot.waitUntil(lambda: lab.image_id is not None, timeout=10000)
-    assert lab.project.dataset.annotation_count == 0
-    lab.set_box(1, 1, 20, 20)
-    lab.accept()  # a new file is written; the broken one stays as it was
+    lab = again
+    qtbot.waitUntil(lambda: lab.state.image_id is not None, timeout=10000)
+    assert lab.state.project.dataset.annotation_count == 0
+    lab.prompting.set_box(1, 1, 20, 20)
+    lab.prompting.accept()  # a new file is written; the broken one stays as it was
     qtbot.waitUntil(path.exists, timeout=2000)
     assert kept.read_text() == broken
 
 
 def test_an_image_deleted_outside_the_app_keeps_its_annotations_until_forgotten(qtbot, make_app, image_folder):
     app = make_app(image_folder)
-    lab = app.labeler
+    lab = app
     qtbot.waitUntil(lambda: app.window.canvas.image_shape is not None, timeout=10000)
-    lab.set_box(5, 5, 40, 40)
-    lab.accept()
-    lab.project.set_done(lab.image_id, True)
+    lab.prompting.set_box(5, 5, 40, 40)
+    lab.prompting.accept()
+    lab.state.project.set_done(lab.state.image_id, True)
     path = SidecarPaths(image_folder).image_file("img_0.png")
     qtbot.waitUntil(lambda: '"done"' in (path.read_text() if path.exists() else ""), timeout=2000)
     app.window.close()
     (image_folder / "img_0.png").rename(image_folder / "renamed.png")
 
     again = make_app(image_folder)
-    window, lab = again.window, again.labeler
+    window, lab = again.window, again
     qtbot.waitUntil(lambda: "missing from the folder" in window.message_bar.text, timeout=10000)
     assert "img_0.png" in window.message_bar.text
-    missing = lab.project.dataset.image_by_name("img_0.png")
-    assert missing.id in lab.project.missing and len(lab.project.dataset.annotations(missing.id)) == 1
-    assert lab.project.is_done(missing.id) and window.image_list.count() == 4
+    missing = lab.state.project.dataset.image_by_name("img_0.png")
+    assert missing.id in lab.state.project.missing and len(lab.state.project.dataset.annotations(missing.id)) == 1
+    assert lab.state.project.is_done(missing.id) and window.image_list.count() == 4
     assert window.image_list.text_of(missing.id).endswith("done · file missing")
-    assert "file missing" not in window.image_list.text_of(lab.image_id)
-    assert lab.image_id != missing.id  # it opened an image that is there
+    assert "file missing" not in window.image_list.text_of(lab.state.image_id)
+    assert lab.state.image_id != missing.id  # it opened an image that is there
     again.window.close()  # the user has not decided yet: nothing changes on disk
     assert json.loads(path.read_text())["annotations"]
 
     third = make_app(image_folder)
-    window, lab = third.window, third.labeler
+    window, lab = third.window, third
     qtbot.waitUntil(lambda: "missing from the folder" in window.message_bar.text, timeout=10000)
     window.actions["image.forget_missing"].trigger()
-    assert lab.project.dataset.image_by_name("img_0.png") is None and window.image_list.count() == 3
+    assert lab.state.project.dataset.image_by_name("img_0.png") is None and window.image_list.count() == 3
     assert "set-aside" in window.message_bar.text
     qtbot.waitUntil(lambda: not path.exists(), timeout=2000)
     kept = next((image_folder / ".maskwright" / "set-aside").iterdir())
@@ -115,14 +115,14 @@ def missing_first_image(qtbot, make_app, folder, checkpoint=None):
     """Label img_0.png, delete it outside the app, and open the folder again."""
     app = make_app(folder)
     qtbot.waitUntil(lambda: app.window.canvas.image_shape is not None, timeout=10000)
-    app.labeler.set_box(5, 5, 40, 40)
-    app.labeler.accept()
+    app.prompting.set_box(5, 5, 40, 40)
+    app.prompting.accept()
     path = SidecarPaths(folder).image_file("img_0.png")
     qtbot.waitUntil(path.exists, timeout=2000)
     app.window.close()
     (folder / "img_0.png").unlink()
     again = make_app(folder, checkpoint)
-    qtbot.waitUntil(lambda: bool(again.labeler.project.missing), timeout=10000)  # the scan found it gone
+    qtbot.waitUntil(lambda: bool(again.state.project.missing), timeout=10000)  # the scan found it gone
     return again
 
 
@@ -130,14 +130,14 @@ def test_segment_everything_on_the_folder_leaves_out_a_missing_image(
     qtbot, make_app, image_folder, tiny_checkpoint, monkeypatch
 ):
     app = missing_first_image(qtbot, make_app, image_folder, tiny_checkpoint)
-    lab = app.labeler
-    qtbot.waitUntil(lambda: lab.model_ready, timeout=20000)
+    lab = app
+    qtbot.waitUntil(lambda: lab.state.sam.ready, timeout=20000)
     jobs = []
     monkeypatch.setattr(app.worker, "prelabel", jobs.append)
     assert lab.prelabel.run_folder()
-    missing = lab.project.dataset.image_by_name("img_0.png").id
-    assert missing in lab.project.missing
-    assert sorted(item.image_id for item in jobs[0].items) == sorted(lab.project.present_image_ids())
+    missing = lab.state.project.dataset.image_by_name("img_0.png").id
+    assert missing in lab.state.project.missing
+    assert sorted(item.image_id for item in jobs[0].items) == sorted(lab.state.project.present_image_ids())
     assert missing not in [item.image_id for item in jobs[0].items] and len(jobs[0].items) == 2
 
 
@@ -146,11 +146,11 @@ def test_forgetting_the_only_image_leaves_no_image_open(qtbot, make_app, tmp_pat
     folder.mkdir()
     write_image(folder / "img_0.png", photo(60, 80, seed=1))
     app = missing_first_image(qtbot, make_app, folder)
-    lab, window = app.labeler, app.window
-    qtbot.waitUntil(lambda: lab.image_id is not None, timeout=5000)
-    assert lab.image_id in lab.project.missing  # the only image: opened, though its file is gone
-    lab.add_point(10, 10, True)
-    assert lab.session.image_id == lab.image_id and lab.session.prompts
+    lab, window = app, app.window
+    qtbot.waitUntil(lambda: lab.state.image_id is not None, timeout=5000)
+    assert lab.state.image_id in lab.state.project.missing  # the only image: opened, though its file is gone
+    lab.prompting.add_point(10, 10, True)
+    assert lab.state.prompts.image_id == lab.state.image_id and lab.state.prompts.prompts
     window.actions["image.forget_missing"].trigger()
-    assert lab.image_id is None and lab.session.image_id is None and not lab.session.prompts
+    assert lab.state.image_id is None and lab.state.prompts.image_id is None and not lab.state.prompts.prompts
     assert window.image_list.count() == 0 and window.canvas.image_shape is None

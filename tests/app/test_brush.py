@@ -9,7 +9,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from app.canvas import overlay
+from app.ui.canvas import overlay
 from app.model import Mask
 from app.model.paint import Stroke
 from tests.app.test_workflow import view_pos
@@ -43,8 +43,8 @@ def image_point(canvas, pos: QPoint) -> tuple[float, float]:
 def open_zoomed_out(qtbot, make_app, image_folder, max_display_side: int = 50):
     """The app with a display copy smaller than the image, as for a big photo."""
     app = make_app(None, None)
-    app.loader.max_display_side = max_display_side
-    app.labeler.open_folder(image_folder)
+    app.services.loader.max_display_side = max_display_side
+    app.navigation.open_folder(image_folder)
     qtbot.waitUntil(lambda: app.window.canvas.image_shape is not None, timeout=10000)
     app.window.activateWindow()
     app.window.canvas.setFocus()
@@ -53,16 +53,16 @@ def open_zoomed_out(qtbot, make_app, image_folder, max_display_side: int = 50):
 
 def test_brush_paints_at_full_resolution_with_footprint_and_one_undo_step(qtbot, make_app, image_folder):
     app = open_zoomed_out(qtbot, make_app, image_folder)
-    window, lab, canvas = app.window, app.labeler, app.window.canvas
-    dataset = lab.project.dataset
+    window, lab, canvas = app.window, app, app.window.canvas
+    dataset = lab.state.project.dataset
     assert canvas.factor > 3 and canvas.image_shape == (120, 160)  # display 38x50, image 120x160
 
     qtbot.keyClick(canvas, Qt.Key_B)
-    assert lab.refine.tool == "brush" and window.actions["tool.brush"].isChecked()
+    assert lab.state.tool == "brush" and window.actions["tool.brush"].isChecked()
     qtbot.keyClick(canvas, Qt.Key_BracketRight)
     qtbot.keyClick(canvas, Qt.Key_BracketLeft)
     qtbot.keyClick(canvas, Qt.Key_BracketLeft)
-    assert lab.refine.radius == 6.0 and window.tools.tool_options.radius.value() == 6.0  # 8 -> 10 -> 8 -> 6
+    assert lab.state.radius == 6.0 and window.tool_options.radius.value() == 6.0  # 8 -> 10 -> 8 -> 6
     # The footprint: a circle of the brush's radius in image pixels, under the cursor.
     hover = view_pos(canvas, 80, 60)
     send_mouse(canvas.viewport(), QEvent.MouseMove, hover, Qt.NoButton, Qt.NoButton)
@@ -72,10 +72,9 @@ def test_brush_paints_at_full_resolution_with_footprint_and_one_undo_step(qtbot,
     assert abs(rect.center().x() - cx) < 1e-6 and abs(rect.center().y() - cy) < 1e-6
 
     # Nothing selected: a stroke starts a new annotation, painted at full resolution.
-    history_before = lab.history.count(lab.image_id)
     positions = drag_path(canvas, [(20, 30), (60, 32), (100, 35), (140, 40)])
-    (annotation,) = dataset.annotations(lab.image_id)
-    assert annotation.provenance.source == "brush" and lab.selected_annotation == annotation.id
+    (annotation,) = dataset.annotations(lab.state.image_id)
+    assert annotation.provenance.source == "brush" and lab.state.selected == annotation.id
     expected = Stroke(Mask.empty(120, 160), 6.0)
     points = [image_point(canvas, positions[0])] + [image_point(canvas, p) for p in positions[1:]]
     for x, y in [points[0]] + points:  # press, then the drag's start and moves (pyqtgraph repeats the start)
@@ -83,7 +82,13 @@ def test_brush_paints_at_full_resolution_with_footprint_and_one_undo_step(qtbot,
     assert annotation.mask == expected.after()
     column = annotation.mask.full_mask()[:, 60]
     assert column.sum() in (11, 12)  # a 12-pixel-wide stroke, not a blob of 3-pixel display steps
-    assert lab.history.count(lab.image_id) == history_before + 1  # the whole stroke: one step
+    # The whole stroke is one step: one undo removes it all, one redo brings it back whole.
+    assert lab.history.undo_text == "Paint new annotation"
+    lab.controllers.undo.undo()
+    assert dataset.annotations(lab.state.image_id) == [] and lab.history.redo_text == "Paint new annotation"
+    lab.controllers.undo.redo()
+    assert dataset.annotations(lab.state.image_id) == [annotation]
+    lab.state.select(annotation.id)
 
     # Shift-drag: a straight line from where the drag began, whatever the path.
     before = annotation.mask
@@ -99,49 +104,49 @@ def test_brush_paints_at_full_resolution_with_footprint_and_one_undo_step(qtbot,
     drag_path(canvas, [(60, 32), (61, 32)])
     holed = dataset.annotation(annotation.id).mask.full_mask()
     assert not holed[32, 60] and holed[32, 40] and holed[90, 60]
-    assert canvas.stroke_item.image is None and lab.refine.stroke is None
+    assert canvas.stroke_item.image is None and lab.state.stroke is None
     overlay = canvas.annotation_item.image
     assert overlay.shape[:2] == (38, 50) and overlay[int(90 / canvas.factor), int(60 / canvas.factor), 3] > 0
 
     for _ in range(3):
         window.actions["edit.undo"].trigger()
-    assert dataset.annotations(lab.image_id) == []
+    assert dataset.annotations(lab.state.image_id) == []
     for _ in range(3):
         window.actions["edit.redo"].trigger()
     assert np.array_equal(dataset.annotation(annotation.id).mask.full_mask(), holed)
 
     # Back to prompts: a click is a SAM point again, not paint.
     qtbot.keyClick(canvas, Qt.Key_P)
-    assert lab.refine.tool == "prompt" and not canvas.footprint.isVisible()
+    assert lab.state.tool == "prompt" and not canvas.footprint.isVisible()
 
 
 def test_mask_operations_on_the_selected_annotation(qtbot, make_app, image_folder):
     app = open_zoomed_out(qtbot, make_app, image_folder, max_display_side=4096)
-    window, lab = app.window, app.labeler
-    dataset = lab.project.dataset
-    lab.set_box(10, 10, 50, 40)  # no checkpoint: a box is a rectangle candidate
-    first = lab.accept()
-    lab.select_annotation(first.id)
-    lab.set_box(40, 20, 80, 60)
+    window, lab = app.window, app
+    dataset = lab.state.project.dataset
+    lab.prompting.set_box(10, 10, 50, 40)  # no checkpoint: a box is a rectangle candidate
+    first = lab.prompting.accept()
+    lab.state.select(first.id)
+    lab.prompting.set_box(40, 20, 80, 60)
     window.actions["mask.add_candidate"].trigger()
     union = np.zeros((120, 160), bool)
     union[10:40, 10:50] = True
     union[20:60, 40:80] = True
     assert np.array_equal(dataset.annotation(first.id).mask.full_mask(), union)
-    assert lab.session.prompts == []  # used up, in the same undo step
-    lab.set_box(20, 15, 30, 25)
+    assert lab.state.prompts.prompts == []  # used up, in the same undo step
+    lab.prompting.set_box(20, 15, 30, 25)
     window.actions["mask.subtract_candidate"].trigger()
     holed = union.copy()
     holed[15:25, 20:30] = False
     assert np.array_equal(dataset.annotation(first.id).mask.full_mask(), holed)
 
-    lab.refine.set_tool("brush")
-    lab.refine.set_radius(1)
-    lab.refine.begin_stroke(100.5, 100.5)  # a speck far from the rest: a second part
-    lab.refine.end_stroke()
+    lab.brush.set_tool("brush")
+    lab.brush.set_radius(1)
+    lab.brush.begin_stroke(100.5, 100.5)  # a speck far from the rest: a second part
+    lab.brush.end_stroke()
     assert dataset.annotation(first.id).mask.full_mask()[100, 100]
-    window.tools.tool_options.speck_area.setValue(10)
-    assert lab.refine.speck_area == 10
+    window.tool_options.speck_area.setValue(10)
+    assert lab.state.speck_area == 10
     window.actions["mask.remove_specks"].trigger()
     window.actions["mask.fill_holes"].trigger()
     assert np.array_equal(dataset.annotation(first.id).mask.full_mask(), union)
@@ -149,10 +154,10 @@ def test_mask_operations_on_the_selected_annotation(qtbot, make_app, image_folde
 
     # No overlap: a new mask takes its pixels from the first.
     window.actions["mask.no_overlap"].trigger()
-    assert lab.refine.no_overlap
-    lab.select_annotation(-1)
-    lab.set_box(0, 0, 30, 30)
-    second = lab.accept()
+    assert lab.state.no_overlap
+    lab.state.select(-1)
+    lab.prompting.set_box(0, 0, 30, 30)
+    second = lab.prompting.accept()
     a, b = (dataset.annotation(i).mask.full_mask() for i in (first.id, second.id))
     assert not (a & b).any() and b.sum() == 900 and a.sum() == union.sum() - (union[:30, :30]).sum()
     window.actions["edit.undo"].trigger()
@@ -161,16 +166,16 @@ def test_mask_operations_on_the_selected_annotation(qtbot, make_app, image_folde
 
 def test_erasing_every_pixel_deletes_the_annotation_in_one_undoable_step(qtbot, make_app, image_folder):
     app = open_zoomed_out(qtbot, make_app, image_folder, max_display_side=4096)
-    lab = app.labeler
-    dataset = lab.project.dataset
-    lab.set_box(10, 10, 20, 20)
-    small = lab.accept()
-    lab.select_annotation(small.id)
-    lab.refine.set_tool("eraser")
-    lab.refine.set_radius(12)
-    lab.refine.begin_stroke(15, 15)
-    lab.refine.end_stroke()
-    assert dataset.annotations(lab.image_id) == [] and lab.selected_annotation is None
+    lab = app
+    dataset = lab.state.project.dataset
+    lab.prompting.set_box(10, 10, 20, 20)
+    small = lab.prompting.accept()
+    lab.state.select(small.id)
+    lab.brush.set_tool("eraser")
+    lab.brush.set_radius(12)
+    lab.brush.begin_stroke(15, 15)
+    lab.brush.end_stroke()
+    assert dataset.annotations(lab.state.image_id) == [] and lab.state.selected is None
     app.window.actions["edit.undo"].trigger()
     assert dataset.annotation(small.id) is small
 
@@ -216,12 +221,12 @@ def test_the_stroke_preview_redraws_only_each_moves_box_and_matches_a_whole_redr
 def test_brush_moves_over_a_big_annotation_redraw_small_boxes_and_its_overlay_once(
         qtbot, make_app, image_folder, monkeypatch):
     app = open_zoomed_out(qtbot, make_app, image_folder, max_display_side=4096)
-    lab, canvas = app.labeler, app.window.canvas
-    lab.set_box(5, 5, 155, 115)
-    big = lab.accept()
-    lab.select_annotation(big.id)
-    lab.refine.set_tool("brush")
-    lab.refine.set_radius(3)
+    lab, canvas = app, app.window.canvas
+    lab.prompting.set_box(5, 5, 155, 115)
+    big = lab.prompting.accept()
+    lab.state.select(big.id)
+    lab.brush.set_tool("brush")
+    lab.brush.set_radius(3)
     boxes, overlays = [], []
     update = overlay.StrokePreview.update
     monkeypatch.setattr(overlay.StrokePreview, "update", lambda self, box: (boxes.append(box), update(self, box)))
@@ -239,23 +244,23 @@ def test_brush_moves_over_a_big_annotation_redraw_small_boxes_and_its_overlay_on
 def test_no_overlap_a_brush_stroke_takes_pixels_from_the_others_and_undo_gives_them_back(
         qtbot, make_app, image_folder):
     app = open_zoomed_out(qtbot, make_app, image_folder, max_display_side=4096)
-    window, lab = app.window, app.labeler
-    dataset = lab.project.dataset
-    lab.set_box(10, 10, 50, 40)
-    edited = lab.accept()
-    lab.set_box(60, 10, 100, 40)
-    other = lab.accept()
+    window, lab = app.window, app
+    dataset = lab.state.project.dataset
+    lab.prompting.set_box(10, 10, 50, 40)
+    edited = lab.prompting.accept()
+    lab.prompting.set_box(60, 10, 100, 40)
+    other = lab.prompting.accept()
     before = {i: dataset.annotation(i).mask.full_mask() for i in (edited.id, other.id)}
     window.actions["mask.no_overlap"].trigger()
-    lab.select_annotation(edited.id)
-    lab.refine.set_tool("brush")
-    lab.refine.set_radius(4)
+    lab.state.select(edited.id)
+    lab.brush.set_tool("brush")
+    lab.brush.set_radius(4)
     expected = Stroke(dataset.annotation(edited.id).mask, 4)
     for x, y in [(30.5, 25.5), (80.5, 25.5)]:
         expected.add_point(x, y)
-    lab.refine.begin_stroke(30.5, 25.5)
-    lab.refine.extend_stroke(80.5, 25.5)
-    lab.refine.end_stroke()
+    lab.brush.begin_stroke(30.5, 25.5)
+    lab.brush.extend_stroke(80.5, 25.5)
+    lab.brush.end_stroke()
     a, b = (dataset.annotation(i).mask.full_mask() for i in (edited.id, other.id))
     painted = expected.after().full_mask()
     assert np.array_equal(a, painted) and not (a & b).any()

@@ -6,8 +6,8 @@ import warnings
 import pytest
 import torch
 
-from app.services import device_check
-from app.services.device_check import DeviceReport, check_device, cuda_problem, mps_problem
+from app.services.checkpoints import device_check
+from app.services.checkpoints.device_check import DeviceReport, check_device, cuda_problem, mps_problem
 
 
 @pytest.fixture
@@ -92,12 +92,12 @@ def test_the_worker_refuses_an_unavailable_device_in_the_same_words(qtbot, no_gp
 def test_the_window_says_which_device_at_start(qtbot, make_app):
     app = make_app()
     expected = check_device("cpu").summary
-    qtbot.waitUntil(lambda: app.window.model_label.toolTip() == expected, timeout=10000)
+    qtbot.waitUntil(lambda: app.window.sam_label.toolTip() == expected, timeout=10000)
     assert app.window.statusBar().currentMessage() == expected
 
 
 def test_a_crashing_device_check_is_reported_on_one_line(qtbot, monkeypatch):
-    from app.services import device_probe
+    from app.services.checkpoints import device_probe
 
     def broken(_requested):
         raise RuntimeError("the driver\n  fell over")

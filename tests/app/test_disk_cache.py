@@ -6,7 +6,7 @@ import statistics
 
 import pytest
 
-from app.services.sam_worker import SamWorker
+from app.services.sam.worker import SamWorker
 from sam_core import EmbeddingCache, SamPredictor
 from sam_core.testing import write_random_checkpoint
 from tests.app.conftest import wait_ready
@@ -37,7 +37,7 @@ def encode(qtbot, worker, key, image) -> None:
 def test_revisiting_an_image_restores_its_embedding_in_under_100_ms(qtbot, worker, tmp_path, tiny_checkpoint, photo):
     cache = EmbeddingCache(tmp_path / "embeddings")
     worker.set_disk_cache(cache)
-    with qtbot.waitSignal(worker.model_loaded, timeout=20000):
+    with qtbot.waitSignal(worker.sam_loaded, timeout=20000):
         worker.load_checkpoint(str(tiny_checkpoint), "cpu")
     started, hits = [], []
     worker.encode_started.connect(lambda key, _device: started.append(key))
@@ -66,13 +66,13 @@ def test_revisiting_an_image_restores_its_embedding_in_under_100_ms(qtbot, worke
 def test_another_checkpoint_never_uses_the_old_embeddings(qtbot, worker, tmp_path, tiny_checkpoint, photo):
     cache = EmbeddingCache(tmp_path / "embeddings")
     worker.set_disk_cache(cache)
-    with qtbot.waitSignal(worker.model_loaded, timeout=20000):
+    with qtbot.waitSignal(worker.sam_loaded, timeout=20000):
         worker.load_checkpoint(str(tiny_checkpoint), "cpu")
     image = photo(120, 160, seed=5)
     encode(qtbot, worker, "a", image)
     qtbot.waitUntil(lambda: len(cache.entries()) == 1, timeout=5000)
     other = write_random_checkpoint(tmp_path / "other.pth", seed=7)
-    with qtbot.waitSignal(worker.model_loaded, timeout=20000):
+    with qtbot.waitSignal(worker.sam_loaded, timeout=20000):
         worker.load_checkpoint(str(other), "cpu")
     started, hits = [], []
     worker.encode_started.connect(lambda key, _device: started.append(key))
@@ -97,9 +97,9 @@ def test_a_restarted_app_does_not_encode_what_it_has_seen(qtbot, make_app, image
     errors = []
     again.worker.failed.connect(lambda kind, text: errors.append(text))
     wait_ready(qtbot, again)
-    assert again.labeler.image_id == again.labeler.project.image_ids()[1]  # where the last session was
+    assert again.state.image_id == again.state.project.image_ids()[1]  # where the last session was
     for step in (1, -1, -1):
-        again.labeler.go(step)
+        again.navigation.go(step)
         wait_ready(qtbot, again)
     assert errors == [] and "encoded again" not in again.window.message_bar.text
     assert "Embedding ready" in again.window.encode_label.text()

@@ -1,4 +1,4 @@
-"""Keys and mouse gestures reach the labeler through the real window."""
+"""Keys and mouse gestures reach the controllers through the real window."""
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QPointF, Qt
@@ -25,12 +25,12 @@ def drag(widget, start, end, steps: int = 6) -> None:
 
 def test_keys_drive_the_labelling_loop(qtbot, make_app, image_folder, tiny_checkpoint):
     app = make_app(image_folder, tiny_checkpoint)
-    window, lab = app.window, app.labeler
+    window, lab = app.window, app
     wait_ready(qtbot, app)
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
     canvas = window.canvas
-    session = lab.session
+    session = lab.state.prompts
 
     qtbot.mouseClick(canvas.viewport(), Qt.LeftButton, pos=view_pos(canvas, 40, 40))
     qtbot.waitUntil(lambda: session.candidates is not None, timeout=10000)
@@ -63,16 +63,16 @@ def test_keys_drive_the_labelling_loop(qtbot, make_app, image_folder, tiny_check
     assert abs(x0 - 20) < 2 and abs(y0 - 20) < 2 and abs(x1 - 90) < 2 and abs(y1 - 70) < 2
     qtbot.waitUntil(lambda: session.candidates is not None, timeout=10000)
     if not session.selected_mask().any():
-        lab.pick(next(r for r, i in enumerate(session.candidates.order) if session.candidates.mask(i).any()))
+        lab.prompting.pick(next(r for r, i in enumerate(session.candidates.order) if session.candidates.mask(i).any()))
     qtbot.keyClick(canvas, Qt.Key_Space)
-    assert len(lab.project.dataset.annotations(lab.image_id)) == 1
-    assert lab.project.dataset.annotations(lab.image_id)[0].provenance.box is not None
+    assert len(lab.state.project.dataset.annotations(lab.state.image_id)) == 1
+    assert lab.state.project.dataset.annotations(lab.state.image_id)[0].provenance.box is not None
 
-    first_image = lab.image_id
+    first_image = lab.state.image_id
     qtbot.keyClick(canvas, Qt.Key_D)
-    assert lab.image_id == lab.project.neighbour(first_image, 1)
+    assert lab.state.image_id == lab.state.project.neighbour(first_image, 1)
     qtbot.keyClick(canvas, Qt.Key_PageUp)
-    assert lab.image_id == first_image
+    assert lab.state.image_id == first_image
     qtbot.keyClick(canvas, Qt.Key_D, Qt.ControlModifier)
-    assert lab.project.is_done(first_image)
+    assert lab.state.project.is_done(first_image)
     assert "done" in window.image_list.text_of(first_image)

@@ -47,8 +47,8 @@ def categories_digest(categories) -> str:
 
 def child(folder: Path, seed: int) -> None:
     from app.model.io.sidecar import read_sidecar
-    from app.project import Project
-    from app.project_saver import SAVE_DELAY_S, ChangeTracker, write_snapshot
+    from app.model.project import Project
+    from app.model.saving import SAVE_DELAY_S, ChangeTracker, write_snapshot
 
     rng = random.Random(seed)
     project = Project(folder)
@@ -214,12 +214,12 @@ def test_sigkill_at_random_moments_leaves_whole_files_and_loses_at_most_a_second
     assert torn_writes >= 3, "no kill landed during a write: the test proves less than it claims"
     # The app itself restores the last state and says the session ended unexpectedly.
     app = make_app(folder)
-    lab = app.labeler
-    qtbot.waitUntil(lambda: lab.project is not None and len(lab.project.dataset.images) == len(IMAGES), timeout=10000)
+    lab = app
+    qtbot.waitUntil(lambda: lab.state.project is not None and len(lab.state.project.dataset.images) == len(IMAGES), timeout=10000)
     assert "ended unexpectedly" in app.window.message_bar.text
-    dataset = lab.project.dataset
+    dataset = lab.state.project.dataset
     for record in dataset.images.values():
-        assert image_digest(lab.project.is_done(record.id), dataset.annotations(record.id)) == on_disk[record.file_name]
+        assert image_digest(lab.state.project.is_done(record.id), dataset.annotations(record.id)) == on_disk[record.file_name]
     print(f"\n{ROUNDS} kills, {torn_writes} during a write, oldest edit lost {longest_loss * 1000:.0f} ms")
 
 

@@ -14,8 +14,8 @@ import urllib.error
 import numpy as np
 import pytest
 
-from app.services.model_catalog import CATALOG, OFFICIAL_BASE_URL, CheckpointEntry, by_size, format_bytes
-from app.services.model_download import (
+from app.services.checkpoints.catalog import CATALOG, OFFICIAL_BASE_URL, CheckpointEntry, by_size, format_bytes
+from app.services.checkpoints.download import (
     DownloadError,
     Progress,
     adopt,
@@ -101,7 +101,7 @@ def test_a_dropped_connection_is_resumed_automatically(tmp_path, server, entry, 
 
 
 def test_automatic_resumes_read_the_part_file_only_once(tmp_path, server, entry, blob, monkeypatch):
-    from app.services import model_download
+    from app.services.checkpoints import download as model_download
 
     reads = []
     real = model_download.sha256_file
@@ -232,7 +232,7 @@ def test_a_proxy_from_the_environment_is_used(tmp_path, server, entry, blob, mon
 def test_progress_says_speed_and_time_left():
     assert Progress(12_000_000, 375_042_383, 8_100_000, 45).text == "12 MB of 375 MB · 8.1 MB/s · 45 s left"
     assert Progress(12_000_000, 375_042_383).text == "12 MB of 375 MB"  # the first half second
-    from app.services.model_download import _Meter
+    from app.services.checkpoints.download import _Meter
 
     reports: list[Progress] = []
     meter = _Meter(100_000_000, 0, reports.append, "download")
@@ -282,8 +282,8 @@ def test_the_download_and_device_code_imports_no_qt():
     import sys
     from pathlib import Path
 
-    probe = ("import sys, app.services.model_download, app.services.model_catalog, app.services.device_check, "
-             "app.self_test; print(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6')))")
+    probe = ("import sys, app.services.checkpoints.download, app.services.checkpoints.catalog, app.services.checkpoints.device_check, "
+             "app.bootstrap.self_test; print(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6')))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                             cwd=Path(__file__).parents[2])
     assert result.stdout.strip() == "[]"

@@ -7,9 +7,9 @@ import hashlib
 
 import pytest
 
-from app.bootstrap import parse_args, start
-from app.services import model_catalog
-from app.services.model_catalog import CheckpointEntry
+from app.bootstrap.cli import parse_args, start
+from app.services.checkpoints import catalog as model_catalog
+from app.services.checkpoints.catalog import CheckpointEntry
 from tests.app.loopback_http import LoopbackServer, refused_url
 
 
@@ -46,7 +46,7 @@ def open_manager(app):
 def test_download_from_the_file_menu_verifies_and_loads_the_model(qtbot, make_app, settings, catalog, server):
     settings.model_base_url = server.base_url
     app = make_app()
-    assert not app.labeler.model_ready
+    assert not app.state.sam.ready
     manager = open_manager(app)
     assert manager.list.count() == 1 and manager.list.item(0).text().startswith("vit_tiny · 20")
     assert manager.primary.text() == "Download"
@@ -54,13 +54,13 @@ def test_download_from_the_file_menu_verifies_and_loads_the_model(qtbot, make_ap
     manager.jobs.progress.connect(lambda progress: details.append(manager.detail.text()))
     manager.primary.click()
     assert not manager.primary.isEnabled() and manager.cancel_button.isEnabled()
-    qtbot.waitUntil(lambda: app.labeler.model_ready, timeout=30000)
+    qtbot.waitUntil(lambda: app.state.sam.ready, timeout=30000)
     path = settings.models_dir / catalog.file_name
     assert path.is_file() and settings.checkpoint == str(path)
     assert any(" of 20" in text for text in details)
     assert "verified (SHA-256 matches)" in manager.message.text()
     assert manager.primary.text() == "Use this model" and "✓ downloaded" in manager.list.item(0).text()
-    assert app.window.model_label.text().startswith("SAM ")
+    assert app.window.sam_label.text().startswith("SAM ")
     with qtbot.waitSignal(manager.chosen, timeout=5000) as chosen:  # a downloaded model is used at once
         manager.primary.click()
     assert chosen.args == [str(path)] and len(server.requests) == 1
@@ -77,10 +77,10 @@ def test_cancel_then_resume_continues_with_a_range_request(qtbot, make_app, sett
     qtbot.waitUntil(lambda: "paused" in manager.message.text(), timeout=10000)
     assert manager.primary.text() == "Resume download" and manager.primary.isEnabled()
     kept = (settings.models_dir / (catalog.file_name + ".part")).stat().st_size
-    assert 0 < kept < catalog.size and not app.labeler.model_ready
+    assert 0 < kept < catalog.size and not app.state.sam.ready
     server.delay = 0
     manager.primary.click()
-    qtbot.waitUntil(lambda: app.labeler.model_ready, timeout=30000)
+    qtbot.waitUntil(lambda: app.state.sam.ready, timeout=30000)
     assert server.ranges == [None, f"bytes={kept}-"]
 
 
@@ -93,7 +93,7 @@ def test_a_wrong_checksum_is_reported_and_nothing_is_loaded(qtbot, make_app, set
     manager.primary.click()
     qtbot.waitUntil(lambda: "SHA-256" in manager.message.text(), timeout=30000)
     assert "the file was deleted" in manager.message.text()
-    assert not any(settings.models_dir.iterdir()) and not app.labeler.model_ready
+    assert not any(settings.models_dir.iterdir()) and not app.state.sam.ready
     assert manager.primary.text() == "Download"
 
 
@@ -106,7 +106,7 @@ def test_offline_says_so_and_the_manual_option_works(qtbot, make_app, settings, 
     text = manager.message.text()
     assert "are you offline" in text and "Use a file I already have" in text and "sam_tiny_random.pth</a>" in text
     manager.use_local_file(tiny_checkpoint)  # what "Use a file I already have…" does after its file dialog
-    qtbot.waitUntil(lambda: app.labeler.model_ready, timeout=30000)
+    qtbot.waitUntil(lambda: app.state.sam.ready, timeout=30000)
     assert (settings.models_dir / catalog.file_name).read_bytes() == tiny_checkpoint.read_bytes()
 
 
@@ -139,7 +139,7 @@ def test_first_run_offers_the_manager_and_later_runs_do_not(qtbot, tmp_path, tin
 
 
 def test_the_command_line_device_is_used_for_checkpoints_chosen_later(qtbot, tmp_path, tiny_checkpoint, monkeypatch):
-    from app import main_window
+    from app.ui import main_window
 
     app = start(parse_args(["--settings", str(tmp_path / "first_run.ini"), "--device", "cpu"]))
     try:
@@ -166,11 +166,11 @@ def test_a_remembered_checkpoint_that_fails_offers_the_manager_until_one_loads(q
         qtbot.waitUntil(lambda: app.window.model_manager is not None and app.window.model_manager.isVisible(),
                         timeout=20000)
         app.window.model_manager.hide()
-        app.labeler.load_checkpoint(tiny_checkpoint)
-        qtbot.waitUntil(lambda: app.labeler.model_ready, timeout=20000)
+        app.controllers.checkpoints.load(tiny_checkpoint)
+        qtbot.waitUntil(lambda: app.state.sam.ready, timeout=20000)
         failures = []
         app.worker.failed.connect(lambda kind, _text: failures.append(kind))
-        app.labeler.load_checkpoint(gone)  # once one has worked, a failure is only reported
+        app.controllers.checkpoints.load(gone)  # once one has worked, a failure is only reported
         qtbot.waitUntil(lambda: failures == ["checkpoint"], timeout=20000)
         assert not app.window.model_manager.isVisible()
     finally:
@@ -178,8 +178,8 @@ def test_a_remembered_checkpoint_that_fails_offers_the_manager_until_one_loads(q
 
 
 def test_an_unexpected_job_error_comes_back_on_one_line(qtbot, monkeypatch, tmp_path):
-    from app.services import model_download
-    from app.services.model_jobs import ModelJobs
+    from app.services.checkpoints import download as model_download
+    from app.services.checkpoints.jobs import ModelJobs
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("the disk\n  exploded")

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from app.services import sam_worker as sam_worker_module
-from app.services.sam_worker import DecodeRequest
+from app.services.sam import worker as sam_worker_module
+from app.services.sam.worker import DecodeRequest
 from tests.app.conftest import wait_ready
 
 OOM = "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 7.79 GiB total capacity)"
@@ -29,7 +29,7 @@ def fail_once(function):
 
 
 def test_encode_out_of_memory_falls_back_to_the_cpu(qtbot, worker, tiny_checkpoint, photo):
-    with qtbot.waitSignal(worker.model_loaded, timeout=20000):
+    with qtbot.waitSignal(worker.sam_loaded, timeout=20000):
         worker.load_checkpoint(str(tiny_checkpoint), "cpu")
     predictor = worker._predictor
     predictor.set_image = fail_once(predictor.set_image)
@@ -60,7 +60,7 @@ def test_loading_out_of_memory_loads_on_the_cpu(qtbot, worker, tiny_checkpoint, 
     monkeypatch.setattr(sam_worker_module, "load_sam", load_sam)
     notices = []
     worker.fell_back.connect(notices.append)
-    with qtbot.waitSignal(worker.model_loaded, timeout=20000) as loaded:
+    with qtbot.waitSignal(worker.sam_loaded, timeout=20000) as loaded:
         worker.load_checkpoint(str(tiny_checkpoint), "auto")
     assert devices == ["auto", "cpu"] and loaded.args[0] == "cpu" and len(notices) == 1
 
@@ -70,12 +70,12 @@ def test_the_window_shows_the_notice_and_the_device(qtbot, make_app, image_folde
     wait_ready(qtbot, app)
     predictor = app.worker._predictor
     predictor.set_image = fail_once(predictor.set_image)
-    app.labeler.go(1)  # the next image is encoded (unless prefetched: then the one after)
-    app.labeler.go(1)
+    app.navigation.go(1)  # the next image is encoded (unless prefetched: then the one after)
+    app.navigation.go(1)
     qtbot.waitUntil(lambda: app.window.message_bar.isVisible() and "ran out of memory" in app.window.message_bar.text,
                     timeout=20000)
     assert app.window.message_bar.level == "warning"
-    assert app.window.model_label.text().endswith("· cpu")
+    assert app.window.sam_label.text().endswith("· cpu")
     wait_ready(qtbot, app)
 
 
@@ -84,13 +84,13 @@ def test_segment_everything_out_of_memory_retries_the_image_on_the_cpu(
 ):
     import cv2
 
-    from app.services.prelabel_job import PrelabelItem, PrelabelJob, PrelabelParams
+    from app.services.sam.segment_everything import PrelabelItem, PrelabelJob, PrelabelParams
 
     path = tmp_path / "scene.png"
     cv2.imwrite(str(path), photo(64, 80))
-    with qtbot.waitSignal(worker.model_loaded, timeout=20000):
+    with qtbot.waitSignal(worker.sam_loaded, timeout=20000):
         worker.load_checkpoint(str(tiny_checkpoint), "cpu")
-    from app.services import prelabel_jobs
+    from app.services.sam import prelabel_mixin as prelabel_jobs
 
     flaky = fail_once(prelabel_jobs.run_item)
     monkeypatch.setattr(prelabel_jobs, "run_item", flaky)

@@ -3,27 +3,28 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from tests.app.conftest import listed_ids
 from tests.app.test_workflow import view_pos
 
 
 def test_categories_and_annotation_list(qtbot, make_app, image_folder):
     app = make_app(image_folder, None)  # no checkpoint: boxes make rectangle annotations
-    window, lab = app.window, app.labeler
+    window, lab = app.window, app
     qtbot.waitUntil(lambda: window.canvas.image_shape is not None, timeout=10000)
-    dataset = lab.project.dataset
+    dataset = lab.state.project.dataset
     canvas = window.canvas
 
-    lab.set_box(10, 10, 40, 30)
-    first = lab.accept()
-    lab.set_box(50, 40, 90, 80)
-    second = lab.accept()
-    assert window.annotations.ids() == [first.id, second.id]
+    lab.prompting.set_box(10, 10, 40, 30)
+    first = lab.prompting.accept()
+    lab.prompting.set_box(50, 40, 90, 80)
+    second = lab.prompting.accept()
+    assert listed_ids(window.annotations) == [first.id, second.id]
     tree = window.annotations.tree
     assert tree.topLevelItem(0).text(1) == "object" and tree.topLevelItem(0).text(2) == str(30 * 20)
     assert tree.topLevelItem(0).text(3) == "—"
 
     window.actions["category.new"].trigger()
-    assert len(dataset.categories) == 2 and lab.categories.current() == 2
+    assert len(dataset.categories) == 2 and lab.state.current_category == 2
     assert window.categories.list.count() == 2
     item = window.categories.list.item(1)
     item.setText("car")  # what an inline rename does
@@ -43,7 +44,7 @@ def test_categories_and_annotation_list(qtbot, make_app, image_folder):
 
     # Select the first annotation in the list, then Ctrl+2 gives it category 2.
     tree.setCurrentItem(tree.topLevelItem(0))
-    assert lab.selected_annotation == first.id
+    assert lab.state.selected == first.id
     assert not canvas.outline_item.path().isEmpty()
     window.actions["category.2"].trigger()
     assert dataset.annotation(first.id).category_id == 2
@@ -53,25 +54,25 @@ def test_categories_and_annotation_list(qtbot, make_app, image_folder):
 
     # Hide the second one: its pixels leave the overlay; then delete it.
     window.annotations.tree.topLevelItem(1).setCheckState(0, Qt.Unchecked)
-    assert second.id in lab.hidden and canvas.annotation_item.image[60, 70, 3] == 0
+    assert second.id in lab.state.hidden and canvas.annotation_item.image[60, 70, 3] == 0
     tree.setCurrentItem(tree.topLevelItem(1))
     window.actions["label.delete"].trigger()
-    assert [a.id for a in dataset.annotations(lab.image_id)] == [first.id]
-    assert window.annotations.ids() == [first.id]
+    assert [a.id for a in dataset.annotations(lab.state.image_id)] == [first.id]
+    assert listed_ids(window.annotations) == [first.id]
 
     # Undo brings the deleted annotation back in its place; redo deletes it again.
     window.actions["edit.undo"].trigger()
-    assert [a.id for a in dataset.annotations(lab.image_id)] == [first.id, second.id]
+    assert [a.id for a in dataset.annotations(lab.state.image_id)] == [first.id, second.id]
     window.actions["edit.redo"].trigger()
-    assert [a.id for a in dataset.annotations(lab.image_id)] == [first.id]
+    assert [a.id for a in dataset.annotations(lab.state.image_id)] == [first.id]
 
     # The image list follows: count and done status.
-    assert "1 annotation ·" in window.image_list.text_of(lab.image_id)
+    assert "1 annotation ·" in window.image_list.text_of(lab.state.image_id)
     window.actions["label.done"].trigger()
-    assert "✓ done" in window.image_list.text_of(lab.image_id)
+    assert "✓ done" in window.image_list.text_of(lab.state.image_id)
     # Clicking an image in the list opens it.
-    other = lab.project.image_ids()[2]
+    other = lab.state.project.image_ids()[2]
     qtbot.waitUntil(lambda: window.image_list.count() == 3, timeout=10000)
     window.image_list.image_requested.emit(other)
-    assert lab.image_id == other
+    assert lab.state.image_id == other
     assert view_pos(canvas, 0, 0) is not None

@@ -7,7 +7,7 @@ import time
 import pytest
 from PySide6.QtCore import Qt
 
-from app.services.sam_worker import SamWorker
+from app.services.sam.worker import SamWorker
 from sam_core import SamConfig
 from sam_core.testing import write_random_checkpoint
 from tests.app.conftest import wait_ready, write_image
@@ -28,17 +28,17 @@ def test_precompute_encodes_the_folder_in_the_background_and_nothing_is_encoded_
 ):
     app = make_app(folder, tiny_checkpoint)
     wait_ready(qtbot, app)
-    window, ui = app.window, app.window.projects
+    window = app.window
     progress, visible = [], []
-    ui.precompute.progress.connect(lambda done, total, eta: (progress.append((done, total, eta)),
-                                                             visible.append(ui.panel.isVisible())))
-    with qtbot.waitSignal(ui.precompute.finished, timeout=60000) as finished:
+    app.services.precompute.progress.connect(lambda done, total, eta: (progress.append((done, total, eta)),
+                                                             visible.append(app.window.precompute_panel.isVisible())))
+    with qtbot.waitSignal(app.services.precompute.finished, timeout=60000) as finished:
         window.actions["image.precompute"].trigger()
     summary = finished.args[0]
     assert summary.startswith("Precomputed 5 images") and "skipped" not in summary
     assert progress[-1][:2] == (5, 5) and [d for d, _t, _e in progress] == sorted(d for d, _t, _e in progress)
     assert any(total == 5 and eta >= 0 for _d, total, eta in progress[:-1])  # an ETA once one was done
-    assert all(visible) and not ui.panel.isVisible()
+    assert all(visible) and not app.window.precompute_panel.isVisible()
     assert len(app.worker.disk_cache.entries()) == 5
     window.close()
     forbid_encoding(monkeypatch)
@@ -47,10 +47,10 @@ def test_precompute_encodes_the_folder_in_the_background_and_nothing_is_encoded_
     again.worker.failed.connect(lambda kind, text: errors.append(text))
     wait_ready(qtbot, again)
     for _ in range(4):
-        again.labeler.go(1)
+        again.navigation.go(1)
         wait_ready(qtbot, again)
     assert errors == []
-    with qtbot.waitSignal(again.window.projects.precompute.finished, timeout=20000) as finished:
+    with qtbot.waitSignal(again.services.precompute.finished, timeout=20000) as finished:
         again.window.actions["image.precompute"].trigger()  # all on disk already: nothing to encode
     assert "0 encoded, 5 already on disk" in finished.args[0]
 
@@ -64,27 +64,27 @@ def test_clicks_are_answered_first_and_cancel_stops_it(qtbot, make_app, folder, 
     slow = write_random_checkpoint(tmp_path / "slow.pth", DEEP_CONFIG, seed=1)
     app = make_app(folder, slow)
     wait_ready(qtbot, app, timeout=60000)
-    lab, ui, worker = app.labeler, app.window.projects, app.worker
+    lab, worker = app, app.worker
     background = []
     worker.encode_progress.connect(
-        lambda key, done, total: background.append(key) if key != lab.project.key(lab.image_id) else None
+        lambda key, done, total: background.append(key) if key != lab.state.project.key(lab.state.image_id) else None
     )
     encoded = []
     worker.precomputed.connect(lambda key, seconds, on_disk: None if on_disk else encoded.append(seconds))
-    assert ui.start_precompute()
+    assert app.controllers.precompute.start()
     qtbot.waitUntil(lambda: len(background) > 0, timeout=30000)  # an image of the folder is being encoded
     clicked = time.perf_counter()
-    lab.add_point(30, 40, True)
-    qtbot.waitUntil(lambda: lab.session.candidates is not None, timeout=30000)
+    lab.prompting.add_point(30, 40, True)
+    qtbot.waitUntil(lambda: lab.state.prompts.candidates is not None, timeout=30000)
     latency = time.perf_counter() - clicked
-    assert ui.precompute.running
+    assert app.services.precompute.running
     qtbot.waitUntil(lambda: len(encoded) >= 1, timeout=60000)
     assert latency < max(encoded), f"a click waited {latency:.2f} s, as long as encoding an image"
-    with qtbot.waitSignal(ui.precompute.finished, timeout=5000) as finished:
-        qtbot.mouseClick(ui.panel.cancel_button, Qt.LeftButton)
-    assert finished.args[0].startswith("Precompute stopped") and not ui.panel.isVisible()
+    with qtbot.waitSignal(app.services.precompute.finished, timeout=5000) as finished:
+        qtbot.mouseClick(app.window.precompute_panel.cancel_button, Qt.LeftButton)
+    assert finished.args[0].startswith("Precompute stopped") and not app.window.precompute_panel.isVisible()
     qtbot.wait(200)
-    assert ui.precompute.done < 5
+    assert app.services.precompute.done < 5
     with worker._cond:
         assert not worker._precompute  # nothing left queued
     print(f"click during precompute: {latency * 1000:.0f} ms; encoding one image: {max(encoded):.2f} s")
@@ -92,9 +92,9 @@ def test_clicks_are_answered_first_and_cancel_stops_it(qtbot, make_app, folder, 
 
 def test_precompute_needs_a_checkpoint(qtbot, make_app, folder):
     app = make_app(folder, None)
-    qtbot.waitUntil(lambda: app.labeler.image_id is not None, timeout=10000)
+    qtbot.waitUntil(lambda: app.state.image_id is not None, timeout=10000)
     app.window.actions["image.precompute"].trigger()
-    assert "needs a SAM checkpoint" in app.window.message_bar.text and not app.window.projects.precompute.running
+    assert "needs a SAM checkpoint" in app.window.message_bar.text and not app.services.precompute.running
 
 
 def test_a_worker_without_a_disk_cache_refuses_precompute(qtbot):
@@ -104,7 +104,7 @@ def test_a_worker_without_a_disk_cache_refuses_precompute(qtbot):
     precompute = Precompute(worker)
     messages = []
     precompute.message.connect(lambda level, text: messages.append(text))
-    assert not precompute.start([], model_ready=True) and "cache is off" in messages[0]
+    assert not precompute.start([], sam_ready=True) and "cache is off" in messages[0]
 
 
 def test_precompute_out_of_memory_falls_back_to_the_cpu(qtbot, tiny_checkpoint, photo, tmp_path):
@@ -116,7 +116,7 @@ def test_precompute_out_of_memory_falls_back_to_the_cpu(qtbot, tiny_checkpoint, 
     worker = SamWorker()
     worker.start()
     try:
-        with qtbot.waitSignal(worker.model_loaded, timeout=20000):
+        with qtbot.waitSignal(worker.sam_loaded, timeout=20000):
             worker.load_checkpoint(str(tiny_checkpoint), "cpu")
         worker.set_disk_cache(EmbeddingCache(tmp_path / "cache"))
         predictor = worker._background_predictor()  # the one precompute encodes on
@@ -148,15 +148,15 @@ def test_precompute_takes_the_projects_images_not_a_new_listing_of_the_folder(
     (image_folder / "z_broken.png").write_bytes((image_folder / "img_0.png").read_bytes()[:100])
     app = make_app(image_folder, tiny_checkpoint)
     wait_ready(qtbot, app)
-    lab = app.labeler
-    qtbot.waitUntil(lambda: len(lab.project.skipped) == 1 and len(lab.project.dataset.images) == 3, timeout=10000)
+    lab = app
+    qtbot.waitUntil(lambda: len(lab.state.project.skipped) == 1 and len(lab.state.project.dataset.images) == 3, timeout=10000)
     keys = []
     app.worker.precomputed.connect(lambda key, _seconds, _on_disk: keys.append(key))
-    with qtbot.waitSignal(app.window.projects.precompute.finished, timeout=60000) as finished:
+    with qtbot.waitSignal(app.services.precompute.finished, timeout=60000) as finished:
         app.window.actions["image.precompute"].trigger()
     summary = finished.args[0]
     assert summary.startswith("Precomputed 3 images") and "skipped" not in summary  # told once, by the scan
-    assert set(keys) <= {lab.project.key(i) for i in lab.project.image_ids()} and keys
+    assert set(keys) <= {lab.state.project.key(i) for i in lab.state.project.image_ids()} and keys
 
 
 def test_opening_an_image_that_is_not_encoded_pauses_the_precompute_until_it_is_ready(
@@ -168,7 +168,7 @@ def test_opening_an_image_that_is_not_encoded_pauses_the_precompute_until_it_is_
     worker = SamWorker()
     worker.start()
     try:
-        with qtbot.waitSignal(worker.model_loaded, timeout=60000):
+        with qtbot.waitSignal(worker.sam_loaded, timeout=60000):
             worker.load_checkpoint(str(slow), "cpu")
         worker.set_disk_cache(EmbeddingCache(tmp_path / "cache"))
         events, started = [], []

@@ -8,9 +8,9 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from app import edits
+from app.model import edits
 from app.model import Annotation, Mask, Provenance
-from app.services.prelabel_job import PrelabelParams
+from app.services.sam.segment_everything import PrelabelParams
 from tests.app.conftest import wait_ready
 from tests.app.test_brush import drag_path
 from tests.app.test_workflow import view_pos
@@ -35,18 +35,17 @@ def focus(qtbot, window) -> None:
 
 def test_segment_everything_on_a_folder_then_review(qtbot, make_app, image_folder, blob_checkpoint):
     app = make_app(image_folder, blob_checkpoint)
-    window, lab = app.window, app.labeler
+    window, lab = app.window, app
     wait_ready(qtbot, app)
     focus(qtbot, window)
-    dataset, canvas, review = lab.project.dataset, window.canvas, window.tools.review
+    dataset, canvas, review = lab.state.project.dataset, window.canvas, window.review
     qtbot.waitUntil(lambda: len(dataset.images) == 3, timeout=10000)
-    first = lab.image_id
+    first = lab.state.image_id
     # An annotation made by hand: the generator must leave it alone.
     hand = np.zeros((120, 160), bool)
     hand[20:70, 30:100] = True
     lab.history.push(edits.add_annotation(dataset, Annotation(dataset.new_annotation_id(), first, 1,
                                                               Mask.from_full(hand), Provenance(source="brush"))))
-    counts = {i: lab.history.count(i) for i in dataset.images}
 
     lab.prelabel.params = QUICK
     progress = []
@@ -60,11 +59,21 @@ def test_segment_everything_on_a_folder_then_review(qtbot, make_app, image_folde
     for image_id in dataset.images:
         auto = [a for a in dataset.annotations(image_id) if a.provenance.source == "auto"]
         assert auto, f"no automatic masks on image {image_id}"
-        assert lab.history.count(image_id) == counts[image_id] + 1  # one undo step per image
         for a in auto:
             assert a.provenance.predicted_iou is not None and len(a.provenance.points) == 1
             if image_id == first:  # none mostly on the hand-made annotation
                 assert (a.mask.full_mask() & hand).sum() <= QUICK.covered_thresh * a.area
+
+    # One undo step per image: on each image's own history, one undo takes all of its masks away.
+    for image_id in list(dataset.images)[::-1]:
+        lab.navigation.open_image(image_id)
+        count = len([a for a in dataset.annotations(image_id) if a.provenance.source == "auto"])
+        assert lab.history.undo_text == f"Segment everything: {count} mask{'s' * (count != 1)}"
+        lab.controllers.undo.undo()
+        assert all(a.provenance.source != "auto" for a in dataset.annotations(image_id))
+        lab.controllers.undo.redo()
+        assert len([a for a in dataset.annotations(image_id) if a.provenance.source == "auto"]) == count
+    assert lab.state.image_id == first
 
     # Review on the first image: the panel lists them; accept them all (Ctrl+Return).
     pending = lab.prelabel.to_review()
@@ -79,12 +88,12 @@ def test_segment_everything_on_a_folder_then_review(qtbot, make_app, image_folde
     assert review.ids() == [] and lab.prelabel.to_review() == []
 
     # Second image: N selects the next one to review; Delete removes it; undo brings it back.
-    lab.go(1)
-    second = lab.image_id
+    lab.navigation.go(1)
+    second = lab.state.image_id
     pending = lab.prelabel.to_review()
     items = [review.list.item(i) for i in range(review.list.count())]
     qtbot.keyClick(canvas, Qt.Key_N)
-    chosen = lab.selected_annotation
+    chosen = lab.state.selected
     assert chosen in {a.id for a in pending} and review.list.currentItem().data(Qt.UserRole) == chosen
     assert [review.list.item(i) for i in range(review.list.count())] == items  # selected, not refilled
     qtbot.keyClick(canvas, Qt.Key_Delete)
@@ -93,12 +102,12 @@ def test_segment_everything_on_a_folder_then_review(qtbot, make_app, image_folde
     assert chosen in review.ids()
     # Editing one with the eraser marks it edited: reviewed.
     review.list.setCurrentRow(0)
-    edited = lab.selected_annotation
+    edited = lab.state.selected
     mask = dataset.annotation(edited).mask
     rows, cols = np.nonzero(mask.crop)
     x, y = mask.origin[0] + cols[len(cols) // 2] + 0.5, mask.origin[1] + rows[len(rows) // 2] + 0.5
     qtbot.keyClick(canvas, Qt.Key_E)
-    lab.refine.set_radius(1)
+    lab.brush.set_radius(1)
     drag_path(canvas, [(x, y), (x + 1, y)])
     assert dataset.annotation(edited).area < mask.area
     assert dataset.annotation(edited).provenance.edited and edited not in review.ids()
@@ -113,10 +122,10 @@ def test_segment_everything_on_a_folder_then_review(qtbot, make_app, image_folde
 
 def test_clicks_are_answered_while_segmenting_and_cancel_stops_it(qtbot, make_app, image_folder, blob_checkpoint):
     app = make_app(image_folder, blob_checkpoint)
-    window, lab = app.window, app.labeler
+    window, lab = app.window, app
     wait_ready(qtbot, app)
     focus(qtbot, window)
-    qtbot.waitUntil(lambda: len(lab.project.dataset.images) == 3, timeout=10000)
+    qtbot.waitUntil(lambda: len(lab.state.project.dataset.images) == 3, timeout=10000)
     lab.prelabel.params = SLOW  # 256 point batches per image
     finished = []
     app.worker.prelabel_finished.connect(lambda job, cancelled: finished.append(cancelled))
@@ -125,23 +134,23 @@ def test_clicks_are_answered_while_segmenting_and_cancel_stops_it(qtbot, make_ap
 
     canvas = window.canvas
     qtbot.mouseClick(canvas.viewport(), Qt.LeftButton, pos=view_pos(canvas, 60.5, 50.5))
-    qtbot.waitUntil(lambda: lab.session.candidates is not None, timeout=20000)
+    qtbot.waitUntil(lambda: lab.state.prompts.candidates is not None, timeout=20000)
     assert lab.prelabel.running and finished == []  # answered between two batches of the job
 
     qtbot.keyClick(canvas, Qt.Key_G, Qt.ControlModifier | Qt.AltModifier)
     qtbot.waitUntil(lambda: finished == [True], timeout=20000)
     assert not lab.prelabel.running
-    auto = [a for a in lab.project.dataset.annotations() if a.provenance.source == "auto"]
+    auto = [a for a in lab.state.project.dataset.annotations() if a.provenance.source == "auto"]
     assert len({a.image_id for a in auto}) < 3  # stopped before the folder was done
 
 
 def test_results_give_way_to_annotations_made_meanwhile_and_in_no_overlap_mode(qtbot, make_app, image_folder):
-    from app.services.prelabel_job import AutoMask
+    from app.services.sam.segment_everything import AutoMask
 
     app = make_app(image_folder, None)  # the worker's answer is emitted by hand: no model needed
-    lab = app.labeler
+    lab = app
     qtbot.waitUntil(lambda: app.window.canvas.image_shape is not None, timeout=10000)
-    dataset, image = lab.project.dataset, lab.image_id
+    dataset, image = lab.state.project.dataset, lab.state.image_id
 
     def rect(x0, y0, x1, y1) -> Mask:
         full = np.zeros((120, 160), bool)
@@ -153,18 +162,18 @@ def test_results_give_way_to_annotations_made_meanwhile_and_in_no_overlap_mode(q
 
     hand = rect(0, 0, 40, 40)  # annotated while the job ran
     lab.history.push(edits.add_annotation(dataset, Annotation(dataset.new_annotation_id(), image, 1, hand)))
-    lab.refine.set_no_overlap(True)
-    steps = lab.history.count(image)
+    lab.brush.set_no_overlap(True)
+    last_step = lab.history.undo_text
     masks = [auto(rect(0, 0, 30, 30), 0.99), auto(rect(30, 30, 80, 80), 0.95), auto(rect(60, 60, 100, 100), 0.9)]
     app.worker.prelabelled.emit(lab.prelabel._job - 1, image, masks)  # an older job's: dropped
-    assert lab.history.count(image) == steps
+    assert lab.history.undo_text == last_step and not any(a.provenance.source == "auto" for a in dataset.annotations(image))
     redraws = []
     canvas = app.window.canvas
     canvas.set_annotation_overlay = lambda rgba, real=canvas.set_annotation_overlay: (redraws.append(1), real(rgba))
     app.worker.prelabelled.emit(lab.prelabel._job, image, masks)
     assert len(redraws) == 1  # one redraw for the whole batch, once it is in
     added = [a for a in dataset.annotations(image) if a.provenance.source == "auto"]
-    assert lab.history.count(image) == steps + 1 and len(added) == 2  # the first lies on the annotation
+    assert lab.history.undo_text == "Segment everything: 2 masks" and len(added) == 2  # the first lies on the annotation
     second, third = (a.mask.full_mask() for a in added)
     assert second.sum() == 50 * 50 - 10 * 10  # its corner on the annotation is cut away
     assert third.sum() == 40 * 40 - 20 * 20 and not (second & third).any()  # the better mask keeps the overlap

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from app.model import Annotation, Mask
 from app.model.io.sidecar import read_sidecar
-from app.project import Project
-from app.project_saver import ChangeTracker, write_snapshot
+from app.model.project import Project
+from app.model.saving import ChangeTracker, write_snapshot
 folder = Path(sys.argv[1])
 project = Project(folder)
 project.restore(read_sidecar(folder))
@@ -46,12 +46,12 @@ def test_after_kill_9_the_app_says_so_and_restores_the_saved_state(qtbot, make_a
         proc.wait()
     assert SidecarPaths(image_folder).session_file.exists()
     app = make_app(image_folder)
-    lab, window = app.labeler, app.window
-    qtbot.waitUntil(lambda: lab.image_id is not None and window.canvas.image_shape is not None, timeout=10000)
+    lab, window = app, app.window
+    qtbot.waitUntil(lambda: lab.state.image_id is not None and window.canvas.image_shape is not None, timeout=10000)
     assert "ended unexpectedly" in window.message_bar.text and "1 annotation(s) on 1 image(s)" in window.message_bar.text
-    record = lab.project.dataset.images[lab.image_id]
+    record = lab.state.project.dataset.images[lab.state.image_id]
     assert record.file_name == "img_2.png"  # its last image
-    (annotation,) = lab.project.dataset.annotations(record.id)
+    (annotation,) = lab.state.project.dataset.annotations(record.id)
     assert annotation.mask.bbox == (5, 6, 20, 10)
     assert window.annotations.tree.topLevelItemCount() == 1  # and the panel shows it
     # This session now owns the marker; a clean close removes it, so the next start is quiet.
@@ -59,5 +59,5 @@ def test_after_kill_9_the_app_says_so_and_restores_the_saved_state(qtbot, make_a
     window.close()
     assert not SidecarPaths(image_folder).session_file.exists()
     again = make_app(image_folder)
-    qtbot.waitUntil(lambda: again.labeler.image_id is not None, timeout=10000)
+    qtbot.waitUntil(lambda: again.state.image_id is not None, timeout=10000)
     assert "unexpectedly" not in again.window.message_bar.text

@@ -28,7 +28,7 @@ def test_self_test_passes_headless_and_says_what_it_checked(tmp_path):
 
 def test_a_broken_export_fails_the_self_test(monkeypatch):
     import app.model.io as formats
-    from app.self_test import run
+    from app.bootstrap.self_test import run
 
     real_write = formats.write_sa1b
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.bootstrap import parse_args, project_folder, start
+from app.bootstrap.cli import parse_args, project_folder, start
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,14 +59,14 @@ def test_a_project_file_or_the_sidecar_opens_its_image_folder(qtbot, image_folde
     app = start(parse_args([str(shortcut), "--settings", str(tmp_path / "s.ini"), "--device", "cpu"]))
     try:
         qtbot.addWidget(app.window)
-        assert app.labeler.project is not None and Path(app.labeler.project.folder) == image_folder
+        assert app.state.project is not None and Path(app.state.project.folder) == image_folder
     finally:
         app.window.close()
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="install.sh is the Linux installer")
 def test_install_sh_and_uninstall_which_keeps_the_downloaded_models(tmp_path):
-    unpacked = tmp_path / "maskwright-0.1.0"  # the tarball's layout (installers/build.py package_linux)
+    unpacked = tmp_path / "maskwright-0.1.0"  # the tarball's layout (installers/build_bundle.py package_linux)
     (unpacked / "Maskwright").mkdir(parents=True)
     (unpacked / "Maskwright" / "maskwright").write_text("#!/bin/sh\n")
     for name in ("maskwright.desktop", "maskwright-mime.xml", "install.sh"):

@@ -7,8 +7,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication
 
-from app.actions import ACTIONS
-from app.keymap import KeyConflict, KeyMap
+from app.ui.actions import ACTIONS
+from app.ui.keymap import KeyConflict, KeyMap
 from app.services.settings import Settings
 
 
@@ -17,16 +17,16 @@ def keys(action) -> list[str]:
 
 
 def test_rebind_refuses_conflicts_and_survives_a_restart(qtbot, make_app, image_folder, settings):
-    from app.bootstrap import build
+    from app.bootstrap.assemble import build
 
     app = make_app(image_folder, None)
-    window, lab = app.window, app.labeler
+    window, lab = app.window, app
     qtbot.waitUntil(lambda: window.canvas.image_shape is not None, timeout=10000)
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
 
     window.actions["edit.shortcuts"].trigger()
-    editor = window.tools.editor
+    editor = app.bound.keys.editor
     assert editor.isVisible()
     assert not editor.bind("tool.brush", "E")  # the eraser's key
     assert "E is already bound to “Eraser”" in editor.message.text()
@@ -41,15 +41,15 @@ def test_rebind_refuses_conflicts_and_survives_a_restart(qtbot, make_app, image_
     assert keys(window.actions["tool.brush"]) == ["Q"]
     assert keys(window.actions["edit.redo"]) == ["Ctrl+Shift+Z", "Ctrl+Y", "Ctrl+R"]
     qtbot.keyClick(window.canvas, Qt.Key_Q)
-    assert lab.refine.tool == "brush"
+    assert lab.state.tool == "brush"
     qtbot.keyClick(window.canvas, Qt.Key_B)  # no longer bound
     qtbot.keyClick(window.canvas, Qt.Key_P)
-    assert lab.refine.tool == "prompt"
+    assert lab.state.tool == "prompt"
     assert "Q" in window.actions["tool.brush"].toolTip()
 
     # The cheat sheet (F1) lists the live bindings.
     qtbot.keyClick(window.canvas, Qt.Key_F1)
-    sheet = window.tools.cheat_sheet
+    sheet = app.bound.keys.cheat_sheet
     assert sheet.isVisible()
     text = " ".join(sheet.text.toPlainText().split())
     assert "Q Brush" in text and "B Brush" not in text
@@ -65,7 +65,7 @@ def test_rebind_refuses_conflicts_and_survives_a_restart(qtbot, make_app, image_
         assert keys(again.window.actions["tool.eraser"]) == ["E"]
     finally:
         again.window.close()
-        again.labeler.shutdown()
+        again.shutdown()
 
 
 def test_key_map_defaults_overrides_and_conflicts():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
 
-from app.services.sam_worker import DecodeRequest
+from app.services.sam.worker import DecodeRequest
 from sam_core import SamConfig
 from sam_core.testing import write_random_checkpoint
 from tests.app.conftest import wait_ready, write_image
@@ -26,7 +26,7 @@ def point_request(request_id: int, key: str, x: float = 20, **extra) -> DecodeRe
 
 
 def test_only_the_latest_request_is_decoded(qtbot, worker, slow_checkpoint, photo):
-    with qtbot.waitSignal(worker.model_loaded, timeout=20000):
+    with qtbot.waitSignal(worker.sam_loaded, timeout=20000):
         worker.load_checkpoint(str(slow_checkpoint), "cpu")
     decoded = []
     worker.decoded.connect(lambda request_id, candidates: decoded.append(request_id))
@@ -51,7 +51,7 @@ def test_event_loop_keeps_beating_while_encoding(qtbot, worker, slow_checkpoint,
     encodes for over a second. On a shared machine another process can steal the core
     for a moment, so one retry is allowed; an encoder blocking the UI thread would stall
     both attempts by a second or more."""
-    with qtbot.waitSignal(worker.model_loaded, timeout=20000):
+    with qtbot.waitSignal(worker.sam_loaded, timeout=20000):
         worker.load_checkpoint(str(slow_checkpoint), "cpu")
     progress = []
     worker.encode_progress.connect(lambda key, done, total: progress.append((done, total)))
@@ -87,18 +87,18 @@ def test_event_loop_keeps_beating_while_encoding(qtbot, worker, slow_checkpoint,
 
 def test_worker_errors_are_shown_and_the_app_stays_usable(qtbot, make_app, image_folder, tiny_checkpoint):
     app = make_app(image_folder, tiny_checkpoint)
-    window, lab = app.window, app.labeler
+    window, lab = app.window, app
     wait_ready(qtbot, app)
-    key = lab.project.key(lab.image_id)
+    key = lab.state.project.key(lab.state.image_id)
     # A malformed mask_input (1x10x10, not 1x256x256) makes the decoder raise inside the thread.
     with qtbot.waitSignal(app.worker.failed, timeout=10000) as blocker:
         app.worker.decode(point_request(999, key, mask_input=np.zeros((1, 10, 10), np.float32)))
     assert blocker.args[0] == "decode"
     assert window.message_bar.isVisible() and window.message_bar.level == "error"
     assert "SAM decode failed" in window.message_bar.text
-    lab.add_point(30, 30, True)
-    qtbot.waitUntil(lambda: lab.session.candidates is not None, timeout=10000)
-    assert len(lab.session.candidates) == 3
+    lab.prompting.add_point(30, 30, True)
+    qtbot.waitUntil(lambda: lab.state.prompts.candidates is not None, timeout=10000)
+    assert len(lab.state.prompts.candidates) == 3
 
 
 @pytest.mark.parametrize("content", ["half", "text"])
@@ -110,7 +110,7 @@ def test_a_bad_checkpoint_is_reported_not_fatal(qtbot, make_app, image_folder, t
     window = app.window
     qtbot.waitUntil(lambda: "SAM checkpoint failed" in window.message_bar.text, timeout=10000)
     assert "sam_vit_b_01ec64.pth" in window.message_bar.text
-    assert window.model_label.text() == "No checkpoint"
+    assert window.sam_label.text() == "No checkpoint"
     qtbot.waitUntil(lambda: window.canvas.image_shape is not None, timeout=10000)
 
 
@@ -119,25 +119,27 @@ def test_clicks_during_encoding_are_queued_then_decoded(qtbot, make_app, tmp_pat
     folder.mkdir()
     write_image(folder / "a.png", photo(240, 320, seed=5))
     app = make_app(None, slow_checkpoint)
-    lab = app.labeler
-    qtbot.waitUntil(lambda: lab.model_ready, timeout=20000)
-    decoded = []
+    lab = app
+    qtbot.waitUntil(lambda: lab.state.sam.ready, timeout=20000)
+    decoded, requested = [], []
     app.worker.decoded.connect(lambda request_id, _c: decoded.append(request_id))
+    post = app.worker.decode
+    app.worker.decode = lambda request: (requested.append(request.id), post(request))
     with qtbot.waitSignal(app.worker.encode_started, timeout=10000):
-        lab.open_folder(folder)
+        lab.navigation.open_folder(folder)
     qtbot.waitUntil(lambda: app.window.canvas.image_shape is not None, timeout=10000)
-    key = lab.project.key(lab.image_id)
-    lab.add_point(50, 50, True)
-    lab.add_point(200, 100, True)
-    lab.add_point(100, 200, False)
-    assert not app.worker.is_encoded(key) and lab.session.candidates is None
-    qtbot.waitUntil(lambda: lab.session.candidates is not None and len(decoded) > 0, timeout=30000)
+    key = lab.state.project.key(lab.state.image_id)
+    lab.prompting.add_point(50, 50, True)
+    lab.prompting.add_point(200, 100, True)
+    lab.prompting.add_point(100, 200, False)
+    assert not app.worker.is_encoded(key) and lab.state.prompts.candidates is None
+    qtbot.waitUntil(lambda: lab.state.prompts.candidates is not None and len(decoded) > 0, timeout=30000)
     qtbot.wait(100)
-    assert decoded == [lab.latest_request]  # one decode, of the latest prompt
-    assert len(lab.session.candidates) == 1  # three points: SAM's single mask
+    assert len(requested) == 3 and decoded == [requested[-1]]  # one decode, of the latest prompt
+    assert len(lab.state.prompts.candidates) == 1  # three points: SAM's single mask
     stale = decoded[0] - 1
-    app.worker.decoded.emit(stale, lab.session.candidates)  # an old result arriving late is ignored
-    assert lab.session.candidates is not None
+    app.worker.decoded.emit(stale, lab.state.prompts.candidates)  # an old result arriving late is ignored
+    assert lab.state.prompts.candidates is not None
 
 
 def test_a_checkpoint_is_remembered_only_once_it_loads(qtbot, make_app, image_folder, tmp_path, settings):

@@ -3,7 +3,7 @@ import pytest
 from pycocotools import mask as mask_utils
 
 from app.model import Mask
-from app.model import rle as rle_codec
+from app.model import crop_rle as rle_codec
 from tests.model.conftest import holed_two_parts, touching_top_and_bottom
 
 

@@ -17,8 +17,8 @@ from pycocotools import mask as mask_utils
 from app.model import Annotation, Category, Mask, Provenance
 from app.model.io import atomic
 from app.model.io.sidecar import SidecarPaths, image_file_stem, open_session, read_sidecar
-from app.project import Project
-from app.project_saver import ChangeTracker, write_snapshot
+from app.model.project import Project
+from app.model.saving import ChangeTracker, write_snapshot
 from tests.model.conftest import holed_two_parts, jagged
 
 
@@ -310,7 +310,7 @@ def test_a_project_file_from_a_newer_version_freezes_the_whole_project(folder):
 
 def test_the_save_code_imports_no_qt():
     probe = (
-        "import sys, app.project_saver, app.project, app.model.io.sidecar\n"
+        "import sys, app.model.saving, app.model.project, app.model.io.sidecar\n"
         "print(','.join(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'pyqtgraph', 'torch')))"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,

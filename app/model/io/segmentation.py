@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from app.model import rle as rle_codec
+from app.model import crop_rle as rle_codec
 from app.model.io.fields import Where, as_dict, as_int, as_list, as_number, field
 from app.model.io.polygons import polygons_to_mask
 from app.model.mask import Mask

@@ -13,6 +13,7 @@ Grids are channels-last, B x H x W x C.
 """
 from __future__ import annotations
 
+import threading
 from typing import Sequence
 
 import torch
@@ -20,6 +21,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..mask_decoder import MLP
+from .hiera_inference import block_tokens
+
+_WORKSPACE_LOCK = threading.Lock()  # one trunk call at a time uses a trunk's kept workspace
 
 
 class PatchEmbed(nn.Module):
@@ -128,6 +132,7 @@ class Hiera(nn.Module):
             dim = dim_out
         self.channel_list = [self.blocks[end].dim_out for end in self.stage_ends[::-1]]
         self._pos_cache: tuple | None = None
+        self._workspace: dict = {}
 
     def position_embedding(self, size: tuple[int, int]) -> torch.Tensor:
         """1 x H x W x C: the learned map resized bicubically to the grid, plus the window
@@ -147,6 +152,8 @@ class Hiera(nn.Module):
         return grid.permute(0, 2, 3, 1)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        if not torch.is_grad_enabled():
+            return [rows.view(*grid, -1).permute(0, 3, 1, 2) for rows, grid in self.stage_tokens(x)]
         x = self.patch_embed(x)
         x = x + self.position_embedding(tuple(x.shape[1:3]))
         outputs = []
@@ -155,6 +162,39 @@ class Hiera(nn.Module):
             if i in self.stage_ends:
                 outputs.append(x.permute(0, 3, 1, 2))
         return outputs
+
+    def stage_tokens(self, x: torch.Tensor) -> list[tuple[torch.Tensor, tuple[int, int, int]]]:
+        """Inference: Bx3xSxS -> per stage, its (B*H*W) x C token rows (grid order) and (B, H, W).
+
+        The blocks run the in-place path of :mod:`.hiera_inference` with buffers kept from
+        the last image; a call made while another holds them gets buffers of its own.
+        """
+        embedded = self.patch_embed(x)
+        b, h, w, c = embedded.shape
+        rows = torch.add(embedded, self.position_embedding((h, w))).view(-1, c)
+        grid = (b, h, w)
+        outputs = []
+        owned = _WORKSPACE_LOCK.acquire(blocking=False)
+        workspace = self._workspace if owned else {}
+        try:
+            for i, block in enumerate(self.blocks):
+                rows, grid = block_tokens(block, rows, grid, workspace)
+                if i in self.stage_ends:
+                    outputs.append((rows, grid))
+        finally:
+            if owned:
+                _WORKSPACE_LOCK.release()
+        return outputs
+
+    def release_workspace(self) -> None:
+        """Free the inference buffers kept between calls."""
+        with _WORKSPACE_LOCK:
+            self._workspace = {}
+
+    def _apply(self, fn, *args, **kwargs):  # .to(), .half(), ...: buffers of the old device or dtype go
+        self._workspace = {}
+        self._pos_cache = None
+        return super()._apply(fn, *args, **kwargs)
 
 
 def max_pool(x: torch.Tensor, stride: int) -> torch.Tensor:

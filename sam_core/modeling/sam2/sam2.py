@@ -18,6 +18,7 @@ from ...utils.transforms import ResizeSquare
 from ..decoder_cache import ImageCache
 from .image_encoder import ImageEncoder
 from .mask_decoder import Sam2MaskDecoder
+from .neck_inference import embedding_maps
 from .prompt_encoder import Sam2PromptEncoder
 
 PIXEL_MEAN = (0.485, 0.456, 0.406)  # ImageNet, on [0, 1] pixels
@@ -59,10 +60,15 @@ class Sam2(nn.Module):
         return (x - self.pixel_mean) / self.pixel_std
 
     def encode(self, pixels: torch.Tensor) -> ImageEmbedding:
-        """1x3xSxS normalised pixels -> the three maps of the embedding, float32. The encoder
-        runs in its own dtype; the decoder's projections and ``no_mem_embed`` in float32."""
-        stride4, stride8, stride16 = self.image_encoder(pixels.to(self.image_encoder.dtype))
-        decoder = self.sam_mask_decoder
+        """1x3xSxS normalised pixels -> the three maps of the embedding, float32. The trunk
+        runs in its own dtype; the neck, the decoder's projections and ``no_mem_embed`` in
+        float32 (with autograd off: :func:`.neck_inference.embedding_maps`)."""
+        encoder, decoder = self.image_encoder, self.sam_mask_decoder
+        pixels = pixels.to(encoder.dtype)
+        if not torch.is_grad_enabled():
+            image, stride4, stride8 = embedding_maps(self, encoder.trunk.stage_tokens(pixels))
+            return ImageEmbedding({IMAGE_EMBED: image, HIGH_RES_S0: stride4, HIGH_RES_S1: stride8})
+        stride4, stride8, stride16 = encoder(pixels)
         return ImageEmbedding({
             IMAGE_EMBED: stride16.float() + self.no_mem_embed.view(1, -1, 1, 1),
             HIGH_RES_S0: decoder.conv_s0(stride4.float()),

@@ -1,0 +1,74 @@
+"""Loading SAM checkpoints, and following whether SAM is ready.
+
+A QObject on the UI thread. It asks the SAM worker to load a checkpoint on the
+device chosen for this session (``--device``, else the remembered one), puts
+SAM's status into the labelling state (controllers that wait for SAM follow
+``sam_changed``), remembers a checkpoint that loaded, and tells the user, in one
+line, what failed and how to get a checkpoint.
+"""
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from app.model.labeling_state import LabelingState, SamStatus
+from app.model.notices import Notices
+from app.services.sam.worker import SamWorker
+from app.services.settings import Settings
+from app.workflow.texts import CHECKPOINT_HELP, CHECKPOINT_HINT
+
+
+class CheckpointLoader(QObject):
+    sam_state = Signal(str)  # for the status bar: "SAM vit_b · cpu", "Loading x.pth…", "No checkpoint"
+    checkpoint_failed = Signal()  # a checkpoint did not load (after the error message)
+
+    def __init__(self, state: LabelingState, worker: SamWorker, settings: Settings, notices: Notices) -> None:
+        super().__init__()
+        self.state, self.worker, self.settings, self.notices = state, worker, settings, notices
+        self.device = settings.device or "auto"  # where checkpoints load: --device for this session, else remembered
+        self._loading: tuple[str, str] | None = None
+        self.loaded_any = False  # some checkpoint has loaded in this session
+        worker.sam_loaded.connect(self._on_loaded)
+        worker.failed.connect(self._on_failed)
+        worker.fell_back.connect(self._on_fell_back)
+
+    def load(self, path: str | Path, device: str | None = None) -> None:
+        """Load ``path`` in the background on ``device`` (default: this session's)."""
+        self.device = device = device or self.device
+        self._loading = (str(path), device)  # remembered once it loads
+        self.state.set_sam(SamStatus())
+        self.sam_state.emit(f"Loading {Path(path).name}…")
+        self.worker.load_checkpoint(str(path), device)
+
+    def explain_missing(self) -> None:
+        self.sam_state.emit("No checkpoint")
+        self.notices.warning(CHECKPOINT_HELP)
+
+    def _on_loaded(self, device: str, name: str) -> None:
+        self.loaded_any = True
+        if self._loading is not None:
+            self.settings.checkpoint, self.settings.device = self._loading
+        self.sam_state.emit(f"SAM {name} · {device}")
+        self.notices.status(f"Checkpoint loaded: SAM {name} on {device}")
+        self.state.set_sam(SamStatus(True, name, device))
+
+    def _on_failed(self, kind: str, text: str) -> None:
+        if kind == "checkpoint":
+            self.state.set_sam(SamStatus())
+            self.sam_state.emit("No checkpoint")
+        hint = CHECKPOINT_HINT if kind == "checkpoint" else ""
+        self.notices.error(f"SAM {kind} failed: {escape(text)}{hint}")
+        if kind == "checkpoint":
+            self.checkpoint_failed.emit()
+        self.notices.status(f"SAM {kind} failed: {text}")
+
+    def _on_fell_back(self, text: str) -> None:
+        self.notices.warning(escape(text))
+        sam = self.state.sam
+        self.state.set_sam(SamStatus(sam.ready, sam.name, "cpu"))
+        self.sam_state.emit(f"SAM {sam.name} · cpu")
+
+
+__all__ = ["CheckpointLoader"]

@@ -1,0 +1,80 @@
+"""The open folder's images as the loader finds them: one record each, in folder order.
+
+A QObject on the UI thread. When a project opens it starts the loader's scan of
+its folder and adds each readable image to the project as it arrives (with its
+thumbnail); unreadable files are listed in one message. Answers from an older
+scan (another folder opened since) are ignored. When the scan reaches the image
+the last session ended on, it asks for that image to be opened
+(``open_requested``).
+"""
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import QObject, Signal
+
+from app.model.labeling_state import LabelingState
+from app.model.notices import Notices
+from app.model.project import Project
+from app.services.image_loader import ImageLoader
+from sam_core.image_files import IMAGE_SUFFIXES
+
+
+class FolderScan(QObject):
+    open_requested = Signal(int)  # image id: the last session's image (or the first) has arrived
+
+    def __init__(self, state: LabelingState, loader: ImageLoader, notices: Notices) -> None:
+        super().__init__()
+        self.state, self.loader, self.notices = state, loader, notices
+        self._id = 0
+        loader.listed.connect(self._on_listed)
+        loader.scanned.connect(self._on_scanned)
+        loader.scan_failed.connect(self._on_scan_failed)
+        loader.scan_finished.connect(self._on_scan_finished)
+        state.events.project_changed.connect(self._on_project)
+
+    def _on_project(self, event) -> None:
+        """Scan the new project's folder (in the background); an earlier scan's images stop arriving."""
+        project: Project | None = event.value
+        self._id = self.loader.scan(project.folder) if project is not None else -1
+
+    def _project(self, scan_id: int) -> Project | None:
+        """The project this scan is for, or None when another folder has been opened since."""
+        return self.state.project if scan_id == self._id else None
+
+    def _on_listed(self, scan_id: int, count: int) -> None:
+        project = self._project(scan_id)
+        if project is None:
+            return
+        if count:
+            self.notices.status(f"Reading {count} images from {project.folder}…")
+        else:
+            kinds = ", ".join(suffix[1:] for suffix in IMAGE_SUFFIXES)
+            self.notices.warning(f"No images ({kinds}) in {escape(str(project.folder))}")
+
+    def _on_scanned(self, scan_id: int, scanned) -> None:
+        project = self._project(scan_id)
+        if project is None:
+            return
+        record = project.add_image(scanned.path, scanned.width, scanned.height, scanned.thumbnail)
+        if self.state.image_id is None and project.is_start_image(record.id):  # the last session's image
+            self.open_requested.emit(record.id)
+
+    def _on_scan_failed(self, scan_id: int, _path: str, reason: str) -> None:
+        project = self._project(scan_id)
+        if project is None:
+            return
+        project.skip(reason)
+        skipped = project.skipped
+        shown = "<br>".join(escape(r) for r in skipped[-5:])
+        more = f"<br>…and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        self.notices.warning(f"Skipped {len(skipped)} unreadable file(s):<br>{shown}{more}")
+
+    def _on_scan_finished(self, scan_id: int) -> None:
+        project = self._project(scan_id)
+        if project is not None:
+            count, skipped = len(project.dataset.images), len(project.skipped)
+            self.notices.status(f"{count} images" + (f", {skipped} skipped" if skipped else ""))
+
+
+__all__ = ["FolderScan"]

@@ -1,0 +1,148 @@
+"""Moving through the project: opening a folder, opening an image, next and previous.
+
+A QObject on the UI thread. It opens a folder as a :class:`Project` in the
+labelling state, keeps the decoded previous, current and next images, asks the
+loader for the ones it lacks, hands the current image to the SAM worker to encode
+(and the next one to pre-encode), and reports the encoding's progress. It never
+waits on the model or the disk: it posts requests and reacts to their signals.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from html import escape
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from app.model.history import History
+from app.model.labeling_state import LabelingState, SamStatus, ShownImage
+from app.model.notices import Notices
+from app.model.project import Project
+from app.services.image_loader import ImageLoader
+from app.services.sam.worker import SamWorker
+from app.services.settings import Settings
+
+KEPT_IMAGES = 3  # previous, current, next
+
+
+class Navigation(QObject):
+    encode_state = Signal(str, int, int)  # text, blocks done, blocks in all (0 = idle)
+
+    def __init__(self, state: LabelingState, history: History, worker: SamWorker, loader: ImageLoader,
+                 settings: Settings, notices: Notices) -> None:
+        super().__init__()
+        self.state, self.history, self.worker, self.loader = state, history, worker, loader
+        self.settings, self.notices = settings, notices
+        self._images: OrderedDict[str, tuple[np.ndarray, np.ndarray, float]] = OrderedDict()
+        worker.encode_started.connect(self._on_encode_started)
+        worker.encode_progress.connect(self._on_encode_progress)
+        worker.encoded.connect(self._on_encoded)
+        loader.loaded.connect(self._on_loaded)
+        loader.load_failed.connect(self._on_load_failed)
+        state.events.sam_changed.connect(self._on_sam)
+
+    # -- folder --------------------------------------------------------------------------------------
+    def open_folder(self, folder: str | Path) -> bool:
+        folder = Path(folder)
+        if not folder.is_dir():
+            self.notices.error(f"Not a folder: {escape(str(folder))}")
+            return False
+        self.settings.last_folder = str(folder)
+        self.history.clear()
+        self._images.clear()
+        self.state.set_project(Project(folder))
+        self.notices.status(f"Opening {folder}…")
+        return True
+
+    # -- images --------------------------------------------------------------------------------------
+    def open_image(self, image_id: int) -> None:
+        project = self.state.project
+        if project is None or image_id not in project.dataset.images:
+            return
+        self.history.set_image(image_id)
+        self.state.set_image(image_id)
+        key = project.key(image_id)
+        if key in self._images:
+            self._show(key)
+        else:
+            self.notices.status(f"Loading {project.dataset.images[image_id].file_name}…")
+            self.loader.load(key, project.path(image_id))
+
+    def close_image(self) -> None:
+        """Show no image (none of this folder is left)."""
+        self.history.set_image(None)
+        self.state.set_image(None)
+
+    def go(self, step: int) -> None:
+        """Move ``step`` images forward (or back) in folder order."""
+        project = self.state.project
+        if project is None:
+            return
+        target = project.neighbour(self.state.image_id, step)
+        if target is None:
+            self.notices.status("Last image" if step > 0 else "First image")
+        else:
+            self.open_image(target)
+
+    def _on_loaded(self, key: str, image: np.ndarray, display: np.ndarray, factor: float) -> None:
+        self._images[key] = (image, display, factor)
+        self._images.move_to_end(key)
+        while len(self._images) > KEPT_IMAGES:
+            self._images.popitem(last=False)
+        if key == self.state.image_key:
+            self._show(key)
+        elif self.state.sam.ready:
+            self.worker.prefetch(key, image)
+
+    def _on_load_failed(self, key: str, reason: str) -> None:
+        self.notices.error(escape(reason))
+        if key == self.state.image_key:
+            self.notices.status(reason)
+
+    def _show(self, key: str) -> None:
+        image, display, factor = self._images[key]
+        self._images.move_to_end(key)
+        self.state.set_shown(ShownImage(display, image.shape[:2], factor))
+        if self.state.sam.ready:
+            self.worker.encode(key, image)
+        self._prefetch_next()
+
+    def _prefetch_next(self) -> None:
+        """Load and pre-encode the next image so moving forward is instant."""
+        project = self.state.project
+        next_id = project.neighbour(self.state.image_id, 1) if project else None
+        if next_id is None or not self.state.sam.ready:
+            return
+        key = project.key(next_id)
+        if key in self._images:
+            self.worker.prefetch(key, self._images[key][0])
+        else:
+            self.loader.load(key, project.path(next_id))
+
+    def _on_sam(self, event) -> None:
+        status: SamStatus = event.value
+        key = self.state.image_key
+        if status.ready and key in self._images:
+            self.worker.encode(key, self._images[key][0])
+            self._prefetch_next()
+        elif not status.ready:
+            self.encode_state.emit("", 0, 0)
+
+    # -- encoding progress ---------------------------------------------------------------------------
+    def _on_encode_started(self, key: str, device: str) -> None:
+        if key == self.state.image_key:
+            self.encode_state.emit(f"Encoding on {device}…", 0, 1)
+
+    def _on_encode_progress(self, key: str, done: int, total: int) -> None:
+        if key == self.state.image_key:
+            self.encode_state.emit(f"Encoding {done}/{total}", done, total)
+
+    def _on_encoded(self, key: str, seconds: float) -> None:
+        if key == self.state.image_key:
+            self.encode_state.emit(f"Encoded in {seconds:.1f} s" if seconds else "Embedding ready", 0, 0)
+        else:
+            self.notices.status(f"Pre-encoded {Path(key).name}")
+
+
+__all__ = ["Navigation"]
