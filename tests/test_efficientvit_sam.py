@@ -89,3 +89,25 @@ def test_generator_matches_reference(networks, tmp_path):
 
     expected = EfficientViTSamAutomaticMaskGenerator(reference, **params).generate(image)
     check_generator_matches(got, expected, image.shape[:2])
+
+
+def test_bf16_encoder_keeps_the_masks(networks):
+    """The reduced-precision encoder (bf16 where the CPU has it natively) against fp32."""
+    import numpy as np
+
+    from sam_core.testing import build_network
+
+    ours, _, state = networks
+    reduced = build_network(ours.config)
+    reduced.load_state_dict(state)
+    reduced.image_encoder.to(torch.bfloat16)
+    image = synthetic_photo(500, 800, seed=11)
+    exact, fast = SamPredictor(ours), SamPredictor(reduced)
+    exact.set_image(image)
+    fast.set_image(image)
+    for point in ([200, 150], [600, 400], [400, 250]):
+        prompt = dict(point_coords=np.array([point]), point_labels=np.array([1]))
+        a, b = exact.predict_candidates(**prompt), fast.predict_candidates(**prompt)
+        best = a.best
+        union = np.logical_or(a.mask(best), b.mask(best)).sum()
+        assert union == 0 or np.logical_and(a.mask(best), b.mask(best)).sum() / union >= 0.97

@@ -101,3 +101,23 @@ def test_full_mobile_sam_matches_reference():
     prompt = dict(point_coords=np.array([[0.4 * w, 0.5 * h]]), point_labels=np.array([1]))
     o, r = mine.predict(**prompt, return_logits=True), theirs.predict(**prompt, return_logits=True)
     assert rel_err(o[2], r[2]) < 1e-4 and rel_err(o[1], r[1]) < 1e-4
+
+
+def test_bf16_encoder_keeps_the_masks(ours, state):
+    """The reduced-precision encoder (bf16 where the CPU has it natively) against fp32."""
+    from sam_core.testing import build_network
+
+    reduced = build_network(MOBILE_SAM_TEST_CONFIG)
+    reduced.load_state_dict(state)
+    reduced.image_encoder.to(torch.bfloat16)
+    image = synthetic_photo(500, 800, seed=11)
+    exact, fast = SamPredictor(ours), SamPredictor(reduced)
+    exact.set_image(image)
+    fast.set_image(image)
+    assert fast.get_image_embedding().dtype == torch.float32
+    for point in ([200, 150], [600, 400], [400, 250]):
+        prompt = dict(point_coords=np.array([point]), point_labels=np.array([1]))
+        a, b = exact.predict_candidates(**prompt), fast.predict_candidates(**prompt)
+        best = a.best
+        union = np.logical_or(a.mask(best), b.mask(best)).sum()
+        assert union == 0 or np.logical_and(a.mask(best), b.mask(best)).sum() / union >= 0.97
