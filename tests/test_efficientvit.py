@@ -82,3 +82,16 @@ def test_config_is_read_off_the_state_dict(name):
     assert inferred == config
     assert inferred.image_size == (1024 if name.startswith(("xl", "small_xl")) else 512)
     assert inferred.name == (name if name in EFFICIENTVIT_SAM_VARIANTS else inferred.name)
+
+
+def test_padding_rows_follow_new_weights():
+    """The rows copied from the blank input's outputs are made again when the weights change."""
+    ours, ref = both(SMALL_L, seed=5)
+    x = padded_input(300, 512, 512, seed=8)  # 300 of 512 rows hold the image
+    with torch.inference_mode():
+        assert rel_err(ours(x), ref(x)) < 1e-4
+    state = perturbed_state_dict(ours, seed=6)
+    ours.load_state_dict(state)
+    ref.load_state_dict(state)
+    with torch.inference_mode():
+        assert rel_err(ours(x), ref(x)) < 1e-4

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..padding_rows import BlankOutputs, content_rows, conv_reach, weights_key
 from ..rows import band_rows, buffer, conv_rows, linear_rows
 
 
@@ -19,12 +20,8 @@ def encode(encoder, x: torch.Tensor, workspace: dict) -> torch.Tensor:
     """Embedding B x 256 x 64 x 64 for an :class:`EfficientViTSamEncoder`; ``x``: B x 3 x S x S."""
     if x.shape[0] > 1:
         return torch.cat([encode(encoder, image[None], workspace) for image in x])
-    features = {}
-    y = x.permute(0, 2, 3, 1)
-    for s, stage in enumerate(encoder.backbone.stages):
-        for i, op in enumerate(stage.op_list):
-            y = op(y, workspace, f"s{s}_{i % 2}")  # through the module: its hooks run
-        features[f"stage{s}"] = y
+    features = _backbone(encoder.backbone, x, workspace)
+    y = features[f"stage{len(encoder.backbone.stages) - 1}"]
     neck = encoder.neck
     merged = None
     for key, op in zip(neck.input_keys, neck.input_ops):
@@ -44,6 +41,60 @@ def encode(encoder, x: torch.Tensor, workspace: dict) -> torch.Tensor:
     return merged.permute(0, 3, 1, 2).contiguous()
 
 
+def _backbone(backbone, x: torch.Tensor, workspace: dict) -> dict[str, torch.Tensor]:
+    """Every stage's output (1 x h x w x C, by name) for a 1 x 3 x S x S input.
+
+    Up to the first attention block every step is local, so rows of the zero padding that no
+    image row reaches are copied from the blank input's outputs (:mod:`..padding_rows`)."""
+    rows = content_rows(x)
+    blank = _blank_outputs(backbone, x, workspace) if rows < x.shape[2] else None
+    features = {}
+    y = x.permute(0, 2, 3, 1)
+    for s, stage in enumerate(backbone.stages):
+        for i, op in enumerate(stage.op_list):
+            name = f"s{s}_{i % 2}"
+            if blank is not None and type(op).__name__ != "EfficientViTBlock":
+                rows = _reach(op, rows)
+                workspace["skip"] = (rows, blank.outputs[f"s{s}_{i}"])
+            else:
+                blank = None
+                workspace["skip"] = None
+            y = op(y, workspace, name)  # through the module: its hooks run
+        features[f"stage{s}"] = y
+    workspace["skip"] = None
+    return features
+
+
+def _blank_outputs(backbone, x: torch.Tensor, workspace: dict) -> BlankOutputs:
+    """The local steps' outputs for an all-zero input like ``x``, kept in the workspace."""
+    key = (tuple(x.shape), x.dtype, x.device, weights_key(backbone))
+    blank = workspace.get("blank_outputs")
+    if blank is not None and blank.fresh(key):
+        return blank
+    blank = BlankOutputs(key)
+    workspace["skip"] = None
+    y = x.new_zeros(x.shape).permute(0, 2, 3, 1)
+    for s, stage in enumerate(backbone.stages):
+        for i, op in enumerate(stage.op_list):
+            if type(op).__name__ == "EfficientViTBlock":
+                workspace["blank_outputs"] = blank
+                return blank
+            # Run the module's own inference path without its hooks (it is not the image's encode).
+            y = op.forward(y, workspace, f"blank_{i % 2}")
+            blank.outputs[f"s{s}_{i}"] = y.clone()
+    workspace["blank_outputs"] = blank
+    return blank
+
+
+def _reach(op, rows: int) -> int:
+    """Dirty output rows of a local step (stem, res, fmb or mb block) for ``rows`` dirty input rows."""
+    main = getattr(op, "main", op)
+    convs = [m for m in main.modules() if isinstance(m, torch.nn.Conv2d)]
+    for conv in convs:
+        rows = conv_reach(rows, conv.stride[0], conv.padding[0])
+    return rows
+
+
 def stem(op, x: torch.Tensor, workspace: dict, name: str) -> torch.Tensor:
     """The stem (a 3x3 stride-2 ConvLayer with its GELU) in bands of output rows."""
     weight, bias = op.folded(x.dtype)
@@ -51,12 +102,25 @@ def stem(op, x: torch.Tensor, workspace: dict, name: str) -> torch.Tensor:
     out_h, out_w = (x.shape[1] - 1) // stride + 1, (x.shape[2] - 1) // stride + 1
     out = buffer(workspace, name, (1, out_h, out_w, weight.shape[0]), x)
     rows = band_rows(out_h, out_w, weight.shape[0], x.element_size())
-    for top in range(0, out_h, rows):
-        bottom = min(out_h, top + rows)
+    limit = _computed_rows(workspace, out)
+    for top in range(0, limit, rows):
+        bottom = min(limit, top + rows)
         band = out[:, top:bottom]
         band.copy_(conv_rows(x, top, bottom, weight, bias, stride))
         _gelu_(band)
     return out
+
+
+def _computed_rows(workspace: dict, out: torch.Tensor) -> int:
+    """How many rows of ``out`` to compute; the clean rows below are copied in from the blank
+    input's output now (``workspace["skip"]``: dirty rows and that output, or None)."""
+    skip = workspace.get("skip")
+    if skip is None:
+        return out.shape[1]
+    rows, blank = skip
+    rows = min(rows, out.shape[1])
+    out[:, rows:] = blank[:, rows:]
+    return rows
 
 
 SQRT_2_OVER_PI = 0.7978845608028654
@@ -109,8 +173,9 @@ def local_block(block, x: torch.Tensor, residual: bool, workspace: dict, name: s
     out = buffer(workspace, name, (1, out_h, out_w, out_chans), x)
     widest = max(weight.shape[0] for weight, _ in folded)
     rows = band_rows(out_h, w, widest, x.element_size(), stride)
-    for top in range(0, out_h, rows):
-        bottom = min(out_h, top + rows)
+    limit = _computed_rows(workspace, out)
+    for top in range(0, limit, rows):
+        bottom = min(limit, top + rows)
         target = out[:, top:bottom]
         if kind == "FusedMBConv":
             hidden = conv_rows(x, top, bottom, *folded[0], stride=stride)
