@@ -12,8 +12,8 @@ stand-ins, registered here unless the real packages are already imported:
 
 * timm (``tiny_vit_sam.py``): ``DropPath``, ``to_2tuple``, ``trunc_normal_``,
   ``register_model``. Inference never drops a path, so ``DropPath`` is the identity.
-* torchvision, beyond :mod:`.reference`'s stand-in: ``transforms.Compose``, ``ToTensor``
-  and ``Normalize`` for EfficientViT-SAM's image transform.
+* torchvision, beyond :mod:`.reference`'s stand-in: ``transforms.Compose``, plus
+  :mod:`.reference_sam2`'s ``ToTensor`` and ``Normalize``, for EfficientViT-SAM's image transform.
 
 Never import these packages directly; use the loaders here. Without the packages they
 raise ImportError.
@@ -24,11 +24,11 @@ import functools
 import sys
 import types
 
-import numpy as np
 import torch
 from torch import nn
 
 from .reference import _install_torchvision_stand_in, load_reference
+from .reference_sam2 import _install_sam2_stand_ins
 
 
 class _DropPath(nn.Module):
@@ -74,33 +74,11 @@ class _Compose:
         return image
 
 
-class _ToTensor:
-    """HxWxC uint8 (array or PIL image) -> CxHxW float32 in [0, 1], as torchvision does."""
-
-    def __call__(self, image) -> torch.Tensor:
-        array = np.array(image, copy=True)
-        if array.ndim == 2:
-            array = array[:, :, None]
-        tensor = torch.from_numpy(array).permute(2, 0, 1).contiguous()
-        return tensor.float().div(255) if tensor.dtype == torch.uint8 else tensor.float()
-
-
-class _Normalize:
-    def __init__(self, mean, std) -> None:
-        self.mean, self.std = mean, std
-
-    def __call__(self, tensor: torch.Tensor) -> torch.Tensor:
-        mean = torch.as_tensor(self.mean, dtype=tensor.dtype).view(-1, 1, 1)
-        std = torch.as_tensor(self.std, dtype=tensor.dtype).view(-1, 1, 1)
-        return (tensor - mean) / std
-
-
 def _install_torchvision_transforms() -> None:
-    _install_torchvision_stand_in()
+    _install_sam2_stand_ins()  # ToTensor and Normalize, shared with SAM 2's reference
     transforms = sys.modules["torchvision.transforms"]
-    for name, value in {"Compose": _Compose, "ToTensor": _ToTensor, "Normalize": _Normalize}.items():
-        if not hasattr(transforms, name):
-            setattr(transforms, name, value)
+    if not hasattr(transforms, "Compose"):
+        transforms.Compose = _Compose
 
 
 def load_hq_reference():

@@ -52,6 +52,11 @@ def conv_rows(
     first, last = top * stride - pad, (bottom - 1) * stride - pad + k  # input rows read, [first, last)
     lo, hi = max(first, 0), min(last, height)
     band = x[:, lo - offset : hi - offset].permute(0, 3, 1, 2)
+    if stride == 1 and (lo > first or hi < last):
+        # The convolution's own padding gives the zero rows at the map's edges; the outputs
+        # centred on halo rows (which had no true neighbour) are dropped.
+        out = F.conv2d(band, weight, bias, 1, pad, 1, groups)
+        return out[:, :, top - lo : bottom - lo].permute(0, 2, 3, 1)
     if lo > first or hi < last:
         band = F.pad(band, (0, 0, lo - first, last - hi))
     out = F.conv2d(band, weight, bias, (stride, stride), (0, pad), 1, groups)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .padding_rows import BlankOutputs, content_rows, conv_reach, weights_key
 from .rows import band_rows, buffer, conv_rows, linear_rows
 
 MLP_ROWS = 1024  # tokens per MLP chunk: a 4x-wide hidden chunk stays within a core's L2
@@ -27,21 +28,96 @@ def encode(encoder, x: torch.Tensor, workspace: dict) -> tuple[torch.Tensor, tor
     if x.shape[0] > 1:
         results = [encode(encoder, image[None], workspace) for image in x]
         return torch.cat([r[0] for r in results]), torch.cat([r[1] for r in results])
-    x = _stem(encoder.patch_embed, x.permute(0, 2, 3, 1), workspace)
+    rows = content_rows(x)
+    if rows < x.shape[2]:
+        return _encode(encoder, x, workspace, _blank_outputs(encoder, x, workspace), rows)
+    return _encode(encoder, x, workspace)
+
+
+def _encode(encoder, x: torch.Tensor, workspace: dict, blank: BlankOutputs | None = None, rows: int = 0,
+            capture: dict | None = None):
+    """The steps of :func:`encode`. With ``blank``, rows of the padding that no image row
+    reaches (``rows`` of the input hold the image) are copied from the blank input's step
+    outputs; with ``capture``, every step's output is kept there by name."""
+    x = x.permute(0, 2, 3, 1)
+
+    def step(name: str, reach: int, run):
+        nonlocal rows
+        rows = reach
+        workspace["skip"] = (rows, blank.outputs[name]) if blank is not None else None
+        out = run()
+        if capture is not None:
+            capture[name] = out.clone()
+        return out
+
+    x = step("stem", conv_reach(conv_reach(rows, 2), 2), lambda: _stem(encoder.patch_embed, x, workspace))
     stage0 = encoder.layers[0]
-    for i, block in enumerate(stage0.blocks):
-        x = block(x, workspace, f"stage0_{i % 2}")  # through the module: its hooks run
-    x = _merge(stage0.downsample, x, workspace)
+    for i, block in enumerate(stage0.blocks):  # through the modules: their hooks run
+        x = step(f"stage0_{i}", rows + 1, lambda: block(x, workspace, f"stage0_{i % 2}"))
+    merge = stage0.downsample
+    x = step("merge0", conv_reach(rows, merge.conv2.c.stride[0]), lambda: _merge(merge, x, workspace))
     early = None
     for index in range(1, len(encoder.layers)):
         layer = encoder.layers[index]
-        for block in layer.blocks:
+        for j, block in enumerate(layer.blocks):
+            window = block.window_size
+            attended = min(x.shape[1], -(-rows // window) * window)  # the windows an image row is in
+            name = f"layer{index}_{j}"
+            workspace["skip"] = None if blank is None else (
+                attended, blank.outputs[f"{name}_attention"], blank.outputs[name])
+            workspace["capture"] = None if capture is None else (capture, name)
+            rows = attended + 1
             x = block(x, x.shape[1:3], workspace)
+            workspace["capture"] = None
         if layer.downsample is not None:
-            x = _merge(layer.downsample, x, workspace)
+            merge = layer.downsample
+            x = step(f"merge{index}", conv_reach(rows, merge.conv2.c.stride[0]), lambda: _merge(merge, x, workspace))
         if index == 1:
             early = x.clone()
-    return _neck(encoder.neck, x), early
+    embedding = step("neck", rows + 1, lambda: _neck(encoder.neck, x, workspace))
+    workspace["skip"] = None
+    return embedding.permute(0, 3, 1, 2).contiguous(), early
+
+
+def _blank_outputs(encoder, x: torch.Tensor, workspace: dict) -> BlankOutputs:
+    """Every step's output for an all-zero input like ``x``, kept in the workspace."""
+    key = (tuple(x.shape), x.dtype, x.device, weights_key(encoder))
+    blank = workspace.get("blank_outputs")
+    if blank is None or not blank.fresh(key):
+        blank = BlankOutputs(key)
+        with _hooks_off(encoder):
+            _encode(encoder, x.new_zeros(x.shape), workspace, capture=blank.outputs)
+        workspace["blank_outputs"] = blank
+    return blank
+
+
+class _hooks_off:
+    """Run the blocks' forwards without the hooks registered on them (progress, cancellation):
+    the blank run is not the image's encode."""
+
+    def __init__(self, encoder) -> None:
+        self.blocks = encoder.blocks
+
+    def __enter__(self):
+        self.saved = [(b._forward_hooks, b._forward_pre_hooks) for b in self.blocks]
+        for b in self.blocks:
+            b._forward_hooks, b._forward_pre_hooks = type(b._forward_hooks)(), type(b._forward_pre_hooks)()
+
+    def __exit__(self, *exc):
+        for b, (hooks, pre) in zip(self.blocks, self.saved):
+            b._forward_hooks, b._forward_pre_hooks = hooks, pre
+
+
+def _limit(workspace: dict, out: torch.Tensor) -> int:
+    """How many rows of ``out`` to compute; the clean rows below are copied in from the blank
+    input's output now (``workspace["skip"]``: dirty rows and that output, or None)."""
+    skip = workspace.get("skip")
+    if skip is None:
+        return out.shape[1]
+    rows, blank = skip
+    rows = min(rows, out.shape[1])
+    out[:, rows:] = blank[:, rows:]
+    return rows
 
 
 def _stem(patch_embed, x: torch.Tensor, workspace: dict) -> torch.Tensor:
@@ -54,8 +130,9 @@ def _stem(patch_embed, x: torch.Tensor, workspace: dict) -> torch.Tensor:
     out_h, out_w = -(-mid_h // 2), -(-mid_w // 2)
     out = buffer(workspace, "stem", (b, out_h, out_w, w2.shape[0]), x)
     rows = band_rows(out_h, 2 * mid_w, w1.shape[0], x.element_size(), b)
-    for top in range(0, out_h, rows):
-        bottom = min(out_h, top + rows)
+    limit = _limit(workspace, out)
+    for top in range(0, limit, rows):
+        bottom = min(limit, top + rows)
         # the rows of the first convolution's output that these read, with its GELU
         lo, hi = max(0, 2 * top - 1), min(mid_h, 2 * bottom)
         mid = conv_rows(x, lo, hi, w1, b1, stride=2)
@@ -72,8 +149,9 @@ def mbconv_block(block, x: torch.Tensor, workspace: dict, name: str) -> torch.Te
     b, h, w, c = x.shape
     out = buffer(workspace, name, x.shape, x)
     rows = band_rows(h, w, w1.shape[0], x.element_size(), b)
-    for top in range(0, h, rows):
-        bottom = min(h, top + rows)
+    limit = _limit(workspace, out)
+    for top in range(0, limit, rows):
+        bottom = min(limit, top + rows)
         lo, hi = max(0, top - 1), min(h, bottom + 1)
         hidden = linear_rows(x[:, lo:hi], w1, b1)
         torch.ops.aten.gelu_(hidden)
@@ -98,8 +176,9 @@ def _merge(merge, x: torch.Tensor, workspace: dict) -> torch.Tensor:
     out_h, out_w = (h - 1) // stride + 1, (w - 1) // stride + 1
     out = x.new_empty(b, out_h, out_w, w3.shape[0])
     rows = band_rows(out_h, w, w1.shape[0], x.element_size(), b * stride)
-    for top in range(0, out_h, rows):
-        bottom = min(out_h, top + rows)
+    limit = _limit(workspace, out)
+    for top in range(0, limit, rows):
+        bottom = min(limit, top + rows)
         lo, hi = max(0, top * stride - 1), min(h, (bottom - 1) * stride + 2)
         hidden = linear_rows(x[:, lo:hi], w1, b1)
         torch.ops.aten.gelu_(hidden)
@@ -110,18 +189,36 @@ def _merge(merge, x: torch.Tensor, workspace: dict) -> torch.Tensor:
 
 
 def attention_block(block, x: torch.Tensor, workspace: dict) -> torch.Tensor:
-    """One TinyViT block on B x H x W x C tokens (updated in place where the result is new)."""
-    b, h, w, c = x.shape
-    tokens = x.reshape(-1, c)
-    attended = _window_attention(block.attn, tokens, (b, h, w), block.window_size, workspace)
+    """One TinyViT block on 1 x H x W x C tokens (``x`` is updated in place by the attention).
+
+    ``workspace["skip"]``: None, or (rows of whole windows to attend, the blank input's map
+    after the attention, its block output): then only those windows attend, and the
+    convolution and MLP run on the rows they reach."""
+    _, h, w, c = x.shape
+    skip = workspace.get("skip")
+    attended = h if skip is None else min(h, skip[0])
+    tokens = x[:, :attended].reshape(-1, c)
+    out = _window_attention(block.attn, tokens, (1, attended, w), block.window_size, workspace)
     proj = block.attn.proj
-    tokens.add_(proj.bias).addmm_(attended, proj.weight.t())
+    tokens.add_(proj.bias).addmm_(out, proj.weight.t())
+    if skip is not None:
+        x[:, attended : attended + 2] = skip[1][:, attended : attended + 2]  # the halo the conv reads
+    capture = workspace.get("capture")
+    if capture is not None:
+        capture[0][f"{capture[1]}_attention"] = x.clone()
     weight, bias = block.local_conv.folded(x.dtype)
-    x = F.conv2d(x.permute(0, 3, 1, 2), weight, bias, 1, 1, 1, c).permute(0, 2, 3, 1)
-    if not x.is_contiguous():
-        x = x.contiguous()
-    _mlp(block.mlp, x.view(-1, c), workspace)
-    return x
+    reached = h if skip is None else min(h, attended + 1)
+    y = conv_rows(x, 0, reached, weight, bias, groups=c)
+    if skip is None:
+        result = y if y.is_contiguous() else y.contiguous()
+    else:
+        result = x.new_empty(x.shape)
+        result[:, :reached] = y
+        result[:, reached:] = skip[2][:, reached:]
+    _mlp(block.mlp, result[:, :reached].reshape(-1, c), workspace)
+    if capture is not None:
+        capture[0][capture[1]] = result.clone()
+    return result
 
 
 def _window_attention(attn, tokens: torch.Tensor, grid: tuple[int, int, int], window: int, workspace: dict):
@@ -179,11 +276,13 @@ def _mlp(mlp, tokens: torch.Tensor, workspace: dict) -> None:
         chunk.add_(fc2.bias).addmm_(hidden, fc2.weight.t())
 
 
-def _neck(neck, x: torch.Tensor) -> torch.Tensor:
-    """SAM's neck on B x h x w x C tokens: B x 256 x h x w (contiguous)."""
+def _neck(neck, x: torch.Tensor, workspace: dict) -> torch.Tensor:
+    """SAM's neck on 1 x h x w x C tokens: 1 x h x w x 256 (channels last)."""
     conv1, norm1, conv2, norm2 = neck[0], neck[1], neck[2], neck[3]
     y = linear_rows(x, conv1.weight, None)
     y = F.layer_norm(y, (y.shape[-1],), norm1.weight, norm1.bias, norm1.eps)
-    y = F.conv2d(y.permute(0, 3, 1, 2), conv2.weight, None, 1, 1).permute(0, 2, 3, 1)
-    y = F.layer_norm(y, (y.shape[-1],), norm2.weight, norm2.bias, norm2.eps)
-    return y.permute(0, 3, 1, 2).contiguous()
+    out = x.new_empty(*y.shape)
+    rows = _limit(workspace, out)
+    z = conv_rows(y, 0, rows, conv2.weight, None)
+    out[:, :rows] = F.layer_norm(z, (z.shape[-1],), norm2.weight, norm2.bias, norm2.eps)
+    return out
