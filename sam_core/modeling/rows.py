@@ -14,7 +14,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-BAND_BYTES = 2 * 2**20  # about what one band's widest intermediate may take: stays in a core's L2
+BAND_BYTES = 4 * 2**20  # what one band's widest intermediate may take: about the L2 of the cores that share it
 
 
 def band_rows(height: int, width: int, channels: int, element_size: int, batch: int = 1) -> int:
