@@ -111,3 +111,17 @@ def test_bf16_encoder_keeps_the_masks(networks):
         best = a.best
         union = np.logical_or(a.mask(best), b.mask(best)).sum()
         assert union == 0 or np.logical_and(a.mask(best), b.mask(best)).sum() / union >= 0.97
+
+
+def test_block_hooks_fire_once_per_encode(networks):
+    """As for TinyViT: each of ``image_encoder.blocks`` runs its hooks once per image."""
+    ours, _, _ = networks
+    calls = []
+    handles = [block.register_forward_pre_hook(lambda *_, i=i: calls.append(i))
+               for i, block in enumerate(ours.image_encoder.blocks)]
+    try:
+        SamPredictor(ours).set_image(synthetic_photo(300, 500, seed=2))
+        assert calls == list(range(len(ours.image_encoder.blocks)))
+    finally:
+        for handle in handles:
+            handle.remove()

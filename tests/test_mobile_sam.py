@@ -121,3 +121,18 @@ def test_bf16_encoder_keeps_the_masks(ours, state):
         best = a.best
         union = np.logical_or(a.mask(best), b.mask(best)).sum()
         assert union == 0 or np.logical_and(a.mask(best), b.mask(best)).sum() / union >= 0.97
+
+
+def test_block_hooks_fire_once_per_encode(ours):
+    """The worker's progress and cancellation hooks sit on ``image_encoder.blocks``: each must run
+    once per image, on the fast path too (and not for the padding rows' blank run)."""
+    calls = []
+    handles = [block.register_forward_pre_hook(lambda *_, i=i: calls.append(i))
+               for i, block in enumerate(ours.image_encoder.blocks)]
+    try:
+        predictor = SamPredictor(ours)
+        predictor.set_image(synthetic_photo(300, 500, seed=2))  # padded rows: a blank run first
+        assert calls == list(range(len(ours.image_encoder.blocks)))
+    finally:
+        for handle in handles:
+            handle.remove()
