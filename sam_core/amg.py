@@ -1,63 +1,44 @@
-"""``python -m sam_core.amg``: segment everything in images and write SA-1B-style JSON.
+"""``python -m sam_core.amg``: segment everything in images, one after another, and write SA-1B JSON.
 
-One ``<image stem>.json`` per image in ``--out``::
+The input is an image file, a folder (with its subfolders) or a list file
+(:mod:`sam_core.batch_inputs`). Each image gets a JSON file at its relative place
+under ``--out`` (:mod:`sam_core.sa1b_files` has the format, the names and the ids);
+``python -m sam_core.engine`` writes the same files on a Ray cluster.
 
-    {"image": {"image_id", "width", "height", "file_name"},
-     "annotations": [{"id", "segmentation": {"size": [h, w], "counts": str},
-                      "bbox": XYWH, "area", "predicted_iou", "point_coords",
-                      "crop_box": XYWH, "stability_score"}, ...]}
-
-Failures print one ``error: ...`` line on stderr (no traceback); the exit code
-is 0 when every image was written, 1 when some image failed, 2 when nothing
-could start (bad arguments, input or checkpoint).
+An image whose JSON already exists for the same checkpoint and generator settings
+is skipped, so an interrupted run picks up where it stopped. A failed image prints
+one ``error: <file>: <reason>`` line on stderr (no traceback) and the run goes on.
+On a terminal a progress bar redraws in place; a redirected log gets one line per
+image. Exit code: 0 when every image was written or skipped, 1 when some image
+failed, 2 when nothing could start (bad arguments, input or checkpoint), 130 on Ctrl+C.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-from collections import Counter
 from pathlib import Path
-from typing import List, Optional, Sequence, TextIO
+from typing import Optional, Sequence, TextIO
 
-from .image_files import ImageReadError, list_images, read_image
-
-def output_names(images: Sequence[Path]) -> List[str]:
-    """``<stem>.json``, or ``<name>.json`` for inputs whose stems collide (a.jpg, a.png)."""
-    stems = Counter(p.stem for p in images)
-    return [f"{p.stem}.json" if stems[p.stem] == 1 else f"{p.name}.json" for p in images]
-
-
-def sa1b_record(image_id: int, file_name: str, size: tuple, records: list, first_id: int) -> dict:
-    """Generator records (``coco_rle`` mode) -> one SA-1B image document."""
-    h, w = size
-    annotations = [
-        {
-            "id": first_id + i,
-            "segmentation": r["segmentation"],
-            "bbox": r["bbox"],
-            "area": r["area"],
-            "predicted_iou": r["predicted_iou"],
-            "point_coords": r["point_coords"],
-            "crop_box": r["crop_box"],
-            "stability_score": r["stability_score"],
-        }
-        for i, r in enumerate(records)
-    ]
-    image = {"image_id": image_id, "width": w, "height": h, "file_name": file_name}
-    return {"image": image, "annotations": annotations}
+from .batch_inputs import list_local, local_path
+from .generator_flags import add_generator_arguments, generator_kwargs, settings_hash
+from .image_files import ImageReadError, read_image
+from .sa1b_files import failure_reason, finished_output, image_ids, output_names, sa1b_document, write_json_atomic
 
 
 class ProgressBar:
-    """A one-line text bar redrawn in place with ``\\r``; no third-party dependency."""
+    """One image's progress: on a terminal, a bar redrawn in place with ``\\r``; elsewhere
+    (a log file, a pipe) nothing until :meth:`finish` writes the image's one line."""
 
     def __init__(self, label: str, stream: TextIO, width: int = 30) -> None:
         self.label, self.stream, self.width = label, stream, width
+        isatty = getattr(stream, "isatty", None)
+        self.redraws = bool(isatty and isatty())
         self._last: Optional[tuple] = None
         self._drawn = 0  # length of the line currently shown
 
     def __call__(self, done: int, total: int) -> None:
+        if not self.redraws:
+            return
         filled = self.width if total == 0 else self.width * done // total
         state = (filled, done == total)
         if state == self._last:
@@ -73,9 +54,18 @@ class ProgressBar:
         self._drawn = 0
 
     def _show(self, line: str) -> None:
-        self.stream.write("\r" + line.ljust(self._drawn))
+        self.stream.write("\r" + line.ljust(self._drawn) if self.redraws else line)
         self.stream.flush()
         self._drawn = len(line)
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """INPUT, --checkpoint, --out, --device and the generator flags, shared with the engine."""
+    parser.add_argument("input", help="an image file, a folder of images (subfolders too) or a list file (.txt)")
+    parser.add_argument("--checkpoint", type=Path, required=True, help="a Meta SAM v1 .pth checkpoint")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the JSON files (created)")
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available)")
+    add_generator_arguments(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,40 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m sam_core.amg",
         description="Generate SAM masks for every object in images; write SA-1B-style JSON.",
     )
-    parser.add_argument("input", type=Path, help="an image file or a folder of images")
-    parser.add_argument("--checkpoint", type=Path, required=True, help="a Meta SAM v1 .pth checkpoint")
-    parser.add_argument("--out", type=Path, required=True, help="folder for the JSON files (created)")
-    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available)")
-    gen = parser.add_argument_group("generator")
-    gen.add_argument("--points-per-side", type=int, default=32)
-    gen.add_argument("--points-per-batch", type=int, default=64)
-    gen.add_argument("--pred-iou-thresh", type=float, default=0.88)
-    gen.add_argument("--stability-score-thresh", type=float, default=0.95)
-    gen.add_argument("--stability-score-offset", type=float, default=1.0)
-    gen.add_argument("--box-nms-thresh", type=float, default=0.7)
-    gen.add_argument("--crop-n-layers", type=int, default=0)
-    gen.add_argument("--crop-nms-thresh", type=float, default=0.7)
-    gen.add_argument("--crop-overlap-ratio", type=float, default=512 / 1500)
-    gen.add_argument("--crop-n-points-downscale-factor", type=int, default=1)
-    gen.add_argument("--min-mask-region-area", type=int, default=0)
+    add_common_arguments(parser)
     return parser
-
-
-def generator_kwargs(args: argparse.Namespace) -> dict:
-    names = [
-        "points_per_side", "points_per_batch", "pred_iou_thresh", "stability_score_thresh",
-        "stability_score_offset", "box_nms_thresh", "crop_n_layers", "crop_nms_thresh",
-        "crop_overlap_ratio", "crop_n_points_downscale_factor", "min_mask_region_area",
-    ]  # fmt: skip
-    return {name: getattr(args, name) for name in names}
-
-
-def _write_json(path: Path, document: dict) -> None:
-    """Write via a temporary file so a crash never leaves a truncated JSON behind."""
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(document, f)
-    os.replace(tmp, path)
 
 
 def run(args: argparse.Namespace, stderr: TextIO) -> int:
@@ -127,41 +85,47 @@ def run(args: argparse.Namespace, stderr: TextIO) -> int:
         stderr.write(f"error: {message}\n")
 
     try:
-        images = list_images(args.input)
-    except FileNotFoundError as exc:
-        fail(str(exc))
+        images = list_local(args.input)
+    except (OSError, UnicodeError) as exc:
+        fail(str(exc) if isinstance(exc, FileNotFoundError) else f"{args.input}: {failure_reason(exc)}")
         return 2
     if not images:
         fail(f"{args.input}: no image files found")
         return 2
     try:
-        model = load_sam(args.checkpoint, device=args.device)
-        generator = SamAutomaticMaskGenerator(model, output_mode="coco_rle", **generator_kwargs(args))
+        sam = load_sam(args.checkpoint, device=args.device)
+        kwargs = generator_kwargs(args)
+        generator = SamAutomaticMaskGenerator(sam, output_mode="coco_rle", **kwargs)
         args.out.mkdir(parents=True, exist_ok=True)
     except (CheckpointError, ValueError, RuntimeError, OSError) as exc:
-        fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        fail(failure_reason(exc))
         return 2
+    checkpoint, settings = sam.checkpoint_id, settings_hash(kwargs)
 
-    failed, next_id = 0, 1
-    for index, (path, out_name) in enumerate(zip(images, output_names(images)), start=1):
-        bar = ProgressBar(f"[{index}/{len(images)}] {path.name}", stderr)
+    names = [image.name for image in images]
+    failed = 0
+    for index, (image, out_name, image_id) in enumerate(zip(images, output_names(names), image_ids(names)), 1):
+        target = args.out / out_name
+        bar = ProgressBar(f"[{index}/{len(images)}] {image.name}:", stderr)
+        done_masks = finished_output(target, image_id, checkpoint, settings)
+        if done_masks is not None:
+            bar.finish(f"skipped: {target} has its {done_masks} masks for this checkpoint and these settings")
+            continue
         try:
-            image = read_image(path)
-            records = generator.generate(image, progress=bar)
-            document = sa1b_record(index, path.name, image.shape[:2], records, next_id)
-            _write_json(args.out / out_name, document)
-        except ImageReadError as exc:
+            path = local_path(image.source)
+            if path is None:
+                raise ImageReadError(image.source, "a URI: python -m sam_core.engine reads those")
+            pixels = read_image(path)
+            records = generator.generate(pixels, progress=bar)
+            document = sa1b_document(image_id, image.name, pixels.shape[:2], records, checkpoint, settings)
+            write_json_atomic(target, document)
+        except Exception as exc:  # one image's failure, whatever it is, must not stop the batch
             bar.finish("failed")
-            fail(f"{exc.path}: {exc.reason}")
+            where = exc.path if isinstance(exc, ImageReadError) else image.source
+            fail(f"{where}: {failure_reason(exc)}")
             failed += 1
             continue
-        except (OSError, ValueError, RuntimeError) as exc:
-            bar.finish("failed")
-            fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-            failed += 1
-            continue
-        next_id += len(records)
-        bar.finish(f"{len(records)} masks -> {args.out / out_name}")
+        bar.finish(f"{len(records)} masks -> {target}")
     return 1 if failed else 0
 
 
@@ -170,7 +134,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         return run(args, sys.stderr)
     except KeyboardInterrupt:
-        sys.stderr.write("\ninterrupted\n")
+        sys.stderr.write("\ninterrupted: the images written so far are kept; run again to resume\n")
         return 130
 
 

@@ -82,13 +82,24 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 
     Raises :class:`ImageReadError` with a one-line reason.
     """
-    import cv2  # the only codec dependency of sam_core; see the module docstring
-
     path = Path(path)
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
         raise ImageReadError(path, f"cannot read the file ({exc.strerror or exc})") from None
+    return decode_image(data, path)
+
+
+def decode_image(data: bytes | np.ndarray, path: str | os.PathLike) -> np.ndarray:
+    """The encoded image file ``data`` (its bytes) as :func:`read_image` returns it;
+    ``path`` names the file in errors and its suffix is checked as there.
+
+    Raises :class:`ImageReadError` with a one-line reason.
+    """
+    import cv2  # the only codec dependency of sam_core; see the module docstring
+
+    path = Path(path)
+    data = np.frombuffer(data, dtype=np.uint8) if isinstance(data, (bytes, bytearray, memoryview)) else data
     if data.size == 0:
         raise ImageReadError(path, "the file is empty")
     kind = sniff_format(data[:32].tobytes())
@@ -97,7 +108,10 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise ImageReadError(path, f"unsupported format ({kind or unsupported}); convert it to PNG or JPEG")
     if kind == "JPEG" and not _has_jpeg_end(data):
         raise ImageReadError(path, "truncated JPEG (the file ends before the image data does)")
-    image = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+    except cv2.error as exc:
+        raise ImageReadError(path, _decoder_failure(exc)) from None
     if image is None:
         if kind in _CORE_FORMATS:
             raise ImageReadError(path, f"not a readable image (corrupt or truncated {kind} data)")
@@ -143,11 +157,21 @@ def sniff_format(head: bytes) -> str | None:
     return None
 
 
+def _decoder_failure(exc: Exception) -> str:
+    """OpenCV's multi-line C++ error as one line for the user."""
+    if "CV_IO_MAX_IMAGE_PIXELS" in str(exc):
+        limit = os.environ.get("OPENCV_IO_MAX_IMAGE_PIXELS", "").strip() or str(1 << 30)
+        limit = f"{int(limit):,}" if limit.isdigit() else limit
+        return f"too many pixels to decode (OpenCV's limit is {limit}; OPENCV_IO_MAX_IMAGE_PIXELS raises it)"
+    detail = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    return f"the decoder failed ({detail[-200:]})"
+
+
 def _has_jpeg_end(data: np.ndarray) -> bool:
     # Some cameras pad after the end-of-image marker; look at the tail only.
     tail = data[-4096:].tobytes().rstrip(b"\x00\r\n ")
     return tail.endswith(b"\xff\xd9")
 
 
-__all__ = ["IMAGE_SUFFIXES", "UNSUPPORTED_SUFFIXES", "ImageReadError", "is_image_name", "list_images",
-           "read_image", "sniff_format"]
+__all__ = ["IMAGE_SUFFIXES", "UNSUPPORTED_SUFFIXES", "ImageReadError", "decode_image", "is_image_name",
+           "list_images", "read_image", "sniff_format"]

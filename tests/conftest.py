@@ -46,3 +46,16 @@ def tiny_reference(tiny_state_dict):
 @pytest.fixture
 def photo():
     return synthetic_photo
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """One local Ray for the whole session, with the 2 CPUs of a CI machine (the engine's tests)."""
+    ray = pytest.importorskip("ray", reason="the data engine's tests need the engine extra (ray[data])")
+    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=300 * 1024**2)
+    # Ray Data's log handler keeps the sys.stderr of the moment it is imported: let that be the
+    # session's, not one test's captured stream that is closed when the test ends.
+    import ray.data  # noqa: F401
+
+    yield ray
+    ray.shutdown()
