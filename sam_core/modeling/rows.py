@@ -1,5 +1,4 @@
-"""Channels-last helpers for convolutional encoders at inference: convolutions over bands of rows,
-and buffers kept between images.
+"""Channels-last helpers for convolutional encoders at inference: convolutions over bands of rows.
 
 At 1024 px the first stages of TinyViT and EfficientViT hold feature maps of 16 to 64 MB.
 Run whole, every such map is a fresh allocation (page faults cost more than the
@@ -9,10 +8,9 @@ stay small. Feature maps here are B x H x W x C, contiguous (NHWC).
 """
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
+
 
 BAND_BYTES = 4 * 2**20  # what one band's widest intermediate may take: about the L2 of the cores that share it
 
@@ -21,18 +19,6 @@ def band_rows(height: int, width: int, channels: int, element_size: int, batch: 
     """Rows per band so that ``batch`` x rows x ``width`` x ``channels`` takes about BAND_BYTES."""
     rows = BAND_BYTES // max(1, batch * width * channels * element_size)
     return max(1, min(height, rows))
-
-
-def buffer(workspace: dict, name: str, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
-    """A tensor of ``shape`` kept in ``workspace`` under ``name`` (storage grown to the largest
-    request; dtype and device of ``like``). Its contents are whatever was last written."""
-    numel = math.prod(shape)
-    key = (name, like.dtype, like.device)
-    storage = workspace.get(key)
-    if storage is None or storage.numel() < numel:
-        storage = like.new_empty(numel)
-        workspace[key] = storage
-    return storage[:numel].view(shape)
 
 
 def conv_rows(

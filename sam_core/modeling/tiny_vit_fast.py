@@ -9,7 +9,9 @@ rounding aside), reading the same weights:
   tokens the reference adds are zeros before the LayerNorm, so their rows are the norm's
   bias; the per-head bias table goes to SDPA as a mask;
 * the MLP runs in row chunks whose hidden layer stays in cache, its residual folded
-  into the second GEMM.
+  into the second GEMM;
+* rows of the zero padding that no image row reaches are copied from the blank input's
+  outputs (:mod:`.padding_rows`); every stage of TinyViT is local, so this holds to the end.
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from .padding_rows import BlankOutputs, content_rows, conv_reach, weights_key
-from .rows import band_rows, buffer, conv_rows, linear_rows
+from .rows import band_rows, conv_rows, linear_rows
+from .workspace import buffer
 
 MLP_ROWS = 1024  # tokens per MLP chunk: a 4x-wide hidden chunk stays within a core's L2
 
@@ -38,8 +41,12 @@ def _encode(encoder, x: torch.Tensor, workspace: dict, blank: BlankOutputs | Non
             capture: dict | None = None):
     """The steps of :func:`encode`. With ``blank``, rows of the padding that no image row
     reaches (``rows`` of the input hold the image) are copied from the blank input's step
-    outputs; with ``capture``, every step's output is kept there by name."""
+    outputs; with ``capture`` (the blank run), every step's output is kept there by name and
+    the blocks' hooks (progress, cancellation) do not run: it is not the image's encode."""
     x = x.permute(0, 2, 3, 1)
+
+    def run_block(block, *args):
+        return block.forward(*args) if capture is not None else block(*args)  # __call__ runs the hooks
 
     def step(name: str, reach: int, run):
         nonlocal rows
@@ -52,8 +59,8 @@ def _encode(encoder, x: torch.Tensor, workspace: dict, blank: BlankOutputs | Non
 
     x = step("stem", conv_reach(conv_reach(rows, 2), 2), lambda: _stem(encoder.patch_embed, x, workspace))
     stage0 = encoder.layers[0]
-    for i, block in enumerate(stage0.blocks):  # through the modules: their hooks run
-        x = step(f"stage0_{i}", rows + 1, lambda: block(x, workspace, f"stage0_{i % 2}"))
+    for i, block in enumerate(stage0.blocks):
+        x = step(f"stage0_{i}", rows + 1, lambda: run_block(block, x, workspace, f"stage0_{i % 2}"))
     merge = stage0.downsample
     x = step("merge0", conv_reach(rows, merge.conv2.c.stride[0]), lambda: _merge(merge, x, workspace))
     early = None
@@ -67,7 +74,7 @@ def _encode(encoder, x: torch.Tensor, workspace: dict, blank: BlankOutputs | Non
                 attended, blank.outputs[f"{name}_attention"], blank.outputs[name])
             workspace["capture"] = None if capture is None else (capture, name)
             rows = attended + 1
-            x = block(x, x.shape[1:3], workspace)
+            x = run_block(block, x, x.shape[1:3], workspace)
             workspace["capture"] = None
         if layer.downsample is not None:
             merge = layer.downsample
@@ -85,27 +92,9 @@ def _blank_outputs(encoder, x: torch.Tensor, workspace: dict) -> BlankOutputs:
     blank = workspace.get("blank_outputs")
     if blank is None or not blank.fresh(key):
         blank = BlankOutputs(key)
-        with _hooks_off(encoder):
-            _encode(encoder, x.new_zeros(x.shape), workspace, capture=blank.outputs)
+        _encode(encoder, x.new_zeros(x.shape), workspace, capture=blank.outputs)
         workspace["blank_outputs"] = blank
     return blank
-
-
-class _hooks_off:
-    """Run the blocks' forwards without the hooks registered on them (progress, cancellation):
-    the blank run is not the image's encode."""
-
-    def __init__(self, encoder) -> None:
-        self.blocks = encoder.blocks
-
-    def __enter__(self):
-        self.saved = [(b._forward_hooks, b._forward_pre_hooks) for b in self.blocks]
-        for b in self.blocks:
-            b._forward_hooks, b._forward_pre_hooks = type(b._forward_hooks)(), type(b._forward_pre_hooks)()
-
-    def __exit__(self, *exc):
-        for b, (hooks, pre) in zip(self.blocks, self.saved):
-            b._forward_hooks, b._forward_pre_hooks = hooks, pre
 
 
 def _limit(workspace: dict, out: torch.Tensor) -> int:

@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from ..padding_rows import BlankOutputs, content_rows, conv_reach, weights_key
-from ..rows import band_rows, buffer, conv_rows, linear_rows
+from ..rows import band_rows, conv_rows, linear_rows
+from ..workspace import buffer
 
 
 def encode(encoder, x: torch.Tensor, workspace: dict) -> torch.Tensor:
