@@ -5,3 +5,7 @@ set -eu
 # The sam2 sdist would build a CUDA extension and pull a CUDA torch: build neither
 # (the extension only serves video post-processing, which the image predictor skips).
 SAM2_BUILD_CUDA=0 python -m pip install -q --no-deps --no-build-isolation sam2==1.1.0
+# HQ-SAM (with the TinyViT that MobileSAM's reference uses) and EfficientViT-SAM: both declare
+# torch and torchvision, which pip would replace with CUDA builds; their own imports need only
+# torch and numpy here (sam_core.bench.references_light stands in for timm and torchvision).
+python -m pip install -q --no-deps segment-anything-hq==0.3 efficientsam==1.0.0

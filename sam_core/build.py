@@ -126,7 +126,8 @@ def _build(
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """Read a tensor-only checkpoint safely (never unpickles code); unwrap ``{"model": ...}``."""
+    """Read a tensor-only checkpoint safely (never unpickles code); unwrap ``{"model": ...}``
+    (SAM 2) or ``{"state_dict": ...}`` (what EfficientViT's loader accepts)."""
     if not path.exists():
         raise CheckpointError(f"{path}: file not found")
     if path.is_dir():
@@ -139,8 +140,10 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path.name}: permission denied") from None
     except Exception as exc:  # torch.load fails in many ways on damaged files (IndexError, KeyError, ...)
         raise CheckpointError(f"{path.name}: {_load_failure(path, exc)}") from None
-    if isinstance(obj, Mapping) and "model" in obj and isinstance(obj["model"], Mapping):
-        obj = obj["model"]  # SAM 2 and some training scripts wrap the weights
+    for wrapper in ("model", "state_dict"):  # SAM 2 and some training scripts wrap the weights
+        if isinstance(obj, Mapping) and wrapper in obj and isinstance(obj[wrapper], Mapping):
+            obj = obj[wrapper]
+            break
     if not isinstance(obj, Mapping) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(f"{path.name}: does not hold a state_dict of tensors")
     return dict(obj)

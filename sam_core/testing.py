@@ -14,7 +14,12 @@ import torch
 
 from .build import build_sam
 from .config import KNOWN_VARIANTS, SamConfig
+from .families.efficientvit_sam import build_efficientvit_sam
+from .families.hq_sam import HQSamConfig, build_hq_sam
+from .families.mobile_sam import MobileSamConfig, build_mobile_sam
 from .families.sam2 import HIERA_VARIANTS, TEST_VARIANTS, Sam2Config, build_sam2
+from .modeling.efficientvit import EfficientViTSamConfig
+from .modeling.tiny_vit_config import MOBILE_SAM_TINY_VIT, TinyViTConfig
 
 #: A quick encoder (one windowed and one global block) with SAM's full 256-d decoder.
 TINY_CONFIG = SamConfig(embed_dim=64, depth=2, num_heads=2, global_attn_indexes=(1,))
@@ -72,6 +77,80 @@ def blob_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
             key = f"mask_decoder.output_hypernetworks_mlps.{i}.layers.2.{part}"
             state[key] = state[key] * 50.0
     return state
+
+
+
+
+def perturbed_state_dict(module: torch.nn.Module, seed: int = 0) -> dict[str, torch.Tensor]:
+    """``module``'s state_dict with every tensor perturbed from ``seed``, as
+    :func:`random_state_dict` does, for networks with BatchNorms and learnt attention biases.
+
+    BatchNorm statistics get spreads of their own (a zero mean and unit variance would
+    hide a fold that skips them), variances stay positive, and the step counters
+    (``num_batches_tracked``) are kept as they are.
+    """
+    generator = torch.Generator().manual_seed(seed + 1)
+    state = {}
+    for name, tensor in module.state_dict().items():
+        if name.endswith("num_batches_tracked"):
+            state[name] = tensor.clone()
+            continue
+        tensor = tensor.detach().float()
+        noise = torch.randn(tensor.shape, generator=generator)
+        if name.endswith("running_var"):
+            state[name] = 0.5 + torch.rand(tensor.shape, generator=generator)
+        elif name.endswith("running_mean"):
+            state[name] = 0.2 * noise
+        elif name.endswith("attention_biases"):
+            state[name] = tensor + 0.5 * noise
+        else:
+            spread = float(tensor.std()) if tensor.numel() > 1 else 0.0
+            state[name] = (tensor + noise * max(0.5 * spread, 0.02)).contiguous()
+    return state
+
+
+#: Test shapes of the other families (the loader reads any shape off the tensors). TinyViT's
+#: last stage must stay 320 wide for the reference to build it (a stride-1 merge).
+TINY_VIT_TEST_CONFIG = TinyViTConfig(embed_dims=(16, 32, 48, 320), depths=(1, 1, 2, 1), num_heads=(2, 2, 3, 10),
+                                     mlp_ratio=2.0, num_classes=10)
+MOBILE_SAM_TEST_CONFIG = MobileSamConfig(TINY_VIT_TEST_CONFIG)
+MOBILE_SAM_CONFIG = MobileSamConfig(MOBILE_SAM_TINY_VIT)
+HQ_VIT_TEST_CONFIG = HQSamConfig(TINY_CONFIG)
+HQ_TINY_TEST_CONFIG = HQSamConfig(TINY_VIT_TEST_CONFIG)
+#: EfficientViT's two layouts at test size: L (5 stages, 512 px) and XL (6 stages, 1024 px).
+EFFICIENTVIT_L_TEST_CONFIG = EfficientViTSamConfig(
+    (8, 16, 24, 32, 64), (1, 1, 1, 2, 2), ("res", "fmb", "fmb", "mb", "att"), (1, 4, 4, 4, 6),
+    (False, False, False, True, True), ("stage4", "stage3", "stage2"), head_width=32, head_depth=2, qkv_dim=16)
+EFFICIENTVIT_XL_TEST_CONFIG = EfficientViTSamConfig(
+    (8, 12, 16, 24, 32, 64), (0, 1, 1, 1, 1, 1), ("res", "fmb", "fmb", "fmb", "att@3", "att@3"), (1, 2, 2, 2, 2, 3),
+    (False, False, False, False, True, True), ("stage5", "stage4", "stage3"), head_width=32, head_depth=1,
+    head_expand_ratio=2, qkv_dim=16)
+
+
+def build_network(config) -> torch.nn.Module:
+    """An untrained network of any family for its config (SAM v1, SAM 2, MobileSAM, HQ-SAM,
+    EfficientViT-SAM)."""
+    builders = [(SamConfig, build_sam), (Sam2Config, build_sam2), (MobileSamConfig, build_mobile_sam),
+                (HQSamConfig, build_hq_sam), (EfficientViTSamConfig, build_efficientvit_sam)]
+    for kind, builder in builders:
+        if isinstance(config, kind):
+            return builder(config)
+    raise TypeError(f"no network for {type(config).__name__}")
+
+
+def random_family_state_dict(config, seed: int = 0) -> dict[str, torch.Tensor]:
+    """A MobileSAM, HQ-SAM or EfficientViT-SAM state_dict in the official key layout (BatchNorm
+    statistics and step counters included), every tensor perturbed from ``seed``."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return perturbed_state_dict(build_network(config), seed)
+
+
+def write_random_family_checkpoint(path: str | os.PathLike, config, seed: int = 0) -> Path:
+    """Save :func:`random_family_state_dict` as the official files are: a bare state_dict."""
+    path = Path(path)
+    torch.save(random_family_state_dict(config, seed), path)
+    return path
 
 
 def write_random_sam2_checkpoint(path: str | os.PathLike, config: Sam2Config = SAM2_TEST_CONFIG,

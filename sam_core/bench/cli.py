@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..config import KNOWN_VARIANTS
 from ..families.sam2 import HIERA_VARIANTS
+from .families_light import LIGHT_VARIANTS
 from ..runtime import configure_threads
 from .encoder_and_clicks import load_reference_package, run
 
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--parts", nargs="*", default=["encoder", "generator", "helpers"], choices=PARTS)
     parser.add_argument("--peers", action="store_true", help="add the onnxruntime comparison")
     parser.add_argument("--int8", action="store_true", help="add the int8 encoder measurement")
-    parser.add_argument("--variants", nargs="+", default=["vit_b"], choices=sorted(KNOWN_VARIANTS) + sorted(HIERA_VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=["vit_b"], choices=sorted(KNOWN_VARIANTS) + sorted(HIERA_VARIANTS) + sorted(LIGHT_VARIANTS))
     parser.add_argument("--precisions", nargs="+", default=["fp32", "reduced"], choices=["fp32", "reduced"])
     parser.add_argument("--image-size", type=_size, default=(1500, 2250), help="HxW of the synthetic photo")
     parser.add_argument("--encoder-sizes", type=_size, nargs="*", default=[(512, 512), (1500, 2250), (3000, 4000)],

@@ -6,7 +6,9 @@ and, when the reference ``segment_anything`` can be imported, its figures from
 the same run and the ratios. Absolute times on shared machines drift from run
 to run; the ratios are what to compare.
 
-Weights are seeded random ones in Meta's format unless ``--checkpoint`` is given.
+Weights are seeded random ones in Meta's format unless ``--checkpoint`` is given. The other
+families' variants (SAM 2's ``hiera_*``, ``mobile_sam``, ``hq_vit_*``, ``efficientvit_*``) are
+timed by :mod:`.sam2_encoder_and_clicks` and :mod:`.families_light` beside their official code.
 """
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ from ..predictor import SamPredictor
 from ..runtime import configure_threads
 from ..families.sam2 import HIERA_VARIANTS
 from ..testing import random_state_dict, synthetic_photo
+from .families_light import LIGHT_VARIANTS
+from .families_light import run_variant as run_light_variant
 from . import sam2_encoder_and_clicks
 from .reference import load_reference
 
@@ -200,7 +204,11 @@ def run(args: argparse.Namespace) -> dict:
     report = machine_header(args)
     report["encoder"] = []
     reference = None if args.no_reference else load_reference_package()
+    first_v1 = next((v for v in args.variants if v in KNOWN_VARIANTS), None)
     for variant in args.variants:
+        if variant in LIGHT_VARIANTS:
+            run_light_variant(variant, args, report, device, image, prompts, _Helpers)
+            continue
         if variant in HIERA_VARIANTS:
             sam2_encoder_and_clicks.run_variant(variant, args, report, device, image, prompts, _Helpers)
             continue
@@ -223,7 +231,7 @@ def run(args: argparse.Namespace) -> dict:
             else:
                 ious = [masks_iou(a, b) for a, b in zip(fp32_masks, masks)]
                 entry["mask_iou_vs_fp32"] = {"min": round(min(ious), 4), "mean": round(float(np.mean(ious)), 4)}
-            if precision == "fp32" and variant == next(v for v in args.variants if v in KNOWN_VARIANTS):
+            if precision == "fp32" and variant == first_v1:
                 time_clicks(predictor, prompts[:5], interactive=True)  # warm-up
                 report["click_to_mask_ms"] = _percentiles(time_clicks(predictor, prompts, interactive=True))
                 report["click_to_mask_ms"]["what"] = "predict_candidates + best candidate at full resolution"

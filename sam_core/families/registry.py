@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Collection, Union
 
-from . import sam, sam2
+from . import efficientvit_sam, hq_sam, mobile_sam, sam, sam2
 from .base import Family, UnsupportedFamily
 
 
@@ -25,8 +25,9 @@ LAYOUTS: tuple[Union[Family, UnsupportedFamily], ...] = (
     UnsupportedFamily("SAM 2 video-module (memory attention and encoder, no image encoder)", _video_only),
     UnsupportedFamily("EdgeSAM (RepViT encoder)", _prefixed("image_encoder.features.", "image_encoder.fuse_stage")),
     sam2.FAMILY,
-    UnsupportedFamily("MobileSAM (TinyViT encoder)", _prefixed("image_encoder.layers.", "image_encoder.patch_embed.seq.")),
-    UnsupportedFamily("HQ-SAM", _prefixed("mask_decoder.hf_")),
+    hq_sam.FAMILY,  # before MobileSAM: HQ-SAM's vit_tiny has TinyViT keys too
+    mobile_sam.FAMILY,
+    efficientvit_sam.FAMILY,
     sam.FAMILY,
 )
 

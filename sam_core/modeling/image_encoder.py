@@ -78,11 +78,25 @@ class ImageEncoderViT(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._run(x, keep_early=False)[0]
+
+    def forward_with_early(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(embedding, early feature): the early feature is the tokens after the first
+        global-attention block, B x H x W x C (what HQ-SAM's decoder reads)."""
+        embedding, early = self._run(x, keep_early=True)
+        if early is None:
+            raise ValueError("this encoder has no global-attention block")
+        return embedding, early
+
+    def _run(self, x: torch.Tensor, keep_early: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         x = (self.patch_embed(x) + self.pos_embed).contiguous()  # B x H x W x C
+        early = None
         if torch.is_grad_enabled():
             for block in self.blocks:
                 x = block(x)
-            return self.neck(x.permute(0, 3, 1, 2))
+                if keep_early and early is None and block.window_size == 0:
+                    early = x
+            return self.neck(x.permute(0, 3, 1, 2)), early
         # The workspace outlives the call: buffers kept from the last image cost no page
         # faults (about 0.2 s of a vit_b encode on 2 cores). A call made while another
         # one holds it (another thread, a hook) gets a workspace of its own.
@@ -91,10 +105,12 @@ class ImageEncoderViT(nn.Module):
         try:
             for block in self.blocks:
                 x = block(x, workspace)
+                if keep_early and early is None and block.window_size == 0:
+                    early = x.clone()  # the blocks after it update x in place
         finally:
             if owned:
                 _WORKSPACE_LOCK.release()
-        return self.neck(x.permute(0, 3, 1, 2))
+        return self.neck(x.permute(0, 3, 1, 2)), early
 
     def release_workspace(self) -> None:
         """Free the inference buffers kept between calls (on a CPU about 280 MB for vit_b, 430 MB for vit_h)."""

@@ -175,6 +175,15 @@ class MaskDecoder(nn.Module):
         ``sparse``: B x T x C prompt tokens. ``mask_features``: B x P x F from
         :meth:`MaskDownscaling.features` for a mask prompt, else None (``no_mask_embed``).
         """
+        queries, keys = self.transformer_cached(cache, sparse, mask_features)
+        masks, iou = self.heads_token_major(cache, queries, keys, tuple(cache.embedding.shape[-2:]), keep)
+        return masks, iou[:, keep]
+
+    def transformer_cached(
+        self, cache: ImageCache, sparse: torch.Tensor, mask_features: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The two-way transformer of :meth:`decode_cached`: (output and prompt tokens
+        B x N x C, image tokens B x P x C)."""
         transformer = self.transformer
         tokens = torch.cat([self.output_tokens(sparse.shape[0]).to(sparse.dtype), sparse], dim=1)
         point_pe, key_pe = tokens, cache.key_pe
@@ -202,9 +211,7 @@ class MaskDecoder(nn.Module):
                 keys_with_pe, queries + point_pe, queries, layer0[2] if first else None, residual=keys)
             keys = layer.norm4(keys)
         final = transformer.final_attn_token_to_image.tokens_attend_image(queries + point_pe, keys + key_pe, keys)
-        queries = transformer.norm_final_attn(queries + final)
-        masks, iou = self.heads_token_major(cache, queries, keys, tuple(cache.embedding.shape[-2:]), keep)
-        return masks, iou[:, keep]
+        return transformer.norm_final_attn(queries + final), keys
 
     def heads_token_major(
         self,
@@ -220,6 +227,26 @@ class MaskDecoder(nn.Module):
         ``grid``). Returns (masks B x M x 4h x 4w for the ``keep`` part of the mask tokens,
         iou B x 4).
         """
+        weights = cache.heads
+        b, p, _ = keys.shape
+        x = self.upscale_token_major(cache, keys)
+        out = x.shape[-1]
+        s = self.token_offset
+        hyper = hs[:, s + 1 : s + 1 + self.num_mask_tokens, :][:, keep].transpose(0, 1)  # M x B x C
+        layers = list(zip(weights.hyper_weights, weights.hyper_biases))
+        for i, (weight, bias) in enumerate(layers):
+            hyper = torch.baddbmm(bias[keep], hyper, weight[keep])
+            if i < len(layers) - 1:
+                hyper = torch.relu(hyper)
+        masks = torch.bmm(x.view(b, p * 16, out), hyper.permute(1, 2, 0))  # B x (P*16) x M
+        h, w = grid
+        # (i, j, di, dj, di2, dj2, m) -> (m, 4i+2di+di2, 4j+2dj+dj2)
+        masks = masks.view(b, h, w, 2, 2, 2, 2, -1).permute(0, 7, 1, 3, 5, 2, 4, 6).reshape(b, -1, 4 * h, 4 * w)
+        return masks, self.iou_prediction_head(hs[:, s, :])
+
+    def upscale_token_major(self, cache: ImageCache, keys: torch.Tensor) -> torch.Tensor:
+        """``output_upscaling`` as two GEMMs on B x P x C image tokens: B x (P*16) x C/8, rows
+        ordered (i, j, di, dj, di2, dj2) for the pixel (4i+2di+di2, 4j+2dj+dj2)."""
         weights = cache.heads
         norm = self.output_upscaling.norm
         b, p, c = keys.shape
@@ -238,18 +265,7 @@ class MaskDecoder(nn.Module):
         if cache.high_res_s0 is not None:
             x.view(b, p * 4, -1).add_(cache.high_res_s0)
         torch.ops.aten.gelu_(x)
-        s = self.token_offset
-        hyper = hs[:, s + 1 : s + 1 + self.num_mask_tokens, :][:, keep].transpose(0, 1)  # M x B x C
-        layers = list(zip(weights.hyper_weights, weights.hyper_biases))
-        for i, (weight, bias) in enumerate(layers):
-            hyper = torch.baddbmm(bias[keep], hyper, weight[keep])
-            if i < len(layers) - 1:
-                hyper = torch.relu(hyper)
-        masks = torch.bmm(x.view(b, p * 16, out), hyper.permute(1, 2, 0))  # B x (P*16) x M
-        h, w = grid
-        # (i, j, di, dj, di2, dj2, m) -> (m, 4i+2di+di2, 4j+2dj+dj2)
-        masks = masks.view(b, h, w, 2, 2, 2, 2, -1).permute(0, 7, 1, 3, 5, 2, 4, 6).reshape(b, -1, 4 * h, 4 * w)
-        return masks, self.iou_prediction_head(hs[:, s, :])
+        return x.view(b, p * 16, out)
 
 
 def _buffer(buffers: dict, name: str, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:

@@ -97,7 +97,7 @@ class Sam(nn.Module):
         crop the padding (``input_size`` is the resized image's h, w), then resize
         to ``original_size``.
         """
-        size = self.image_encoder.img_size
+        size = self.prompt_encoder.input_image_size[0]  # the mask frame (1024), whatever the encoder's input
         scale = size // masks.shape[-1]
         # Only the rows and columns that survive the crop are computed: every output pixel
         # inside the crop samples low-res rows/cols < ceil(input/scale) + 1, so this equals
@@ -116,7 +116,12 @@ class Sam(nn.Module):
         """1x3xSxS preprocessed pixels -> ``image_embed`` 1x256x64x64 float32 (the encoder
         runs in its own dtype)."""
         encoder = self.image_encoder
-        return ImageEmbedding({IMAGE_EMBED: encoder(pixels.to(encoder.pos_embed.dtype)).float()})
+        return ImageEmbedding({IMAGE_EMBED: encoder(pixels.to(self.encoder_dtype)).float()})
+
+    @property
+    def encoder_dtype(self) -> torch.dtype:
+        """The image encoder's precision (its first parameter's dtype)."""
+        return next(self.image_encoder.parameters()).dtype
 
     def embedding_shapes(self) -> dict[str, tuple[int, ...]]:
         grid = self.prompt_encoder.image_embedding_size
@@ -141,11 +146,23 @@ class Sam(nn.Module):
         boxes Bx4 XYXY, mask_input Bx1x256x256 logits. Uses
         :meth:`MaskDecoder.decode_cached`; equals Meta's decoder to float rounding.
         """
+        sparse, features = self.prompt_tokens(point_coords, point_labels, boxes, mask_input)
+        keep = slice(1, None) if multimask_output else slice(0, 1)
+        return self.mask_decoder.decode_cached(cache, sparse, features, keep)
+
+    def prompt_tokens(
+        self,
+        point_coords: torch.Tensor | None,
+        point_labels: torch.Tensor | None,
+        boxes: torch.Tensor | None,
+        mask_input: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(sparse prompt tokens B x T x C, mask-prompt features B x P x 16 or None) for the
+        click path; same frames as :meth:`decode`."""
         points = None if point_coords is None else (point_coords, point_labels)
         if mask_input is not None and points is None and boxes is None:
             sparse = mask_input.new_empty(mask_input.shape[0], 0, self.prompt_encoder.embed_dim)
         else:
             sparse, _ = self.prompt_encoder(points, boxes, None)
         features = None if mask_input is None else self.prompt_encoder.mask_downscaling.features(mask_input)
-        keep = slice(1, None) if multimask_output else slice(0, 1)
-        return self.mask_decoder.decode_cached(cache, sparse, features, keep)
+        return sparse, features
