@@ -28,7 +28,7 @@ from app.services.sam.embedding_store import EmbeddingStore
 from app.services.sam.encoder_watch import EncoderWatch
 from app.services.sam.job import Cancelled, Job
 from app.services.sam.job_queue import JobQueue
-from app.services.sam.lanes import POLICIES, Lane, enter_lane
+from app.services.sam.lanes import POLICIES, Lane, LanePolicy, enter_lane
 from app.services.sam.requests import DecodeRequest
 from app.services.sam.segment_everything import AutoMask, PrelabelItem, PrelabelJob, PrelabelParams
 from sam_core import EmbeddingCache
@@ -53,8 +53,11 @@ class SamWorker(QThread):
     precomputed = Signal(str, float, bool)  # image key, seconds encoding, True if it was on disk already
     precompute_failed = Signal(str, str)  # image key, one-line reason
 
-    def __init__(self, cache_size: int = 6, parent=None) -> None:
+    def __init__(self, cache_size: int = 6, parent=None, policies: dict[Lane, LanePolicy] = POLICIES) -> None:
+        """``cache_size``: embeddings kept in memory; ``policies``: each lane's CPU priority
+        and torch threads (see :mod:`app.services.sam.lanes`)."""
         super().__init__(parent)
+        self._policies = dict(policies)
         store = EmbeddingStore(cache_size)
         self._queue = JobQueue(store)
         watch = EncoderWatch()
@@ -145,7 +148,7 @@ class SamWorker(QThread):
 
     def serve(self, lane: Lane) -> None:
         """Run ``lane``'s jobs until the worker stops (on the lane's own thread)."""
-        enter_lane(POLICIES[lane])
+        enter_lane(self._policies[lane])
         ctx = self._contexts[lane]
         while (job := self._queue.take(lane)) is not None:
             self._run(job, ctx)
