@@ -112,10 +112,12 @@ class Bench:
     def _post_background(self) -> None:
         self.serial += 1
         key = f"background-{self.serial}"
+        image = self.image.copy()  # other pixels each time, or the disk cache would answer
+        image[0, 0] = (self.serial % 256, self.serial // 256 % 256, 255)
         if self.background == "during pre-encode":
-            self.worker.prefetch(key, self.image)
+            self.worker.prefetch(key, image)
         elif self.background == "during precompute":
-            self.worker.precompute(key, self.image, f"bench-{time.time_ns()}-{self.serial}")
+            self.worker.precompute(key, image, f"bench-{time.time_ns()}-{self.serial}")
 
     def settled(self) -> bool:
         """Whether the last background encode asked for is done."""

@@ -52,7 +52,12 @@ def enter_lane(policy: LanePolicy) -> int:
     Returns the thread count set."""
     lower_thread_priority(policy.niceness)
     threads = policy.threads or available_cores()
-    torch.set_num_threads(threads)  # the OpenMP and MKL counts are kept per calling thread
+    # OpenMP keeps the count per thread, but torch sets a thread's count from its process-wide
+    # default on the thread's first torch call: make that call first, or the next lane to
+    # start would overwrite this one. (The default is set too: threads that have not run torch
+    # yet start with the last lane's count.)
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
     return threads
 
 
