@@ -2,17 +2,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 
 from app.services.checkpoints.device_check import check_device
+from app.services.sam.context import JobContext
 from app.services.sam.events import Event, Failed, SamKept, SamLoaded, out_of_memory_notice
 from app.services.sam.job import Job
 from sam_core import CheckpointError, Sam, load_sam
-
-if TYPE_CHECKING:
-    from app.services.sam.context import JobContext
 
 
 class LoadCheckpoint(Job):

@@ -1,14 +1,11 @@
 """A click: decode the latest prompt against its image's embedding (``CLICKS`` lane)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
+from app.services.sam.context import JobContext
 from app.services.sam.events import Decoded
 from app.services.sam.job import Job
 from app.services.sam.requests import DecodeRequest
-
-if TYPE_CHECKING:
-    from app.services.sam.context import JobContext
 
 
 class Decode(Job):

@@ -6,16 +6,13 @@ what it encodes; the result is kept in memory, where clicks find it.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from app.services.sam.context import JobContext
 from app.services.sam.events import CacheHit, Encoded, EncodeStarted, Event
 from app.services.sam.job import Job
 from sam_core import SamPredictor
-
-if TYPE_CHECKING:
-    from app.services.sam.context import JobContext
 
 
 class EncodeImage(Job):

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from enum import Enum
-from typing import TYPE_CHECKING
 
+from app.services.sam.context import JobContext
 from app.services.sam.events import Event, Failed
-
-if TYPE_CHECKING:
-    from app.services.sam.context import JobContext
 
 
 class Reason(Enum):

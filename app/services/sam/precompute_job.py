@@ -1,14 +1,11 @@
 """"Precompute": encode one image of the folder into the disk cache (``BACKGROUND`` lane)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
+from app.services.sam.context import JobContext
 from app.services.sam.events import Event, Precomputed, PrecomputeFailed
 from app.services.sam.job import Job
 from app.services.sam.requests import PrecomputeRequest
-
-if TYPE_CHECKING:
-    from app.services.sam.context import JobContext
 
 
 class PrecomputeImage(Job):

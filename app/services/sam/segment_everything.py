@@ -13,20 +13,17 @@ import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from app.model import Mask
 from app.services.messages import one_line
+from app.services.sam.context import JobContext
 from app.services.sam.events import Event, Failed, PrelabelFinished, Prelabelled, PrelabelProgress
 from app.services.sam.job import Job
 from sam_core import GenerationCancelled, Sam, SamAutomaticMaskGenerator
 from sam_core.image_files import read_image
-
-if TYPE_CHECKING:
-    from app.services.sam.context import JobContext
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,12 @@ from PySide6.QtCore import QThread, Signal
 from app.services.messages import one_line
 from app.services.sam import events
 from app.services.sam.checkpoint_job import LoadCheckpoint
-from app.services.sam.context import JobContext
 from app.services.sam.disk_embeddings import DiskEmbeddings
 from app.services.sam.embedding_store import EmbeddingStore
 from app.services.sam.encoder_watch import EncoderWatch
 from app.services.sam.job import Cancelled, Job
 from app.services.sam.job_queue import JobQueue
+from app.services.sam.lane_context import LaneContext
 from app.services.sam.lanes import POLICIES, Lane, LanePolicy, enter_lane
 from app.services.sam.requests import DecodeRequest
 from app.services.sam.segment_everything import AutoMask, PrelabelItem, PrelabelJob, PrelabelParams
@@ -61,7 +61,7 @@ class SamWorker(QThread):
         store = EmbeddingStore(cache_size)
         self._queue = JobQueue(store)
         watch = EncoderWatch()
-        self._contexts = {lane: JobContext(lane, self._queue, store, watch, self._deliver) for lane in Lane}
+        self._contexts = {lane: LaneContext(lane, self._queue, store, watch, self._deliver) for lane in Lane}
         self._lanes = {lane: _LaneThread(self, lane) for lane in (Lane.CLICKS, Lane.BACKGROUND)}
 
     # -- requests (UI thread) ----------------------------------------------------------------------
@@ -153,7 +153,7 @@ class SamWorker(QThread):
         while (job := self._queue.take(lane)) is not None:
             self._run(job, ctx)
 
-    def _run(self, job: Job, ctx: JobContext) -> None:
+    def _run(self, job: Job, ctx: LaneContext) -> None:
         """Run ``job`` and report it: what it returns, or its error as one line, or nothing
         when it was cancelled (the queue takes back what is still wanted)."""
         try:
@@ -171,7 +171,7 @@ class SamWorker(QThread):
             self._queue.finished(ctx.lane)
 
     @staticmethod
-    def _attempt(job: Job, ctx: JobContext):
+    def _attempt(job: Job, ctx: LaneContext):
         """``job.run``; when the GPU runs out of memory, once more on the CPU."""
         ctx.begin()
         try:
