@@ -3,8 +3,8 @@
 Images are decoded and hashed on a thread of this service's own, a couple ahead
 of the SAM worker, so at most ``lookahead`` decoded images wait in memory; those
 already on disk for the loaded checkpoint are counted without encoding. The
-worker runs precompute jobs after everything the user waits for (see
-:mod:`app.services.sam.precompute_mixin`), so labeling carries on meanwhile. Progress
+worker runs precompute jobs on its background lane, after everything the user waits for
+(see :mod:`app.services.sam.job_queue`), so labeling carries on meanwhile. Progress
 comes with an ETA; :meth:`Precompute.cancel` stops it at once.
 """
 from __future__ import annotations

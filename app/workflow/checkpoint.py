@@ -33,6 +33,7 @@ class CheckpointLoader(QObject):
         worker.sam_loaded.connect(self._on_loaded)
         worker.failed.connect(self._on_failed)
         worker.fell_back.connect(self._on_fell_back)
+        worker.sam_kept.connect(self._on_kept)
 
     def load(self, path: str | Path, device: str | None = None) -> None:
         """Load ``path`` in the background on ``device`` (default: this session's)."""
@@ -63,6 +64,13 @@ class CheckpointLoader(QObject):
         if kind == "checkpoint":
             self.checkpoint_failed.emit()
         self.notices.status(f"SAM {kind} failed: {text}")
+
+    def _on_kept(self, device: str, name: str) -> None:
+        """A new checkpoint failed (its error came first) and the worker still holds the SAM
+        that answered before: it is ready again."""
+        self.sam_state.emit(f"SAM {name} · {device}")
+        self.notices.status(f"Still using SAM {name} on {device}")
+        self.state.set_sam(SamStatus(True, name, device))
 
     def _on_fell_back(self, text: str) -> None:
         self.notices.warning(escape(text))

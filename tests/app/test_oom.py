@@ -8,18 +8,21 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from app.services.sam import worker as sam_worker_module
+from app.services.sam import checkpoint_job
 from app.services.sam.worker import DecodeRequest
+from sam_core import SamPredictor
 from tests.app.conftest import wait_ready
 
 OOM = "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 7.79 GiB total capacity)"
 
 
 def fail_once(function):
+    """``function`` that raises the GPU's out-of-memory error on its first call; ``calls``
+    holds the arguments of every call (for a method: the instance first)."""
     calls = []
 
     def wrapper(*args, **kwargs):
-        calls.append(1)
+        calls.append(args)
         if len(calls) == 1:
             raise torch.OutOfMemoryError(OOM)
         return function(*args, **kwargs)
@@ -28,18 +31,25 @@ def fail_once(function):
     return wrapper
 
 
-def test_encode_out_of_memory_falls_back_to_the_cpu(qtbot, worker, tiny_checkpoint, photo):
+def fail_first_encode(monkeypatch):
+    """Every predictor's first ``set_image`` from now on runs out of GPU memory."""
+    flaky = fail_once(SamPredictor.set_image)
+    monkeypatch.setattr(SamPredictor, "set_image", flaky)
+    return flaky
+
+
+def test_encode_out_of_memory_falls_back_to_the_cpu(qtbot, worker, tiny_checkpoint, photo, monkeypatch):
     with qtbot.waitSignal(worker.sam_loaded, timeout=20000):
         worker.load_checkpoint(str(tiny_checkpoint), "cpu")
-    predictor = worker._predictor
-    predictor.set_image = fail_once(predictor.set_image)
+    set_image = fail_first_encode(monkeypatch)
     notices, failures = [], []
     worker.fell_back.connect(notices.append)
     worker.failed.connect(lambda kind, text: failures.append(text))
     with qtbot.waitSignal(worker.encoded, timeout=20000):
         worker.encode("a", photo(64, 80))
-    assert len(predictor.set_image.calls) == 2 and failures == []
+    assert len(set_image.calls) == 2 and failures == []
     assert len(notices) == 1 and "GPU ran out of memory" in notices[0] and "CPU" in notices[0]
+    predictor = set_image.calls[-1][0]  # the predictor that encoded it
     assert predictor.device.type == "cpu" and worker.is_encoded("a")
     request = DecodeRequest(1, "a", np.array([[30.0, 20.0]], np.float32), np.array([1], np.int32))
     with qtbot.waitSignal(worker.decoded, timeout=10000) as decoded:
@@ -48,7 +58,7 @@ def test_encode_out_of_memory_falls_back_to_the_cpu(qtbot, worker, tiny_checkpoi
 
 
 def test_loading_out_of_memory_loads_on_the_cpu(qtbot, worker, tiny_checkpoint, monkeypatch):
-    real_load = sam_worker_module.load_sam
+    real_load = checkpoint_job.load_sam
     devices = []
 
     def load_sam(path, device=None, **kwargs):
@@ -57,7 +67,7 @@ def test_loading_out_of_memory_loads_on_the_cpu(qtbot, worker, tiny_checkpoint, 
             raise torch.OutOfMemoryError(OOM)
         return real_load(path, device=device, **kwargs)
 
-    monkeypatch.setattr(sam_worker_module, "load_sam", load_sam)
+    monkeypatch.setattr(checkpoint_job, "load_sam", load_sam)
     notices = []
     worker.fell_back.connect(notices.append)
     with qtbot.waitSignal(worker.sam_loaded, timeout=20000) as loaded:
@@ -65,11 +75,10 @@ def test_loading_out_of_memory_loads_on_the_cpu(qtbot, worker, tiny_checkpoint, 
     assert devices == ["auto", "cpu"] and loaded.args[0] == "cpu" and len(notices) == 1
 
 
-def test_the_window_shows_the_notice_and_the_device(qtbot, make_app, image_folder, tiny_checkpoint):
+def test_the_window_shows_the_notice_and_the_device(qtbot, make_app, image_folder, tiny_checkpoint, monkeypatch):
     app = make_app(image_folder, tiny_checkpoint)
     wait_ready(qtbot, app)
-    predictor = app.worker._predictor
-    predictor.set_image = fail_once(predictor.set_image)
+    fail_first_encode(monkeypatch)
     app.navigation.go(1)  # the next image is encoded (unless prefetched: then the one after)
     app.navigation.go(1)
     qtbot.waitUntil(lambda: app.window.message_bar.isVisible() and "ran out of memory" in app.window.message_bar.text,
@@ -90,7 +99,7 @@ def test_segment_everything_out_of_memory_retries_the_image_on_the_cpu(
     cv2.imwrite(str(path), photo(64, 80))
     with qtbot.waitSignal(worker.sam_loaded, timeout=20000):
         worker.load_checkpoint(str(tiny_checkpoint), "cpu")
-    from app.services.sam import prelabel_mixin as prelabel_jobs
+    from app.services.sam import segment_everything as prelabel_jobs
 
     flaky = fail_once(prelabel_jobs.run_item)
     monkeypatch.setattr(prelabel_jobs, "run_item", flaky)

@@ -85,8 +85,7 @@ def test_clicks_are_answered_first_and_cancel_stops_it(qtbot, make_app, folder, 
     assert finished.args[0].startswith("Precompute stopped") and not app.window.precompute_panel.isVisible()
     qtbot.wait(200)
     assert app.services.precompute.done < 5
-    with worker._cond:
-        assert not worker._precompute  # nothing left queued
+    assert worker._queue.queued_precompute() == 0  # nothing left queued
     print(f"click during precompute: {latency * 1000:.0f} ms; encoding one image: {max(encoded):.2f} s")
 
 
@@ -107,10 +106,10 @@ def test_a_worker_without_a_disk_cache_refuses_precompute(qtbot):
     assert not precompute.start([], sam_ready=True) and "cache is off" in messages[0]
 
 
-def test_precompute_out_of_memory_falls_back_to_the_cpu(qtbot, tiny_checkpoint, photo, tmp_path):
+def test_precompute_out_of_memory_falls_back_to_the_cpu(qtbot, tiny_checkpoint, photo, tmp_path, monkeypatch):
     import torch
 
-    from sam_core import EmbeddingCache
+    from sam_core import EmbeddingCache, SamPredictor
     from tests.app.test_oom import OOM
 
     worker = SamWorker()
@@ -119,16 +118,15 @@ def test_precompute_out_of_memory_falls_back_to_the_cpu(qtbot, tiny_checkpoint, 
         with qtbot.waitSignal(worker.sam_loaded, timeout=20000):
             worker.load_checkpoint(str(tiny_checkpoint), "cpu")
         worker.set_disk_cache(EmbeddingCache(tmp_path / "cache"))
-        predictor = worker._background_predictor()  # the one precompute encodes on
-        real, calls = predictor.set_image, []
+        real, calls = SamPredictor.set_image, []
 
-        def set_image(*args, **kwargs):
-            calls.append(1)
+        def set_image(predictor, *args, **kwargs):  # only precompute encodes here
+            calls.append(predictor)
             if len(calls) == 1:
                 raise torch.OutOfMemoryError(OOM)
-            return real(*args, **kwargs)
+            return real(predictor, *args, **kwargs)
 
-        predictor.set_image = set_image
+        monkeypatch.setattr(SamPredictor, "set_image", set_image)
         notices, failures = [], []
         worker.fell_back.connect(notices.append)
         worker.failed.connect(lambda kind, text: failures.append(text))
@@ -137,6 +135,7 @@ def test_precompute_out_of_memory_falls_back_to_the_cpu(qtbot, tiny_checkpoint, 
             worker.precompute("a", photo(64, 80), "hash-a")
         assert precomputed.args[0] == "a" and precomputed.args[2] is False  # encoded, on the CPU
         assert len(calls) == 2 and failures == [] and len(notices) == 1 and "CPU" in notices[0]
+        predictor = calls[-1]  # the one precompute encoded on
         assert worker.has_on_disk("hash-a") and predictor.device.type == "cpu"
     finally:
         worker.stop()

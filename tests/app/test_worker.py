@@ -149,3 +149,136 @@ def test_a_checkpoint_is_remembered_only_once_it_loads(qtbot, make_app, image_fo
     qtbot.waitUntil(lambda: "SAM checkpoint failed" in app.window.message_bar.text, timeout=10000)
     assert "file is empty" in app.window.message_bar.text
     assert settings.checkpoint == ""
+
+
+def test_a_checkpoint_that_fails_to_load_keeps_the_working_sam(qtbot, worker, tiny_checkpoint, photo, tmp_path):
+    with qtbot.waitSignal(worker.sam_loaded, timeout=20000):
+        worker.load_checkpoint(str(tiny_checkpoint), "cpu")
+    with qtbot.waitSignal(worker.encoded, timeout=20000):
+        worker.encode("a", photo(64, 80))
+    bad = tmp_path / "sam_vit_b_01ec64.pth"
+    bad.write_bytes(b"truncated download")
+    failures = []
+    worker.failed.connect(lambda kind, text: failures.append((kind, text)))
+    with qtbot.waitSignal(worker.sam_kept, timeout=20000) as kept:
+        worker.load_checkpoint(str(bad), "cpu")
+    assert [kind for kind, _ in failures] == ["checkpoint"] and "sam_vit_b_01ec64.pth" in failures[0][1]
+    assert kept.args[0] == "cpu"
+    assert worker.is_encoded("a")  # the old checkpoint's embeddings stay, and it answers clicks
+    with qtbot.waitSignal(worker.decoded, timeout=10000) as decoded:
+        worker.decode(point_request(1, "a"))
+    assert len(decoded.args[1]) == 3
+    with qtbot.waitSignal(worker.encoded, timeout=20000):  # and encodes new images
+        worker.encode("b", photo(70, 60, seed=4))
+    with qtbot.waitSignal(worker.decoded, timeout=10000) as decoded:
+        worker.decode(point_request(2, "b"))
+    assert decoded.args[0] == 2 and decoded.args[1].mask(decoded.args[1].best).shape == (70, 60)
+    assert [kind for kind, _ in failures] == ["checkpoint"]
+
+
+def test_a_checkpoint_that_needs_the_room_of_the_old_one_replaces_it_on_the_same_device(
+    qtbot, worker, tiny_checkpoint, photo, monkeypatch
+):
+    import torch
+
+    from app.services.sam import checkpoint_job
+
+    with qtbot.waitSignal(worker.sam_loaded, timeout=20000):
+        worker.load_checkpoint(str(tiny_checkpoint), "cpu")
+    with qtbot.waitSignal(worker.encoded, timeout=20000):
+        worker.encode("a", photo(64, 80))
+    real_load, devices = checkpoint_job.load_sam, []
+
+    def load_sam(path, device=None, **kwargs):  # as a full GPU would: room only once the old SAM is gone
+        devices.append(device)
+        if len(devices) == 1:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_load(path, device="cpu", **kwargs)
+
+    monkeypatch.setattr(checkpoint_job, "load_sam", load_sam)
+    notices = []
+    worker.fell_back.connect(notices.append)
+    with qtbot.waitSignal(worker.sam_loaded, timeout=20000):
+        worker.load_checkpoint(str(tiny_checkpoint), "auto")
+    assert devices == ["auto", "auto"] and notices == []  # not pushed to the CPU
+    assert not worker.is_encoded("a")  # the old SAM's embeddings went with it
+
+
+@pytest.fixture
+def block_gate(monkeypatch):
+    """Once ``armed``, the next encoder block to start waits for ``release`` (``entered`` tells
+    that it is waiting), as a long block of a big encoder would."""
+    import threading
+    from types import SimpleNamespace
+
+    from sam_core.modeling import image_encoder
+
+    gate = SimpleNamespace(armed=False, entered=threading.Event(), release=threading.Event())
+    real = image_encoder.Block.forward
+
+    def forward(self, *args, **kwargs):
+        if gate.armed and not gate.entered.is_set():
+            gate.entered.set()
+            gate.release.wait(60)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(image_encoder.Block, "forward", forward)
+    yield gate
+    gate.release.set()
+
+
+@pytest.mark.parametrize("background", ["prefetch", "precompute"])
+def test_a_click_is_answered_in_the_middle_of_a_background_encoder_block(
+    qtbot, worker, block_gate, tiny_checkpoint, photo, tmp_path, background
+):
+    from sam_core import EmbeddingCache
+
+    with qtbot.waitSignal(worker.sam_loaded, timeout=20000):
+        worker.load_checkpoint(str(tiny_checkpoint), "cpu")
+    worker.set_disk_cache(EmbeddingCache(tmp_path / "cache"))
+    with qtbot.waitSignal(worker.encoded, timeout=20000):
+        worker.encode("a", photo(64, 80))
+    block_gate.armed = True
+    if background == "prefetch":
+        worker.prefetch("b", photo(60, 90, seed=2))
+    else:
+        worker.precompute("b", photo(60, 90, seed=2), "hash-b")
+    qtbot.waitUntil(block_gate.entered.is_set, timeout=20000)
+    with qtbot.waitSignal(worker.decoded, timeout=10000) as decoded:  # not between blocks: during one
+        worker.decode(point_request(1, "a"))
+    assert decoded.args[0] == 1 and not block_gate.release.is_set()
+    done = worker.encoded if background == "prefetch" else worker.precomputed
+    with qtbot.waitSignal(done, timeout=20000, check_params_cb=lambda key, *_: key == "b"):
+        block_gate.release.set()
+
+
+def test_running_out_of_gpu_memory_in_a_click_moves_sam_once_the_background_encode_gives_way(
+    qtbot, worker, block_gate, tiny_checkpoint, photo, tmp_path, monkeypatch
+):
+    from sam_core import EmbeddingCache, SamPredictor
+    from tests.app.test_oom import fail_once
+
+    with qtbot.waitSignal(worker.sam_loaded, timeout=20000):
+        worker.load_checkpoint(str(tiny_checkpoint), "cpu")
+    worker.set_disk_cache(EmbeddingCache(tmp_path / "cache"))
+    with qtbot.waitSignal(worker.encoded, timeout=20000):
+        worker.encode("a", photo(64, 80))
+    block_gate.armed = True
+    worker.precompute("b", photo(60, 90, seed=2), "hash-b")
+    qtbot.waitUntil(block_gate.entered.is_set, timeout=20000)
+    flaky = fail_once(SamPredictor.predict_candidates)
+    monkeypatch.setattr(SamPredictor, "predict_candidates", flaky)
+    notices, failures, decoded, precomputed = [], [], [], []
+    worker.fell_back.connect(notices.append)
+    worker.failed.connect(lambda kind, text: failures.append(text))
+    worker.decoded.connect(lambda request_id, candidates: decoded.append(request_id))
+    worker.precomputed.connect(lambda key, seconds, on_disk: precomputed.append((key, on_disk)))
+    worker.decode(point_request(1, "a"))
+    qtbot.waitUntil(lambda: len(flaky.calls) == 1, timeout=10000)
+    qtbot.wait(300)
+    assert decoded == [] and notices == []  # SAM is not moved under the encoder's feet
+    block_gate.release.set()  # the block ends; the encode gives way before the next one
+    qtbot.waitUntil(lambda: decoded == [1], timeout=20000)
+    assert len(notices) == 1 and "CPU" in notices[0] and len(flaky.calls) == 2
+    qtbot.waitUntil(lambda: precomputed == [("b", False)], timeout=20000)  # then resumed
+    assert failures == [] and worker.has_on_disk("hash-b")

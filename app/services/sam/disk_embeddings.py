@@ -2,9 +2,9 @@
 
 Wraps :class:`sam_core.EmbeddingCache` (fp16 files keyed by the image's pixel
 hash and the checkpoint's fingerprint, so another checkpoint never reuses them,
-atomic writes, LRU size cap). Hashing and restoring run on the worker thread
+atomic writes, LRU size cap). Hashing and restoring run on the lane that encodes
 (a few milliseconds to tens of them); storing runs on a writer thread of its own
-so the worker answers the next click at once. Used only by the worker thread.
+so the image is ready for clicks at once. Any of the worker's lanes may use it.
 """
 from __future__ import annotations
 
@@ -41,26 +41,23 @@ class DiskEmbeddings:
     def contains(self, image_hash: str, checkpoint_id: str) -> bool:
         return self.cache.path_for(image_hash, checkpoint_id).is_file()
 
-    def store(
-        self, predictor: SamPredictor, image_hash: str, then: Callable[[BaseException | None], None] | None = None
-    ) -> None:
-        """Save the predictor's current embedding in the background; ``then(error or None)``
-        runs on the writer thread when it is done."""
+    def store(self, predictor: SamPredictor, image_hash: str) -> Future:
+        """Save the predictor's current embedding on the writer thread; the future is done
+        when the file is written (or raises why it could not be)."""
         embedding = predictor.get_image_embedding().detach().to("cpu", torch.float16).clone()
         args = (image_hash, predictor.model.checkpoint_id, embedding, predictor.original_size, predictor.input_size)
-        future = self._pool.submit(self.cache.save, *args)
-        future.add_done_callback(lambda f: self._stored(f, then))
+        return self._pool.submit(self._save, *args)
 
-    def _stored(self, future: Future, then: Callable[[BaseException | None], None] | None) -> None:
-        error = future.exception()
-        if error is None:
-            self._failing = False
-        elif not self._failing:
-            self._failing = True
-            reason = getattr(error, "strerror", None) or str(error)
-            self._on_error(f"cannot store an embedding in {self.cache.directory}: {reason}")
-        if then is not None:
-            then(error)
+    def _save(self, *args) -> None:
+        try:
+            self.cache.save(*args)
+        except BaseException as error:
+            if not self._failing:
+                self._failing = True
+                reason = getattr(error, "strerror", None) or str(error)
+                self._on_error(f"cannot store an embedding in {self.cache.directory}: {reason}")
+            raise
+        self._failing = False
 
     def close(self) -> None:
         """Wait for the stores in progress (their files are whole either way)."""

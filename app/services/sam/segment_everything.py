@@ -1,22 +1,29 @@
 """Automatic pre-labelling ("segment everything") as a job for the SAM worker (no Qt).
 
 The UI thread describes the job (:class:`PrelabelJob`: images, their files, the
-masks already annotated on them, generator settings); the worker thread runs
-:func:`run_item` per image with :class:`sam_core.SamAutomaticMaskGenerator`,
-which skips grid points on annotated pixels and drops candidates that mostly
-cover annotations. Results are :class:`AutoMask` s in the image frame.
+masks already annotated on them, generator settings); the worker's ``BACKGROUND``
+lane runs :class:`SegmentEverything`, which calls :func:`run_item` per image with
+:class:`sam_core.SamAutomaticMaskGenerator`; that skips grid points on annotated
+pixels and drops candidates that mostly cover annotations. Results are
+:class:`AutoMask` s in the image frame.
 """
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from app.model import Mask
+from app.services.messages import one_line
+from app.services.sam.context import JobContext
+from app.services.sam.events import Event, Failed, PrelabelFinished, Prelabelled, PrelabelProgress
+from app.services.sam.job import Job
+from sam_core import GenerationCancelled, Sam, SamAutomaticMaskGenerator
 from sam_core.image_files import read_image
-from sam_core import Sam, SamAutomaticMaskGenerator
 
 
 @dataclass(frozen=True)
@@ -93,3 +100,42 @@ def run_item(generator: SamAutomaticMaskGenerator, item: PrelabelItem,
         )
         for r in records
     ]
+
+
+class SegmentEverything(Job):
+    """One :class:`PrelabelJob`: reports :class:`Prelabelled` per image and :class:`PrelabelFinished`
+    at the end. It is long, so between two point batches it waits while the user's work
+    (a checkpoint, the image on screen) runs, and stops when cancelled. One bad image is
+    reported and skipped."""
+
+    kind = "pre-label"
+
+    def __init__(self, request: PrelabelJob) -> None:
+        self.request = request
+
+    def run(self, ctx: JobContext) -> Event:
+        job = self.request
+        generator = job.params.generator(ctx.sam)
+        for number, item in enumerate(job.items, start=1):
+            def progress(done: int, total: int, number: int = number) -> None:
+                ctx.report(PrelabelProgress(job.id, number, len(job.items), done, total))
+            try:
+                try:
+                    masks = run_item(generator, item, progress, ctx.between_batches)
+                except torch.OutOfMemoryError as exc:  # this image again, on the CPU
+                    if not ctx.fall_back_to_cpu(exc):
+                        raise
+                    generator = job.params.generator(ctx.sam)
+                    masks = run_item(generator, item, progress, ctx.between_batches)
+            except GenerationCancelled:
+                return PrelabelFinished(job.id, True)
+            except Exception as exc:  # reported, and the job goes on with the next image
+                traceback.print_exc()
+                text = one_line(exc)
+                ctx.report(Failed(self.kind, text if item.path.name in text else f"{item.path.name}: {text}"))
+                continue
+            ctx.report(Prelabelled(job.id, item.image_id, masks))
+        return PrelabelFinished(job.id, False)
+
+    def failure(self, ctx: JobContext, text: str) -> tuple[Event, ...]:
+        return Failed(self.kind, text), PrelabelFinished(self.request.id, True)  # the UI stops waiting for it

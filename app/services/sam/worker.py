@@ -1,76 +1,50 @@
-"""The one thread that owns the SAM predictor.
+"""The SAM worker: the one object that owns SAM, and the threads that run its jobs.
 
-Modelled on Qt's ``mandelbrot`` example (``RenderThread``): the UI thread posts
-requests under a lock and returns at once; the thread picks the most urgent one,
-works without the lock, and reports through signals, which Qt queues back to the
-UI thread. Interactive decodes follow "latest wins": only the newest request is
-kept, and a result whose id is no longer the latest is never emitted. Nothing here
-touches a widget, and every exception comes back as :attr:`SamWorker.failed`.
-
-Priorities: load a checkpoint > decode (when its image is encoded) > encode the
-current image > pre-label ("segment everything") > pre-encode the next ones. A
-decode for an image still encoding waits, so clicks made during encoding are
-decoded as soon as it is ready. A pre-label job is long: between its point
-batches it answers pending clicks and encodes the image the user opened.
-
-With a disk cache (:meth:`SamWorker.set_disk_cache`) an encode first looks for
-the image's embedding on disk (same pixels, same checkpoint) and stores what it
-encodes. Pre-encoding the next image and "precompute" jobs (last of all) run on
-a second predictor, so the current image's embedding stays in place, and answer
-pending clicks between two encoder blocks; a precompute job gives way (to be
-resumed later) when the user opens an image that needs encoding.
+The UI thread posts requests (:meth:`SamWorker.encode`, :meth:`SamWorker.decode`, ...)
+and returns at once. Three lanes take jobs from one :class:`JobQueue` (see
+:mod:`app.services.sam.job_queue` for the priorities and :mod:`app.services.sam.lanes`
+for why three): this QThread loads checkpoints and encodes the image on screen, a
+click lane decodes, and a background lane at the lowest CPU priority segments
+everything, pre-encodes the next image and precomputes the folder. Every job is an
+object with one ``run``; :meth:`SamWorker._run` reports it in one shape and
+:meth:`SamWorker._deliver` is the one place that turns what jobs report into signals.
+Nothing here touches a widget, and every error comes back as one line
+(:attr:`SamWorker.failed`, or :attr:`SamWorker.precompute_failed` for precompute).
 """
 from __future__ import annotations
 
-import os
-import sys
-import threading
-import time
 import traceback
-from collections import OrderedDict, deque
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 from PySide6.QtCore import QThread, Signal
 
-from app.services.checkpoints.device_check import check_device
-from app.services.sam.disk_embeddings import DiskEmbeddings
 from app.services.messages import one_line
-from app.services.sam.precompute_mixin import PrecomputeJobs, _Cancelled
-from app.services.sam.segment_everything import PrelabelJob
-from app.services.sam.prelabel_mixin import PrelabelJobs
-from sam_core import CheckpointError, SamPredictor, load_sam
+from app.services.sam import events
+from app.services.sam.checkpoint_job import LoadCheckpoint
+from app.services.sam.disk_embeddings import DiskEmbeddings
+from app.services.sam.embedding_store import EmbeddingStore
+from app.services.sam.encoder_watch import EncoderWatch
+from app.services.sam.job import Cancelled, Job
+from app.services.sam.job_queue import JobQueue
+from app.services.sam.lane_context import LaneContext
+from app.services.sam.lanes import POLICIES, Lane, LanePolicy, enter_lane
+from app.services.sam.requests import DecodeRequest
+from app.services.sam.segment_everything import AutoMask, PrelabelItem, PrelabelJob, PrelabelParams
+from sam_core import EmbeddingCache
 
 
-@dataclass(frozen=True)
-class DecodeRequest:
-    """One interactive prompt on one image, in the original image frame.
-
-    ``points`` Nx2 float (x, y) pixels, ``labels`` N int (1 positive, 0 negative),
-    ``box`` XYXY or None, ``mask_input`` 1x256x256 low-res logits or None.
-    """
-
-    id: int
-    key: str
-    points: np.ndarray
-    labels: np.ndarray
-    box: np.ndarray | None = None
-    mask_input: np.ndarray | None = None
-    multimask: bool = True
-    started: float = field(default_factory=time.perf_counter)
-
-
-class SamWorker(PrecomputeJobs, PrelabelJobs, QThread):
-    """Owns a :class:`SamPredictor`; all public methods are safe to call from the UI thread."""
+class SamWorker(QThread):
+    """Owns SAM, its predictors and its embeddings; every public method is safe to call from
+    the UI thread. Start it with :meth:`start` and end it with :meth:`stop`."""
 
     sam_loaded = Signal(str, str)  # device, config name
+    sam_kept = Signal(str, str)  # device, config name: a new checkpoint failed and this SAM still answers
     encode_started = Signal(str, str)  # image key, device
     encode_progress = Signal(str, int, int)  # image key, blocks done, blocks in all
     encoded = Signal(str, float)  # image key, seconds
     decoded = Signal(int, object)  # request id, sam_core Candidates (best mask already computed)
-    failed = Signal(str, str)  # what ("checkpoint", "encode", "decode"), one-line message
+    failed = Signal(str, str)  # what ("checkpoint", "encode", "decode", "pre-label", "cache"), one-line message
     fell_back = Signal(str)  # one-line notice: the GPU ran out of memory and SAM moved to the CPU
     prelabel_progress = Signal(int, int, int, int, int)  # job id, image number, images, batches done, batches
     prelabelled = Signal(int, int, object)  # job id, image id, list[AutoMask]
@@ -79,320 +53,180 @@ class SamWorker(PrecomputeJobs, PrelabelJobs, QThread):
     precomputed = Signal(str, float, bool)  # image key, seconds encoding, True if it was on disk already
     precompute_failed = Signal(str, str)  # image key, one-line reason
 
-    def __init__(self, cache_size: int = 6, parent=None) -> None:
+    def __init__(self, cache_size: int = 6, parent=None, policies: dict[Lane, LanePolicy] = POLICIES) -> None:
+        """``cache_size``: embeddings kept in memory; ``policies``: each lane's CPU priority
+        and torch threads (see :mod:`app.services.sam.lanes`)."""
         super().__init__(parent)
-        self._cond = threading.Condition()
-        self._checkpoint: tuple[str, str] | None = None
-        self._current: tuple[str, np.ndarray] | None = None
-        self._current_key: str | None = None
-        self._prefetch: list[tuple[str, np.ndarray]] = []
-        self._decode: DecodeRequest | None = None
-        self._latest_decode = 0
-        self._encoding: str | None = None
-        self._cancel: str | None = None
-        self._stopping = False
-        self._prelabel: PrelabelJob | None = None
-        self._prelabel_stop = False
-        self._precompute: deque[tuple[str, np.ndarray, str, int]] = deque()  # key, image, hash, generation
-        self._precompute_generation = 0
-        self._disk: DiskEmbeddings | None = None
-        self._checkpoint_id: str | None = None
-        self._cache_size = cache_size
-        self._background = False  # a prefetch or precompute encode runs on _bg_predictor (worker thread only)
-        self._bg_predictor: SamPredictor | None = None
-        # Owned by the worker thread only:
-        self._predictor: SamPredictor | None = None
-        self._embeddings: OrderedDict[str, tuple] = OrderedDict()
-        self._active: str | None = None  # key whose embedding the predictor holds
-        self._ready: set[str] = set()  # keys with a cached embedding (read under the lock)
+        self._policies = dict(policies)
+        store = EmbeddingStore(cache_size)
+        self._queue = JobQueue(store)
+        watch = EncoderWatch()
+        self._contexts = {lane: LaneContext(lane, self._queue, store, watch, self._deliver) for lane in Lane}
+        self._lanes = {lane: _LaneThread(self, lane) for lane in (Lane.CLICKS, Lane.BACKGROUND)}
 
     # -- requests (UI thread) ----------------------------------------------------------------------
     def load_checkpoint(self, path: str, device: str = "auto") -> None:
-        with self._cond:
-            self._checkpoint = (str(path), device)
-            self._cancel = self._encoding
-            self._cond.notify()
+        """Load ``path`` on ``device`` and make it the SAM in use; until then, and if it fails,
+        the SAM loaded before keeps answering."""
+        self._queue.post_checkpoint(LoadCheckpoint(str(path), device))
 
     def encode(self, key: str, image: np.ndarray) -> None:
-        """Make ``key`` the current image and encode it unless its embedding is cached."""
-        with self._cond:
-            self._current = (key, image)
-            self._current_key = key
-            self._prefetch = [p for p in self._prefetch if p[0] != key]
-            if self._encoding not in (None, key):
-                self._cancel = self._encoding
-            self._cond.notify()
+        """Make ``key`` (image HxWx3 uint8) the image on screen and encode it unless its
+        embedding is in memory; background encodes give way to it."""
+        self._queue.post_encode(key, image)
 
     def prefetch(self, key: str, image: np.ndarray) -> None:
-        """Encode ``key`` when idle, so moving to it later is instant."""
-        with self._cond:
-            if key in self._ready or key == self._encoding or any(p[0] == key for p in self._prefetch):
-                return
-            self._prefetch = (self._prefetch + [(key, image)])[-2:]
-            self._cond.notify()
+        """Encode ``key`` in the background, so moving to it later is instant."""
+        self._queue.post_prefetch(key, image)
 
     def is_encoded(self, key: str) -> bool:
-        with self._cond:
-            return key in self._ready
+        return self._queue.store.has(key)
 
     def decode(self, request: DecodeRequest) -> None:
-        with self._cond:
-            self._latest_decode = request.id
-            self._decode = request
-            self._cond.notify()
+        """Decode ``request`` as soon as its image is encoded; it replaces any older one."""
+        self._queue.post_decode(request)
 
     def cancel_decodes(self) -> None:
         """Forget the pending decode and drop any result still being computed."""
-        with self._cond:
-            self._latest_decode = -1
-            self._decode = None
+        self._queue.cancel_decodes()
+
+    def prelabel(self, job: PrelabelJob) -> None:
+        """Segment everything on ``job``'s images in the background; a running job is stopped first."""
+        self._queue.post_prelabel(job)
+
+    def cancel_prelabel(self) -> None:
+        """Stop the pre-label job between two point batches (or before it starts)."""
+        queued = self._queue.cancel_prelabel()
+        if queued is not None:
+            self._deliver(events.PrelabelFinished(queued.id, True))
+
+    def set_disk_cache(self, cache: EmbeddingCache | None) -> None:
+        """Keep embeddings in ``cache`` too (None: memory only)."""
+        disk = None if cache is None else DiskEmbeddings(cache, lambda text: self._deliver(events.Failed("cache", text)))
+        old = self._queue.set_disk(disk)
+        if old is not None:
+            old.close()
+
+    @property
+    def disk_cache(self) -> EmbeddingCache | None:
+        disk = self._queue.disk
+        return None if disk is None else disk.cache
+
+    def has_on_disk(self, image_hash: str) -> bool:
+        """Whether the loaded checkpoint's embedding of that image is in the disk cache."""
+        disk, checkpoint_id = self._queue.disk, self._queue.checkpoint_id
+        return disk is not None and checkpoint_id is not None and disk.contains(image_hash, checkpoint_id)
+
+    def precompute(self, key: str, image: np.ndarray, image_hash: str) -> None:
+        """Encode ``image`` into the disk cache when nothing else is to be done; reports
+        ``precomputed`` or ``precompute_failed``."""
+        self._queue.post_precompute(key, image, image_hash)
+
+    def cancel_precompute(self) -> None:
+        """Drop the queued precompute jobs and abandon the one running."""
+        self._queue.cancel_precompute()
+
+    def start(self, priority: QThread.Priority = QThread.Priority.InheritPriority) -> None:
+        """Start the lanes. Called from the UI thread, so the click lane inherits its CPU priority."""
+        self._lanes[Lane.CLICKS].start(QThread.Priority.InheritPriority)
+        self._lanes[Lane.BACKGROUND].start(QThread.Priority.LowestPriority)
+        super().start(priority)
 
     def stop(self) -> None:
-        with self._cond:
-            self._stopping = True
-            self._cancel = self._encoding
-            self._cond.notify()
+        """Stop every lane after its current job (encodes stop at the next encoder block)."""
+        self._queue.stop()
         self.wait()
-        if self._disk is not None:
-            self._disk.close()
+        for lane in self._lanes.values():
+            lane.wait()
+        disk = self._queue.set_disk(None)
+        if disk is not None:
+            disk.close()
 
-    # -- the thread --------------------------------------------------------------------------------
+    # -- the lanes ---------------------------------------------------------------------------------
     def run(self) -> None:
-        _yield_to_the_ui()
-        while True:
-            with self._cond:
-                job = self._next_job()
-                while job is None and not self._stopping:
-                    self._cond.wait()
-                    job = self._next_job()
-                if self._stopping:
-                    return
-            self._guarded(*job)
+        self.serve(Lane.JOBS)
 
-    def _guarded(self, kind: str, payload) -> None:
+    def serve(self, lane: Lane) -> None:
+        """Run ``lane``'s jobs until the worker stops (on the lane's own thread)."""
+        enter_lane(self._policies[lane])
+        ctx = self._contexts[lane]
+        while (job := self._queue.take(lane)) is not None:
+            self._run(job, ctx)
+
+    def _run(self, job: Job, ctx: LaneContext) -> None:
+        """Run ``job`` and report it: what it returns, or its error as one line, or nothing
+        when it was cancelled (the queue takes back what is still wanted)."""
         try:
-            self._run_job(kind, payload)
-        except _Cancelled:
-            pass
+            result = self._attempt(job, ctx)
+        except Cancelled as cancelled:
+            self._queue.gave_up(job, cancelled.reason)
         except Exception as exc:  # every error goes back to the UI, none is swallowed
             traceback.print_exc()
-            self.failed.emit(kind if kind != "prefetch" else "encode", one_line(exc))
-
-    def _next_job(self, urgent: bool = False):
-        """Called with the lock held: take the most urgent request, or None.
-        ``urgent``: only what the user waits for (a decode, the current image)."""
-        if self._checkpoint is not None:
-            job, self._checkpoint = ("checkpoint", self._checkpoint), None
-            return job
-        if self._predictor is None:
-            return None
-        if self._decode is not None and self._decode.key in self._ready:
-            job, self._decode = ("decode", self._decode), None
-            return job
-        if self._current is not None:
-            key = self._current[0]
-            job, self._current = ("encode", self._current), None
-            if key in self._ready:
-                return "ready", key
-            self._encoding = key
-            return job
-        if urgent:
-            return None
-        if self._prelabel is not None:
-            job, self._prelabel = ("prelabel", self._prelabel), None
-            return job
-        if self._prefetch:
-            key, image = self._prefetch.pop(0)
-            if key not in self._ready:
-                self._encoding = key
-                return "prefetch", (key, image)
-        if self._precompute:
-            job = self._precompute.popleft()
-            self._encoding = job[0]
-            return "precompute", job
-        return None
-
-    def _do_checkpoint(self, payload: tuple[str, str]) -> None:
-        path, device = payload
-        with self._cond:
-            self._ready.clear()
-        self._embeddings.clear()
-        self._active = None
-        self._predictor = self._bg_predictor = None
-        with self._cond:
-            self._precompute.clear()  # embeddings of the old checkpoint are no use any more
-            self._checkpoint_id = None
-        _check_device(device)
-        try:
-            sam = load_sam(path, device=device)
-        except (CheckpointError, torch.OutOfMemoryError):  # out of GPU memory: _run_job loads it on the CPU
-            raise
-        except Exception as exc:  # sam_core should say CheckpointError; name the file anyway
-            raise CheckpointError(f"{Path(path).name}: cannot be loaded ({type(exc).__name__}: {exc})") from exc
-        for block in sam.image_encoder.blocks:
-            block.register_forward_pre_hook(self._check_cancel)
-        depth = len(sam.image_encoder.blocks)
-        for i, block in enumerate(sam.image_encoder.blocks):
-            block.register_forward_hook(lambda *_, done=i + 1: self._progress(done, depth))
-        self._predictor = SamPredictor(sam)
-        with self._cond:
-            self._checkpoint_id = sam.checkpoint_id
-        self.sam_loaded.emit(str(sam.device), sam.config.name)
-
-    def _check_cancel(self, *_) -> None:
-        with self._cond:
-            if self._cancel is not None and self._cancel == self._encoding:
-                self._cancel = None
-                key, self._encoding = self._encoding, None
-                raise _Cancelled(key)
-            request = self._decode if self._background and self._decode and self._decode.key in self._ready else None
-            if request is not None:
-                self._decode = None
-        if request is not None:  # a click during a precompute: answer it between two encoder blocks
-            self._guarded("decode", request)
-
-    def _progress(self, done: int, total: int) -> None:
-        key = self._encoding
-        if key is not None:
-            self.encode_progress.emit(key, done, total)
-
-    def _do_ready(self, key: str) -> None:
-        self.encoded.emit(key, 0.0)
-
-    def _do_encode(self, payload: tuple[str, np.ndarray]) -> None:
-        key, image = payload
-        predictor = self._predictor
-        self._active = None  # set_image replaces the embedding the predictor holds
-
-        def encode(image: np.ndarray) -> float:
-            start = time.perf_counter()
-            try:
-                predictor.set_image(image)
-            except BaseException:
-                with self._cond:
-                    self._encoding = None
-                raise
-            return time.perf_counter() - start
-
-        self._embed(key, image, predictor, encode)
-
-    def _embed(self, key: str, image: np.ndarray, predictor: SamPredictor, encode) -> None:
-        """Give ``predictor`` the embedding of ``image``: from the disk cache when it is there,
-        else ``encode(image)`` (returns seconds). Keep it under ``key``, say so, and store
-        a fresh one on disk."""
-        disk = self._disk
-        image_hash, restored = disk.restore(predictor, image) if disk is not None else (None, None)
-        if restored is None:
-            self.encode_started.emit(key, str(predictor.device))
-            seconds = encode(image)
+            for event in job.failure(ctx, one_line(exc)):
+                self._deliver(event)
         else:
-            self.cache_hit.emit(key, restored)
-            seconds = 0.0
-        if predictor is self._predictor:
-            self._active = key
-        self._keep(key, predictor)
-        self.encoded.emit(key, seconds)
-        if restored is None and disk is not None:
-            disk.store(predictor, image_hash)
+            if result is not None:
+                self._deliver(result)
+        finally:
+            self._queue.finished(ctx.lane)
 
-    def _keep(self, key: str, predictor: SamPredictor) -> None:
-        """Hold ``predictor``'s embedding in memory under ``key``, evicting the oldest."""
-        self._embeddings[key] = (predictor.get_image_embedding(), predictor.original_size, predictor.input_size)
-        with self._cond:
-            self._encoding = None
-            self._cancel = None
-            self._ready.add(key)
-            current = self._current_key
-            while len(self._embeddings) > self._cache_size:
-                old = next(k for k in self._embeddings if k not in (key, current))
-                del self._embeddings[old]
-                self._ready.discard(old)
-
-    def _do_decode(self, request: DecodeRequest) -> None:
-        predictor = self._predictor
-        if self._active != request.key:
-            embedding, original_size, input_size = self._embeddings[request.key]
-            self._embeddings.move_to_end(request.key)
-            predictor.set_image_embedding(embedding, original_size, input_size)
-            self._active = request.key
-        candidates = predictor.predict_candidates(
-            point_coords=request.points if len(request.points) else None,
-            point_labels=request.labels if len(request.labels) else None,
-            box=request.box,
-            mask_input=request.mask_input,
-            multimask_output=request.multimask,
-        )
-        if self._is_stale(request.id):
-            return
-        candidates.mask(candidates.best)  # the shown one, upscaled here rather than in the UI
-        if self._is_stale(request.id):
-            return
-        self.decoded.emit(request.id, candidates)
-        for index in candidates.order[1:]:  # the others, while nothing newer waits
-            if self._is_stale(request.id) or self._decode is not None:
-                break
-            candidates.mask(index)
-
-    def _run_job(self, kind: str, payload) -> None:
-        """Run one job; when the GPU runs out of memory, move SAM to the CPU and run it once more."""
+    @staticmethod
+    def _attempt(job: Job, ctx: LaneContext):
+        """``job.run``; when the GPU runs out of memory, once more on the CPU."""
+        ctx.begin()
         try:
-            getattr(self, f"_do_{kind}")(payload)
+            return job.run(ctx)
         except torch.OutOfMemoryError as exc:
-            if kind == "checkpoint":
-                payload = (payload[0], "cpu")
-                self._announce_fallback(exc)
-            elif not self._fall_back_to_cpu(exc):
+            if not job.retry_on_cpu(ctx, exc):
                 raise
-            if kind in ("encode", "precompute", "prefetch"):
-                with self._cond:
-                    self._encoding = payload[0]
-            getattr(self, f"_do_{kind}")(payload)
+            ctx.begin()
+            return job.run(ctx)
 
-    def _fall_back_to_cpu(self, exc: BaseException) -> bool:
-        """Move SAM to the CPU after a GPU out-of-memory error and say so; False if no model."""
-        if not self._move_to_cpu():
-            return False
-        self._announce_fallback(exc)
-        return True
-
-    def _announce_fallback(self, exc: BaseException) -> None:
-        self.fell_back.emit(f"The GPU ran out of memory ({one_line(exc)[:160]}); SAM now runs on the CPU, "
-                            "more slowly. Reopen the checkpoint to try the GPU again.")
-
-    def _move_to_cpu(self) -> bool:
-        """Put the model and the cached embeddings on the CPU and free the GPU's cache."""
-        predictor = self._predictor
-        if predictor is None:
-            return False
-        predictor.model.to("cpu")
-        for each in (predictor, self._bg_predictor):  # the precompute predictor shares the model
-            if each is not None:
-                each.reset_image()
-        self._active = None
-        for key, (embedding, *sizes) in list(self._embeddings.items()):
-            self._embeddings[key] = (embedding.to("cpu"), *sizes)
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-        return True
-
-    def _is_stale(self, request_id: int) -> bool:
-        with self._cond:
-            return request_id != self._latest_decode or self._stopping
-
-
-def _yield_to_the_ui(niceness: int = 5) -> None:
-    """Lower this thread's CPU priority (Linux: per-thread nice; torch's pool threads
-    started from here inherit it), so the UI thread wins the cores while encoding."""
-    if hasattr(os, "setpriority") and sys.platform.startswith("linux"):
-        try:
-            tid = threading.get_native_id()
-            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
-        except OSError:
-            pass
+    def _deliver(self, event: events.Event) -> None:
+        """The one place where what jobs report becomes a signal (from any thread: Qt
+        queues it to the receivers' thread)."""
+        match event:
+            case events.SamLoaded(device, name):
+                self.sam_loaded.emit(device, name)
+            case events.SamKept(device, name):
+                self.sam_kept.emit(device, name)
+            case events.EncodeStarted(key, device):
+                self.encode_started.emit(key, device)
+            case events.EncodeProgress(key, done, total):
+                self.encode_progress.emit(key, done, total)
+            case events.CacheHit(key, seconds):
+                self.cache_hit.emit(key, seconds)
+            case events.Encoded(key, seconds):
+                self.encoded.emit(key, seconds)
+            case events.Decoded(request_id, candidates):
+                self.decoded.emit(request_id, candidates)
+            case events.Failed(kind, text):
+                self.failed.emit(kind, text)
+            case events.FellBack(text):
+                self.fell_back.emit(text)
+            case events.PrelabelProgress(job_id, number, images, done, batches):
+                self.prelabel_progress.emit(job_id, number, images, done, batches)
+            case events.Prelabelled(job_id, image_id, masks):
+                self.prelabelled.emit(job_id, image_id, masks)
+            case events.PrelabelFinished(job_id, cancelled):
+                self.prelabel_finished.emit(job_id, cancelled)
+            case events.Precomputed(key, seconds, was_on_disk):
+                self.precomputed.emit(key, seconds, was_on_disk)
+            case events.PrecomputeFailed(key, text):
+                self.precompute_failed.emit(key, text)
+            case _:
+                raise TypeError(f"no signal for {event!r}")
 
 
-def _check_device(device: str) -> None:
-    """Say plainly when the asked-for device does not exist here (torch's own error is cryptic)."""
-    report = check_device(device)
-    if report.device is None:
-        raise CheckpointError(report.summary)
+class _LaneThread(QThread):
+    """A thread that serves one lane of ``worker``."""
+
+    def __init__(self, worker: SamWorker, lane: Lane) -> None:
+        super().__init__(worker)
+        self._worker, self._lane = worker, lane
+
+    def run(self) -> None:
+        self._worker.serve(self._lane)
+
+
+__all__ = ["AutoMask", "DecodeRequest", "PrelabelItem", "PrelabelJob", "PrelabelParams", "SamWorker"]
