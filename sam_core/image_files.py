@@ -17,6 +17,7 @@ suffix says).
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import tempfile
 import threading
@@ -64,24 +65,64 @@ def list_images(target: str | os.PathLike, recursive: bool = False) -> list[Path
     """The image files of ``target``: a file is taken as it is; a folder gives its image
     files (by suffix, formats OpenCV cannot decode included, so :func:`read_image` can
     say why), sorted case-insensitively by their path inside the folder. Names starting
-    with a dot are left out, and so are the folders they name when ``recursive``.
+    with a dot are left out, and so are the folders they name when ``recursive``;
+    :func:`list_folder` also says what it left out and why.
+
+    Raises FileNotFoundError when ``target`` does not exist.
+    """
+    return list_folder(target, recursive)[0]
+
+
+def list_folder(target: str | os.PathLike, recursive: bool = False) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """:func:`list_images`, and the files with an image suffix it left out, each with a
+    one-line reason (``"<name>: <why>"``): hidden names (starting with a dot), symbolic
+    links whose target is missing, and FIFOs, sockets or devices (reading one could wait
+    forever). Any name the OS gives is listed, bytes that are not UTF-8 included.
 
     Raises FileNotFoundError when ``target`` does not exist.
     """
     target = Path(target)
     if target.is_file():
-        return [target]
+        return [target], []
     if not target.is_dir():
         raise FileNotFoundError(f"{target}: no such file or folder")
     if recursive:
         found = []
         for folder, dirs, files in os.walk(target):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
-            found += [Path(folder) / f for f in files if not f.startswith(".") and is_image_name(f)]
+            found += [Path(folder) / f for f in files if is_image_name(f)]
     else:
-        found = [p for p in target.iterdir() if not p.name.startswith(".") and is_image_name(p)]
-    files = [p for p in found if p.is_file()]
-    return sorted(files, key=lambda p: (p.relative_to(target).as_posix().lower(), p.as_posix()))
+        found = [p for p in target.iterdir() if is_image_name(p)]
+    files, left_out = [], []
+    for path in found:
+        reason = _left_out_because(path)
+        if reason is None:
+            files.append(path)
+        else:
+            left_out.append((path, f"{path.name}: {reason}"))
+    order = lambda p: (p.relative_to(target).as_posix().lower(), p.as_posix())  # noqa: E731
+    return sorted(files, key=order), sorted(left_out, key=lambda item: order(item[0]))
+
+
+def _left_out_because(path: Path) -> str | None:
+    if path.name.startswith("."):
+        return "left out: a hidden file (the name starts with a dot)"
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        try:
+            target = os.readlink(path)
+        except OSError:
+            return "left out: it vanished while the folder was read"
+        return f"left out: a symbolic link to {target}, which does not exist"
+    except OSError as exc:
+        return f"left out: cannot be read ({exc.strerror or exc})"
+    if stat.S_ISDIR(info.st_mode):
+        return "left out: a folder, not an image"
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a socket" if stat.S_ISSOCK(info.st_mode) else "a device"
+        return f"left out: {kind}, not a regular file"
+    return None
 
 
 @dataclass(frozen=True)
@@ -307,5 +348,5 @@ def _has_jpeg_end(data: np.ndarray) -> bool:
 
 
 __all__ = ["IMAGE_SUFFIXES", "UNSUPPORTED_SUFFIXES", "DecodedImage", "ImageReadError", "decode_image",
-           "decode_image_file", "decoder_messages", "is_image_name", "list_images", "read_image", "read_image_file",
-           "sniff_format"]
+           "decode_image_file", "decoder_messages", "is_image_name", "list_folder", "list_images", "read_image",
+           "read_image_file", "sniff_format"]

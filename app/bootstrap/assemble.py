@@ -105,7 +105,7 @@ def make_services(settings: Settings) -> Services:
     worker = SamWorker()
     if settings.embedding_cache_mb:  # encoded images survive restarts: no image is encoded twice
         worker.set_disk_cache(EmbeddingCache(settings.embedding_cache_dir, settings.embedding_cache_mb * 2**20))
-    return Services(settings, worker, ImageLoader(), Exporter(), Autosave(), Precompute(worker))
+    return Services(settings, worker, ImageLoader(limits=settings.limits), Exporter(), Autosave(), Precompute(worker))
 
 
 def make_controllers(services: Services, state: LabelingState, history: History, notices: Notices,

@@ -42,6 +42,7 @@ class Project:
         self._thumbnails: dict[int, np.ndarray] = {}
         self._done: set[int] = set()
         self.skipped: list[str] = []
+        self.image_warnings: dict[int, tuple[str, ...]] = {}  # images that loaded, with what their decoder said
         self.settings: dict[str, Any] = {}
         self.missing: set[int] = set()  # images known from the sidecar but not (readable) in the folder
         self.stored: StoredProject | None = None
@@ -179,8 +180,10 @@ class Project:
                 self.events.settings_changed.emit(key)
 
     # -- images --------------------------------------------------------------------------------------
-    def add_image(self, path: Path, width: int, height: int, thumbnail: np.ndarray | None = None) -> ImageRecord:
-        """Register a readable image file of the folder (with its saved annotations, if any)."""
+    def add_image(self, path: Path, width: int, height: int, thumbnail: np.ndarray | None = None,
+                  warnings: tuple[str, ...] = ()) -> ImageRecord:
+        """Register a readable image file of the folder (with its saved annotations, if any);
+        ``warnings`` are what its decoder reported (one line each), shown with the image."""
         path = Path(path)
         name = path.relative_to(self.folder).as_posix() if path.is_relative_to(self.folder) else path.name
         record = self.dataset.image_by_name(name)
@@ -189,6 +192,8 @@ class Project:
             self._paths[record.id] = path
             if thumbnail is not None:
                 self._thumbnails[record.id] = thumbnail
+            if warnings:
+                self.image_warnings[record.id] = tuple(warnings)
             self.dataset.add_image(record)
             self._attach(record)
         return record
