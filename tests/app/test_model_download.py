@@ -2,7 +2,6 @@
 wrong checksum, offline, HTTP errors, cancel, and adopting a file already on disk."""
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import socket
@@ -15,10 +14,10 @@ import numpy as np
 import pytest
 
 from app.services.checkpoints.catalog import CATALOG, OFFICIAL_BASE_URL, CheckpointEntry, by_size, format_bytes
+from app.services.checkpoints.adopt import adopt
 from app.services.checkpoints.download import (
     DownloadError,
     Progress,
-    adopt,
     download,
     installed,
     network_message,
@@ -194,19 +193,20 @@ def test_cancel_keeps_the_part_for_later(tmp_path, server, entry, blob):
     assert server.ranges[-1] == f"bytes={kept}-"
 
 
-def test_adopting_a_file_checks_it_and_links_or_copies_it(tmp_path, entry, blob):
+def test_adopting_a_file_checks_it_and_copies_it(tmp_path, entry, blob):
     source = tmp_path / "Downloads" / "my copy.pth"
     source.parent.mkdir()
     source.write_bytes(blob)
     path = adopt(source, tmp_path / "models", (entry,))
     assert path == tmp_path / "models" / entry.file_name and path.read_bytes() == blob
+    assert not os.path.samefile(path, source)  # a copy: later changes to the user's file never reach it
     assert installed(entry, tmp_path / "models") == path
     assert adopt(path, tmp_path / "models", (entry,)) == path  # the file already in place
 
 
-def test_adopting_across_drives_copies_the_file(tmp_path, entry, blob, monkeypatch):
+def test_adopting_copies_the_file_with_progress(tmp_path, entry, blob, monkeypatch):
     def no_link(*_args, **_kwargs):
-        raise OSError(errno.EXDEV, "Invalid cross-device link")
+        raise AssertionError("an adopted file is copied, never linked")
 
     monkeypatch.setattr(os, "link", no_link)
     source = tmp_path / "other drive.pth"
@@ -214,7 +214,7 @@ def test_adopting_across_drives_copies_the_file(tmp_path, entry, blob, monkeypat
     reports: list[Progress] = []
     path = adopt(source, tmp_path / "models", (entry,), on_progress=reports.append)
     assert path.read_bytes() == blob and not os.path.samefile(path, source)
-    assert os.listdir(tmp_path / "models") == [entry.file_name]  # no .part left behind
+    assert sorted(os.listdir(tmp_path / "models")) == [entry.file_name, "verified.json"]  # no .part left behind
     assert reports[-1].stage == "copy" and reports[-1].done == SIZE
 
 
@@ -274,7 +274,7 @@ def test_partial_files_larger_than_the_checkpoint_are_discarded(tmp_path, server
     (tmp_path / (entry.file_name + ".part")).write_bytes(blob + b"extra")
     assert download(entry, tmp_path, server.base_url).read_bytes() == blob
     assert server.ranges == [None]
-    assert os.listdir(tmp_path) == [entry.file_name]
+    assert sorted(os.listdir(tmp_path)) == [entry.file_name, "verified.json"]
 
 
 def test_the_download_and_device_code_imports_no_qt():

@@ -178,13 +178,13 @@ def test_a_remembered_checkpoint_that_fails_offers_the_manager_until_one_loads(q
 
 
 def test_an_unexpected_job_error_comes_back_on_one_line(qtbot, monkeypatch, tmp_path):
-    from app.services.checkpoints import download as model_download
+    from app.services.checkpoints import adopt as model_adopt
     from app.services.checkpoints.jobs import ModelJobs
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("the disk\n  exploded")
 
-    monkeypatch.setattr(model_download, "adopt", broken)
+    monkeypatch.setattr(model_adopt, "adopt", broken)
     jobs = ModelJobs()
     with qtbot.waitSignal(jobs.failed, timeout=10000) as failed:
         jobs.adopt(tmp_path / "x.pth", tmp_path / "models")
