@@ -17,7 +17,7 @@ limit                  default                why
 ``max_json_bytes``     1 GiB                  a JSON file (sidecar, import) to parse
 ``max_json_depth``     64 levels              ours nest 6 deep; Python's parser fails
                                               (RecursionError) near 1,000
-``max_mask_pixels``    2**32 px (4 GiB)       the bounding boxes of the masks one file
+``max_mask_pixels``    2**31 px (2 GiB)       the bounding boxes of the masks one file
                                               decodes to, summed (one byte per pixel)
 =====================  =====================  ==========================================
 
@@ -64,7 +64,7 @@ class Limits:
     max_side: int = 1 << 20
     max_json_bytes: int = 1 << 30
     max_json_depth: int = 64
-    max_mask_pixels: int = 1 << 32
+    max_mask_pixels: int = 1 << 31
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_pixels <= PIXEL_CEILING:

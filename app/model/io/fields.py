@@ -99,6 +99,8 @@ def load_json(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, W
     except json.JSONDecodeError as exc:
         raise where.error(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except ValueError as exc:
+        if "integer string conversion" in str(exc):  # Python refuses ints of more than 4,300 digits
+            raise where.error("holds an integer thousands of digits long") from None
         raise where.error(str(exc)) from None
     except RecursionError:  # the depth check makes this unreachable; kept for a parser that recurses more
         raise where.error("nested too deep to parse") from None

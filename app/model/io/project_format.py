@@ -172,7 +172,10 @@ def project_from_json(value: Any, where: Where) -> tuple[list[Category], dict[st
     if isinstance(raw.get("last_image"), str) and raw["last_image"]:
         settings["last_image"] = raw["last_image"]
     if raw.get("view") is not None:
-        view = as_numbers(raw["view"], settings_where["view"], length=4)
+        try:
+            view = as_numbers(raw["view"], settings_where["view"], length=4)
+        except FormatError:
+            view = (0.0, 0.0, 0.0, 0.0)  # only where the window looked: dropped, the image is fitted instead
         if view[2] > 0 and view[3] > 0:  # whether it suits the image is checked when it is shown
             settings["view"] = view
     if raw.get("current_category") is not None:

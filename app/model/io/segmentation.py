@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from app.model import crop_rle as rle_codec
-from app.model.io.fields import Where, as_dict, as_int, as_list, as_number, field
+from app.model.io.fields import Where, as_coordinate, as_dict, as_int, as_list, field
 from app.model.io.polygons import polygons_to_mask
 from app.model.mask import Mask
 from sam_core.limits import LimitError, MaskBudget
@@ -64,9 +64,8 @@ def check_polygons(value: Any, where: Where, height: int, width: int) -> tuple[t
     """COCO polygons checked as our readers and pycocotools need them: lists of x, y pairs, at
     least 3 points each, every vertex within one image size of the image."""
     polygons = []
-    bound = float(max(height, width))
     for i, polygon in enumerate(as_list(value, where)):
-        coords = tuple(as_number(v, where[i][j], bound * 2) for j, v in enumerate(as_list(polygon, where[i])))
+        coords = tuple(as_coordinate(v, where[i][j]) for j, v in enumerate(as_list(polygon, where[i])))
         if len(coords) % 2:
             raise where[i].error(f"must hold x, y pairs, got {len(coords)} numbers")
         if len(coords) < 6:
