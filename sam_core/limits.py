@@ -78,8 +78,8 @@ class Limits:
     @classmethod
     def with_max_megapixels(cls, megapixels: float) -> Limits:
         """The default limits with ``max_pixels`` set to ``megapixels`` million (clamped to
-        1 MP .. :data:`PIXEL_CEILING`); the warning stays at 100 MP or below the maximum."""
-        max_pixels = int(min(max(float(megapixels), 1.0) * MP, PIXEL_CEILING))
+        1 pixel .. :data:`PIXEL_CEILING`); the warning stays at 100 MP or below the maximum."""
+        max_pixels = int(min(max(float(megapixels) * MP, 1.0), PIXEL_CEILING))
         return cls(max_pixels=max_pixels, warn_pixels=min(cls.warn_pixels, max_pixels))
 
     # -- images ---------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ decides to forget them. Changes made while restoring are flagged by
 """
 from __future__ import annotations
 
+import hashlib
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +22,7 @@ import numpy as np
 
 from app.model import Category, Dataset, EmitterGroup, ImageRecord, default_color
 from app.model.io.sidecar import StoredImage, StoredProject
+from app.model.names import display_name, name_bytes
 
 DEFAULT_CATEGORY = "object"
 
@@ -214,8 +216,14 @@ class Project:
         return self._paths.get(image_id) or self.folder / self.dataset.images[image_id].file_name
 
     def key(self, image_id: int) -> str:
-        """Identifies an image's embedding for the worker."""
-        return str(self.path(image_id))
+        """Identifies an image's embedding for the worker: its path, and for a name with bytes that
+        are not UTF-8 (which Qt's strings would drop on the way through a signal) the path as
+        shown plus a hash of its bytes, so it stays unique and survives the trip."""
+        path = str(self.path(image_id))
+        shown = display_name(path)
+        if shown == path:
+            return path
+        return f"{shown}#{hashlib.blake2b(name_bytes(path), digest_size=8).hexdigest()}"
 
     def thumbnail(self, image_id: int) -> np.ndarray | None:
         return self._thumbnails.get(image_id)

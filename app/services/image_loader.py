@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from app.model.io.sidecar import StoredProject, read_sidecar
+from app.model.names import display_name
 from app.services.images import downsample, scan_image
 from sam_core.image_files import ImageReadError, list_folder, read_image
 from sam_core.limits import DEFAULT_LIMITS, Limits
@@ -73,7 +74,7 @@ class ImageLoader(QObject):
             paths, left_out = [], []
         self.listed.emit(scan_id, len(paths))
         for path, reason in left_out:  # hidden names, dangling links, FIFOs: said, never silently dropped
-            self.scan_failed.emit(scan_id, str(path), reason)
+            self._failed(scan_id, path, reason)
         for path in paths:
             with self._lock:
                 if scan_id != self._scan_id:
@@ -81,10 +82,14 @@ class ImageLoader(QObject):
             try:
                 self.scanned.emit(scan_id, scan_image(path, self.thumbnail_side, self.limits))
             except ImageReadError as exc:
-                self.scan_failed.emit(scan_id, str(path), str(exc))
+                self._failed(scan_id, path, str(exc))
             except Exception as exc:  # never lose an error in a pool thread
-                self.scan_failed.emit(scan_id, str(path), f"{Path(path).name}: {exc}")
+                self._failed(scan_id, path, f"{Path(path).name}: {exc}")
         self.scan_finished.emit(scan_id)
+
+    def _failed(self, scan_id: int, path: Path, reason: str) -> None:
+        # Qt's strings drop the bytes of a name that are not UTF-8: say them as \xNN instead.
+        self.scan_failed.emit(scan_id, display_name(str(path)), display_name(reason))
 
     def load(self, key: str, path: Path) -> None:
         """Decode ``path`` fully and make a display copy; reports ``loaded`` or ``load_failed``."""
@@ -96,7 +101,7 @@ class ImageLoader(QObject):
             display, factor = downsample(image, self.max_display_side)
             self.loaded.emit(key, image, display, factor)
         except Exception as exc:
-            self.load_failed.emit(key, str(exc))
+            self.load_failed.emit(key, display_name(str(exc)))
 
     def shutdown(self) -> None:
         with self._lock:
