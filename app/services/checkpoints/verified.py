@@ -20,7 +20,8 @@ import threading
 from pathlib import Path
 
 from app.model.io.atomic import write_json_atomic
-from app.services.checkpoints.catalog import CATALOG, CheckpointEntry
+from app.services.checkpoints import catalog
+from app.services.checkpoints.catalog import CheckpointEntry
 from app.services.checkpoints.transfer import DownloadError, ProgressCallback, sha256_file
 
 RECORD = "verified.json"
@@ -108,9 +109,11 @@ def verify(entry: CheckpointEntry, models_dir: Path, on_progress: ProgressCallba
 
 
 def known_checkpoint(path: str | os.PathLike, models_dir: Path,
-                     entries: tuple[CheckpointEntry, ...] = CATALOG) -> CheckpointEntry | None:
-    """The catalogue entry ``path`` is, when it is a catalogue file of ``models_dir`` (those are
-    verified before use); None for any other checkpoint the user opens."""
+                     entries: tuple[CheckpointEntry, ...] | None = None) -> CheckpointEntry | None:
+    """The catalogue entry (of ``entries``, by default the catalogue) ``path`` is, when it is a
+    catalogue file of ``models_dir`` (those are verified before use); None for any other
+    checkpoint the user opens."""
+    entries = catalog.CATALOG if entries is None else entries
     path = Path(path)
     try:
         inside = path.parent.resolve() == Path(models_dir).resolve()
