@@ -25,7 +25,6 @@ All functions here do disk I/O: call them off the UI thread.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
@@ -39,9 +38,8 @@ from typing import Any
 
 from app.model.annotation import Annotation, Category, ImageRecord
 from app.model.io.atomic import move_atomic, remove_stale_temporaries, write_bytes_atomic
+from app.model.io.confined import OutsideProjectError, confined_dir, not_a_real_folder
 from app.model.io.fields import FormatError, load_json
-from app.model.names import display_name, name_bytes
-from sam_core.limits import DEFAULT_LIMITS, Limits
 from app.model.io.project_format import (
     NewerVersionError,
     StoredImage,
@@ -51,6 +49,8 @@ from app.model.io.project_format import (
     project_from_json,
     project_to_json,
 )
+from app.model.names import display_name, name_bytes
+from sam_core.limits import DEFAULT_LIMITS, Limits
 
 SIDECAR = ".maskwright"
 _UNSAFE = set('/\\:*?"<>|%')
@@ -111,49 +111,6 @@ def image_file_stem(file_name: str) -> str:
     return stem
 
 
-class OutsideProjectError(OSError):
-    """A sidecar folder is a symbolic link (or not a folder): writing there would land outside
-    the project. ``strerror`` is the one-line reason."""
-
-
-def confined_dir(paths: SidecarPaths, directory: Path) -> Path:
-    """Make sure ``directory`` (the sidecar root or a folder in it) exists as a real folder
-    inside the project, creating what is missing; raises :class:`OutsideProjectError` when a
-    part of it is a symbolic link or not a folder. Called before every write."""
-    current = paths.folder
-    for part in directory.relative_to(paths.folder).parts:
-        current = current / part
-        problem = _not_a_real_folder(current)
-        if problem == "missing":
-            try:
-                os.mkdir(current)
-            except FileExistsError:  # made meanwhile (or a link put there): look again
-                problem = _not_a_real_folder(current)
-            else:
-                continue
-        if problem is not None:
-            raise OutsideProjectError(errno.ENOTDIR, f"{problem}; Maskwright writes only inside the project",
-                                      str(current))
-    return directory
-
-
-def _not_a_real_folder(path: Path) -> str | None:
-    """None for a real folder; "missing"; else why it is not one, in a few words."""
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return "missing"
-    if stat.S_ISLNK(info.st_mode):
-        try:
-            target = os.readlink(path)
-        except OSError:
-            target = "?"
-        return f"{path} is a symbolic link (to {target})"
-    if not stat.S_ISDIR(info.st_mode):
-        return f"{path} is not a folder"
-    return None
-
-
 @dataclass(frozen=True)
 class SessionInfo:
     """Who had the project open: written at open, removed at a clean close."""
@@ -212,11 +169,11 @@ def read_sidecar(folder: Path | str, limits: Limits = DEFAULT_LIMITS) -> StoredP
     raises for what the files hold; ``limits`` bounds what they may describe."""
     paths = SidecarPaths(Path(folder))
     stored = StoredProject(paths.folder)
-    if _not_a_real_folder(paths.root) == "missing":
+    if not_a_real_folder(paths.root) == "missing":
         return stored
     stored.exists = True
     for directory in (paths.root, paths.annotations_dir, paths.set_aside_dir):
-        problem = _not_a_real_folder(directory)
+        problem = not_a_real_folder(directory)
         if problem not in (None, "missing"):
             stored.frozen = f"{problem}, outside the project; this Maskwright neither reads nor writes it"
             stored.problems.append(stored.frozen)
@@ -330,7 +287,7 @@ def _set_aside_problem(paths: SidecarPaths, path: Path, error: Exception, stored
 
 def set_aside(paths: SidecarPaths, path: Path) -> Path:
     """Move ``path`` into ``set-aside/`` under a timestamped name; returns the new path."""
-    confined_dir(paths, paths.set_aside_dir)
+    confined_dir(paths.folder, paths.set_aside_dir)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     target = paths.set_aside_dir / f"{path.stem}.{stamp}{path.suffix}"
     n = 1
@@ -342,23 +299,23 @@ def set_aside(paths: SidecarPaths, path: Path) -> Path:
 
 
 def write_project_file(paths: SidecarPaths, categories: list[Category], settings: dict[str, Any]) -> Path:
-    confined_dir(paths, paths.root)
+    confined_dir(paths.folder, paths.root)
     write_bytes_atomic(paths.project_file, document_bytes(project_to_json(categories, settings)))
     return paths.project_file
 
 
 def write_image_file(paths: SidecarPaths, image: ImageRecord, done: bool, annotations: list[Annotation]) -> Path:
     path = paths.image_file(image.file_name)
-    confined_dir(paths, paths.annotations_dir)
+    confined_dir(paths.folder, paths.annotations_dir)
     write_bytes_atomic(path, document_bytes(image_to_json(image, done, annotations)))
     return path
 
 
 def set_aside_image_file(paths: SidecarPaths, file_name: str) -> Path | None:
     """Move an image's file aside (the image left the project); None when it has none."""
-    if _not_a_real_folder(paths.annotations_dir) == "missing":
+    if not_a_real_folder(paths.annotations_dir) == "missing":
         return None
-    confined_dir(paths, paths.annotations_dir)  # a link there raises: nothing is moved through it
+    confined_dir(paths.folder, paths.annotations_dir)  # a link there raises: nothing is moved through it
     path = paths.image_file(file_name)
     if not path.exists():
         return None
@@ -367,14 +324,14 @@ def set_aside_image_file(paths: SidecarPaths, file_name: str) -> Path | None:
 
 def open_session(paths: SidecarPaths) -> None:
     """Mark the project open by this process; a marker found at the next open means a crash."""
-    confined_dir(paths, paths.root)
+    confined_dir(paths.folder, paths.root)
     marker = {"pid": os.getpid(), "host": socket.gethostname(), "started": datetime.now().isoformat(timespec="seconds")}
     write_bytes_atomic(paths.session_file, json.dumps(marker).encode("ascii"))
 
 
 def close_session(paths: SidecarPaths) -> None:
     """Remove this process's marker (a clean close)."""
-    if _not_a_real_folder(paths.root) is not None:
+    if not_a_real_folder(paths.root) is not None:
         return  # gone, or a link: nothing of ours to remove there
     try:
         value = json.loads(paths.session_file.read_bytes())
