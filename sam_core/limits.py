@@ -136,20 +136,19 @@ class MaskBudget:
         self.left -= int(pixels)
 
 
-# The bytes that shape JSON: quotes, backslashes (which may escape a quote) and brackets.
-_STRUCTURAL = np.zeros(256, dtype=bool)
-_STRUCTURAL[[ord(c) for c in '"\\[]{}']] = True
-_CHUNK = 1 << 24
+# The bytes that shape JSON (quotes, backslashes, which may escape a quote, and brackets) as 1,
+# every other byte as 0: ``bytes.translate`` with this table marks them at C speed.
+_STRUCTURAL = bytes(1 if chr(code) in '"\\[]{}' else 0 for code in range(256))
 
 
 def json_depth(data: bytes) -> int:
     """How deep the arrays and objects of the JSON text ``data`` nest (0 for a scalar), without
-    parsing it and without recursion, so it is safe on any input: numpy finds the few
-    structural bytes, then works on those alone. Text that is not JSON gives some number
+    parsing it and without recursion, so it is safe on any input: the few structural bytes are
+    found in one C pass, then numpy works on those alone (about half the time ``json.loads``
+    takes for RLE-heavy files, much less for others). Text that is not JSON gives some number
     (the parser rejects it anyway)."""
+    positions = np.flatnonzero(np.frombuffer(bytes(data).translate(_STRUCTURAL), dtype=np.bool_))
     codes = np.frombuffer(data, dtype=np.uint8)
-    positions = np.concatenate([np.flatnonzero(_STRUCTURAL[codes[i : i + _CHUNK]]) + i
-                                for i in range(0, len(codes), _CHUNK)] or [np.zeros(0, np.int64)])
     if not len(positions):
         return 0
     values = codes[positions]

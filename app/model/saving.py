@@ -72,7 +72,9 @@ class SaveResult:
         return self.retry is None
 
 
-def write_snapshot(snapshot: Snapshot, protected: Mapping[Path, str] | set[Path] | frozenset[Path] = frozenset()) -> SaveResult:
+def write_snapshot(
+    snapshot: Snapshot, protected: Mapping[Path, str] | set[Path] | frozenset[Path] = frozenset()
+) -> SaveResult:
     """Write ``snapshot``: session marker, set-asides, ``project.json``, then image files.
 
     Files in ``protected`` (written by a newer Maskwright, or broken and not movable

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 from app.services.checkpoints import catalog as model_catalog
 from app.services.checkpoints.catalog import CheckpointEntry
 from app.services.checkpoints.download import Progress
-from app.services.checkpoints.verified import installed, present
 from app.services.checkpoints.jobs import ModelJobs
+from app.services.checkpoints.verified import installed, present
 
 NETWORK_KINDS = ("network", "http", "size", "interrupted")
 
