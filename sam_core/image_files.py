@@ -17,10 +17,18 @@ suffix says).
 from __future__ import annotations
 
 import os
+import stat
+import sys
+import tempfile
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .image_header import header_size
+from .limits import DEFAULT_LIMITS, LimitError, Limits
 from .utils.image import to_rgb_uint8
 
 #: Suffixes read as images. The last ones decode when this OpenCV build supports them.
@@ -57,28 +65,97 @@ def list_images(target: str | os.PathLike, recursive: bool = False) -> list[Path
     """The image files of ``target``: a file is taken as it is; a folder gives its image
     files (by suffix, formats OpenCV cannot decode included, so :func:`read_image` can
     say why), sorted case-insensitively by their path inside the folder. Names starting
-    with a dot are left out, and so are the folders they name when ``recursive``.
+    with a dot are left out, and so are the folders they name when ``recursive``;
+    :func:`list_folder` also says what it left out and why.
+
+    Raises FileNotFoundError when ``target`` does not exist.
+    """
+    return list_folder(target, recursive)[0]
+
+
+def list_folder(target: str | os.PathLike, recursive: bool = False) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """:func:`list_images`, and the files with an image suffix it left out, each with a
+    one-line reason (``"<name>: <why>"``): hidden names (starting with a dot), symbolic
+    links whose target is missing, and FIFOs, sockets or devices (reading one could wait
+    forever). Any name the OS gives is listed, bytes that are not UTF-8 included.
 
     Raises FileNotFoundError when ``target`` does not exist.
     """
     target = Path(target)
     if target.is_file():
-        return [target]
+        return [target], []
     if not target.is_dir():
         raise FileNotFoundError(f"{target}: no such file or folder")
     if recursive:
         found = []
         for folder, dirs, files in os.walk(target):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
-            found += [Path(folder) / f for f in files if not f.startswith(".") and is_image_name(f)]
+            found += [Path(folder) / f for f in files if is_image_name(f)]
     else:
-        found = [p for p in target.iterdir() if not p.name.startswith(".") and is_image_name(p)]
-    files = [p for p in found if p.is_file()]
-    return sorted(files, key=lambda p: (p.relative_to(target).as_posix().lower(), p.as_posix()))
+        found = [p for p in target.iterdir() if is_image_name(p)]
+    files, left_out = [], []
+    for path in found:
+        reason = _left_out_because(path)
+        if reason is None:
+            files.append(path)
+        else:
+            left_out.append((path, f"{path.name}: {reason}"))
+    order = lambda p: (p.relative_to(target).as_posix().lower(), p.as_posix())  # noqa: E731
+    return sorted(files, key=order), sorted(left_out, key=lambda item: order(item[0]))
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
+def _left_out_because(path: Path) -> str | None:
+    if path.name.startswith("."):
+        return "left out: a hidden file (the name starts with a dot)"
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        try:
+            target = os.readlink(path)
+        except OSError:
+            return "left out: it vanished while the folder was read"
+        return f"left out: a symbolic link to {target}, which does not exist"
+    except OSError as exc:
+        return f"left out: cannot be read ({exc.strerror or exc})"
+    if stat.S_ISDIR(info.st_mode):
+        return "left out: a folder, not an image"
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a socket" if stat.S_ISSOCK(info.st_mode) else "a device"
+        return f"left out: {kind}, not a regular file"
+    return None
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """What :func:`read_image_file` read. ``pixels`` is C-contiguous HxWx3 uint8 RGB, EXIF-rotated:
+    the whole image, or when a ``max_side`` was asked for, possibly a shrunk copy (``reduced``);
+    ``size`` is the whole image's (H, W) either way. ``warnings`` are one line each, without the
+    file name: a very large image, or what the decoder reported about damaged data it decoded
+    anyway (a truncated JPEG shows grey where its data ends)."""
+
+    pixels: np.ndarray
+    size: tuple[int, int]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def reduced(self) -> bool:
+        return self.pixels.shape[:2] != self.size
+
+
+def read_image(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> np.ndarray:
     """The image at ``path`` as a C-contiguous HxWx3 uint8 RGB array, EXIF-rotated.
+
+    Raises :class:`ImageReadError` with a one-line reason, also for an image beyond ``limits``
+    (checked on the header, before decoding). :func:`read_image_file` also gives the warnings.
+    """
+    return read_image_file(path, limits).pixels
+
+
+def read_image_file(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS,
+                    max_side: int | None = None) -> DecodedImage:
+    """Read the image at ``path`` (see :class:`DecodedImage`). With ``max_side``, an image
+    bigger than that may come back shrunk, as little as to ``max_side`` on its longest side: a
+    JPEG is then decoded at 1/2, 1/4 or 1/8 scale directly (fast, a fraction of the memory).
 
     Raises :class:`ImageReadError` with a one-line reason.
     """
@@ -87,15 +164,18 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
         raise ImageReadError(path, f"cannot read the file ({exc.strerror or exc})") from None
-    return decode_image(data, path)
+    return decode_image_file(data, path, limits, max_side)
 
 
-def decode_image(data: bytes | np.ndarray, path: str | os.PathLike) -> np.ndarray:
-    """The encoded image file ``data`` (its bytes) as :func:`read_image` returns it;
-    ``path`` names the file in errors and its suffix is checked as there.
+def decode_image(data: bytes | np.ndarray, path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> np.ndarray:
+    """The encoded image file ``data`` (its bytes) as :func:`read_image` returns it; ``path``
+    names the file in errors and its suffix is checked as there."""
+    return decode_image_file(data, path, limits).pixels
 
-    Raises :class:`ImageReadError` with a one-line reason.
-    """
+
+def decode_image_file(data: bytes | np.ndarray, path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS,
+                      max_side: int | None = None) -> DecodedImage:
+    """:func:`read_image_file` for a file's bytes already in memory."""
     import cv2  # the only codec dependency of sam_core; see the module docstring
 
     path = Path(path)
@@ -108,12 +188,22 @@ def decode_image(data: bytes | np.ndarray, path: str | os.PathLike) -> np.ndarra
         raise ImageReadError(path, f"unsupported format ({kind or unsupported}); convert it to PNG or JPEG")
     if kind == "JPEG" and not _has_jpeg_end(data):
         raise ImageReadError(path, "truncated JPEG (the file ends before the image data does)")
-    try:
-        image = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
-    except cv2.error as exc:
-        raise ImageReadError(path, _decoder_failure(exc)) from None
-    except MemoryError:
-        raise ImageReadError(path, "not enough memory to decode the image") from None
+    stored = header_size(data)
+    warnings = [] if stored is None else _check_size(path, limits, *stored)
+    flags, scale = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR, 1
+    if kind == "JPEG" and stored is not None and max_side:
+        scale = next((s for s in (8, 4, 2) if -(-max(stored) // s) >= max_side), 1)
+        if scale > 1 and -(-stored[0] // scale) == -(-stored[1] // scale) and stored[0] != stored[1]:
+            scale = 1  # a shrunk shape would not tell whether EXIF turned the image
+        flags = {8: cv2.IMREAD_REDUCED_COLOR_8, 4: cv2.IMREAD_REDUCED_COLOR_4, 2: cv2.IMREAD_REDUCED_COLOR_2}.get(
+            scale, flags)
+    with decoder_messages() as said:
+        try:
+            image = cv2.imdecode(data, flags)
+        except cv2.error as exc:
+            raise ImageReadError(path, _decoder_failure(exc)) from None
+        except MemoryError:
+            raise ImageReadError(path, "not enough memory to decode the image") from None
     if image is None:
         if kind in _CORE_FORMATS:
             raise ImageReadError(path, f"not a readable image (corrupt or truncated {kind} data)")
@@ -122,10 +212,92 @@ def decode_image(data: bytes | np.ndarray, path: str | os.PathLike) -> np.ndarra
                 path, f"not a readable image ({kind} is damaged or not supported by this OpenCV build; "
                 "convert it to PNG or JPEG)")
         raise ImageReadError(path, "not a readable image (unknown or unsupported format)")
+    size = image.shape[:2]
+    if scale > 1:
+        turned = image.shape[0] != -(-stored[1] // scale)
+        size = (stored[0], stored[1]) if turned else (stored[1], stored[0])
+    elif stored is None or (size[1], size[0]) not in (stored, stored[::-1]):  # the header told nothing true
+        warnings = _check_size(path, limits, size[1], size[0])
+    if said:
+        warnings.append("the decoder reported damaged data (" + "; ".join(said)[:300]
+                        + "): parts of the image may be missing or grey")
     try:
-        return to_rgb_uint8(image, "BGR" if image.ndim == 3 else "RGB")
+        pixels = _to_rgb(image)
     except ValueError as exc:
         raise ImageReadError(path, str(exc)) from None
+    del image
+    if max_side and max(pixels.shape[:2]) > max_side:
+        factor = max(pixels.shape[:2]) / max_side
+        shrunk = (max(1, round(pixels.shape[1] / factor)), max(1, round(pixels.shape[0] / factor)))
+        pixels = np.ascontiguousarray(cv2.resize(pixels, shrunk, interpolation=cv2.INTER_AREA))
+    return DecodedImage(pixels, (int(size[0]), int(size[1])), tuple(warnings))
+
+
+def _check_size(path: Path, limits: Limits, width: int, height: int) -> list[str]:
+    try:
+        warning = limits.check_image_size(width, height)
+    except LimitError as exc:
+        raise ImageReadError(path, str(exc)) from None
+    return [] if warning is None else [warning]
+
+
+def _to_rgb(image: np.ndarray) -> np.ndarray:
+    """OpenCV's BGR(A) or grey decode as RGB, converting 8-bit colour in place so a big image
+    is never held twice."""
+    import cv2
+
+    if image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3 and image.flags.c_contiguous:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=image)
+    if image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 4:
+        return np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGRA2RGB))
+    if image.dtype == np.uint8 and image.ndim == 2:
+        return np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_GRAY2RGB))
+    return to_rgb_uint8(image, "BGR" if image.ndim == 3 else "RGB")
+
+
+_STDERR = threading.Lock()
+
+
+@contextmanager
+def decoder_messages():
+    """Collect, as a list of lines, what the codecs print to the process's standard error
+    (file descriptor 2) meanwhile: libjpeg says "Corrupt JPEG data: premature end of data
+    segment" there and decodes grey for the rest, and OpenCV gives no other sign of it.
+
+    fd 2 belongs to the whole process, so decodes that collect take turns (a lock), and what
+    was captured is written on to the real standard error afterwards: nothing another thread
+    printed meanwhile is lost, only delayed.
+    """
+    lines: list[str] = []
+    with _STDERR:
+        try:
+            sys.stderr.flush()
+        except (AttributeError, OSError, ValueError):  # no usable sys.stderr (a windowed frozen build)
+            pass
+        try:
+            saved = os.dup(2)
+        except OSError:  # no fd 2 at all: nothing to collect
+            yield lines
+            return
+        sink = tempfile.TemporaryFile()
+        try:
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield lines
+            finally:
+                os.dup2(saved, 2)
+            sink.seek(0)
+            text = sink.read()
+        finally:
+            os.close(saved)
+            sink.close()
+    if text:
+        try:
+            os.write(2, text)
+        except OSError:
+            pass
+        lines.extend(dict.fromkeys(line.strip() for line in text.decode("utf-8", "replace").splitlines()
+                                   if line.strip()))
 
 
 def sniff_format(head: bytes) -> str | None:
@@ -175,5 +347,6 @@ def _has_jpeg_end(data: np.ndarray) -> bool:
     return tail.endswith(b"\xff\xd9")
 
 
-__all__ = ["IMAGE_SUFFIXES", "UNSUPPORTED_SUFFIXES", "ImageReadError", "decode_image", "is_image_name",
-           "list_images", "read_image", "sniff_format"]
+__all__ = ["IMAGE_SUFFIXES", "UNSUPPORTED_SUFFIXES", "DecodedImage", "ImageReadError", "decode_image",
+           "decode_image_file", "decoder_messages", "is_image_name", "list_folder", "list_images", "read_image",
+           "read_image_file", "sniff_format"]

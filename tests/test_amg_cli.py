@@ -154,7 +154,7 @@ def test_bad_images_fail_one_line_each_and_others_still_written(tmp_path, tiny_c
     folder = tmp_path / "images"
     folder.mkdir()
     (folder / "broken.jpg").write_bytes(b"\xff\xd8 definitely not a jpeg")
-    (folder / "huge.png").write_bytes(png_claiming(40_000, 40_000))  # over OpenCV's 2**30 pixels
+    (folder / "huge.png").write_bytes(png_claiming(40_000, 40_000))  # over the 500 MP limit (and OpenCV's 2**30)
     write(folder / "good.png", photo_rgb[..., ::-1])
     out = tmp_path / "out"
     rc = main([str(folder), "--checkpoint", str(tiny_checkpoint), "--out", str(out), *FAST])
@@ -164,8 +164,8 @@ def test_bad_images_fail_one_line_each_and_others_still_written(tmp_path, tiny_c
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert errors == [
         f"error: {folder / 'broken.jpg'}: not a readable image (unknown or unsupported format)",
-        f"error: {folder / 'huge.png'}: too many pixels to decode (OpenCV's limit is 1,073,741,824; "
-        "OPENCV_IO_MAX_IMAGE_PIXELS raises it)",
+        f"error: {folder / 'huge.png'}: 40000 x 40000 = 1,600 MP is more than the 500 MP limit "
+        "(max_image_megapixels in the settings raises it)",
     ]
     assert "Traceback" not in err
 

@@ -15,6 +15,7 @@ from app.model.labeling_state import LabelingState
 from app.model.notices import Notices
 from app.services.autosave import Autosave
 from app.services.checkpoints.device_probe import DeviceProbe
+from app.services.checkpoints.jobs import ModelJobs
 from app.services.exporter import Exporter
 from app.services.image_loader import ImageLoader
 from app.services.precompute import Precompute
@@ -99,13 +100,15 @@ class App:
         services.loader.shutdown()
         services.exporter.wait()
         services.autosave.stop()
+        if self.controllers.checkpoints.checks is not None:
+            self.controllers.checkpoints.checks.shutdown()
 
 
 def make_services(settings: Settings) -> Services:
     worker = SamWorker()
     if settings.embedding_cache_mb:  # encoded images survive restarts: no image is encoded twice
         worker.set_disk_cache(EmbeddingCache(settings.embedding_cache_dir, settings.embedding_cache_mb * 2**20))
-    return Services(settings, worker, ImageLoader(), Exporter(), Autosave(), Precompute(worker))
+    return Services(settings, worker, ImageLoader(limits=settings.limits), Exporter(), Autosave(), Precompute(worker))
 
 
 def make_controllers(services: Services, state: LabelingState, history: History, notices: Notices,
@@ -122,7 +125,7 @@ def make_controllers(services: Services, state: LabelingState, history: History,
         categories=CategoryEditor(state, history, notices),
         annotations=AnnotationEditor(state, history),
         undo=Undo(history, notices),
-        checkpoints=CheckpointLoader(state, s.worker, s.settings, notices),
+        checkpoints=CheckpointLoader(state, s.worker, s.settings, notices, ModelJobs()),
         export=ExportController(state, s.exporter, notices),
         precompute=PrecomputeLauncher(state, s.precompute, notices),
         keeper=keeper,

@@ -145,6 +145,7 @@ def _run_checks(checks: Checklist, tmp: Path, device: str, gui: bool) -> None:
     def export_sa1b() -> str:
         return _check_sa1b(state["dataset"], tmp / "sa1b")
 
+    checks.run("read images: PNG, JPEG, a damaged JPEG flagged", lambda: _check_images(tmp, photo))
     checks.run("write a random-weight checkpoint", make_checkpoint)
     checks.run("load it", load)
     checks.run("encode an image", encode)
@@ -155,6 +156,28 @@ def _run_checks(checks: Checklist, tmp: Path, device: str, gui: bool) -> None:
     if gui:
         checks.run("the window, offscreen: load, encode, click, accept",
                    lambda: _check_window(tmp, checkpoint, photo, device))
+
+
+def _check_images(tmp: Path, photo: np.ndarray) -> str:
+    """The one image reader with this build's codecs: PNG exact, JPEG close, and a JPEG cut short
+    (still ending in FF D9) read with a warning, as the image list and the messages show it."""
+    import cv2
+
+    from sam_core.image_files import read_image_file
+
+    folder = tmp / "images-check"
+    folder.mkdir()
+    bgr = np.ascontiguousarray(photo[:, :, ::-1])
+    cv2.imencode(".png", bgr)[1].tofile(folder / "check.png")
+    jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+    (folder / "check.jpg").write_bytes(jpeg)
+    (folder / "cut.jpg").write_bytes(jpeg[: len(jpeg) // 2] + b"\xff\xd9")
+    png, jpg, cut = (read_image_file(folder / name) for name in ("check.png", "check.jpg", "cut.jpg"))
+    _require(np.array_equal(png.pixels, photo) and not png.warnings, "the PNG did not read back exactly")
+    error = float(np.abs(jpg.pixels.astype(np.int16) - photo).mean())
+    _require(jpg.size == photo.shape[:2] and error < 8 and not jpg.warnings, f"the JPEG read back wrong ({error:.1f})")
+    _require(cut.size == photo.shape[:2] and len(cut.warnings) == 1, "a damaged JPEG was not flagged")
+    return f"PNG exact, JPEG mean error {error:.1f}, damaged JPEG flagged: {cut.warnings[0][:60]}…"
 
 
 def _dataset(sam_mask: np.ndarray, predicted_iou: float):

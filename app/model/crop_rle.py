@@ -14,16 +14,27 @@ tests check both directions against ``pycocotools.mask``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from pycocotools import mask as mask_utils
 
-_MAX_COUNT = 2**32 - 1  # pycocotools stores counts as uint32
+_MAX_COUNT = 2**32 - 1  # pycocotools stores counts (and so the pixels of an image) as uint32
+
+
+def check_rle_size(height: int, width: int) -> None:
+    """``ValueError`` for a mask COCO RLE cannot describe: more than 2**32 - 1 pixels, whose
+    runs would wrap in pycocotools' uint32 counts."""
+    if height * width > _MAX_COUNT:
+        raise ValueError(f"a mask of {height} x {width} = {height * width:,} pixels is more than COCO RLE "
+                         f"can describe ({_MAX_COUNT:,})")
 
 
 def crop_to_counts(crop: np.ndarray, x: int, y: int, height: int, width: int) -> np.ndarray:
     """Uncompressed RLE counts (uint32, 1-D) of the full ``height`` x ``width`` mask
     that is ``crop`` (bool, h x w, row-major) placed at column ``x``, row ``y`` and
     False elsewhere. Identical to ``pycocotools.mask.encode`` of the full mask."""
+    check_rle_size(height, width)
     total = height * width
     h, w = crop.shape
     if crop.size == 0:
@@ -102,13 +113,18 @@ def string_to_counts(text: str | bytes) -> np.ndarray:
     return counts
 
 
-def counts_to_crop(counts: np.ndarray, height: int, width: int) -> tuple[np.ndarray, int, int]:
+def counts_to_crop(
+    counts: np.ndarray, height: int, width: int, reserve: Callable[[int], None] | None = None
+) -> tuple[np.ndarray, int, int]:
     """Inverse of :func:`crop_to_counts`: return ``(crop, x, y)``, the tight bool crop
     (row-major, C-contiguous) of the mask and its column/row in the image.
 
     An empty mask gives a 0 x 0 crop at (0, 0). Raises ``ValueError`` when the counts
-    are negative or do not sum to ``height * width``.
+    are negative or do not sum to ``height * width``. ``reserve``, when given, is called
+    with the crop's pixel count before the crop is allocated (and may raise to refuse it):
+    a few bytes of counts can describe a mask of any size.
     """
+    check_rle_size(height, width)
     counts = np.asarray(counts, dtype=np.int64)
     if counts.ndim != 1:
         raise ValueError("counts must be one-dimensional")
@@ -140,6 +156,8 @@ def counts_to_crop(counts: np.ndarray, height: int, width: int) -> tuple[np.ndar
     x0, x1 = int(seg_col[0]), int(seg_col[-1]) + 1
     y0, y1 = int(top.min()), int(bottom.max())
     h, w = y1 - y0, x1 - x0
+    if reserve is not None:
+        reserve(h * w)
     # Toggle at each segment's first row and the row after its last: segments in a
     # column are disjoint and apart, so a running XOR down the columns fills them.
     toggles = np.zeros((h + 1, w), dtype=bool)

@@ -12,6 +12,7 @@ mask, e.g. with :meth:`Mask.with_region`, and swapping it into the annotation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -83,12 +84,14 @@ class Mask:
         return cls(np.zeros((0, 0), dtype=bool), 0, 0, height, width)
 
     @classmethod
-    def from_counts(cls, counts: np.ndarray, height: int, width: int) -> Mask:
+    def from_counts(cls, counts: np.ndarray, height: int, width: int,
+                    reserve: Callable[[int], None] | None = None) -> Mask:
         """From uncompressed column-major RLE counts (see :mod:`app.model.crop_rle`).
-        Raises ``ValueError`` when they do not describe a ``height`` x ``width`` mask."""
+        Raises ``ValueError`` when they do not describe a ``height`` x ``width`` mask.
+        ``reserve`` is told the crop's pixel count before it is allocated (a budget may refuse it)."""
         if height <= 0 or width <= 0:
             raise ValueError(f"image size must be positive, got {height} x {width}")
-        crop, x, y = rle_codec.counts_to_crop(counts, height, width)
+        crop, x, y = rle_codec.counts_to_crop(counts, height, width, reserve)
         mask = cls.__new__(cls)
         mask._set(crop, x, y, int(height), int(width))  # already tight, new and C-contiguous
         return mask

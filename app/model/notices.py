@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from app.model.events import EmitterGroup
+from app.model.names import display_name
 
 LEVELS = ("info", "warning", "error")
 
@@ -35,7 +36,7 @@ class Notices:
     def post(self, level: str, html: str) -> Notice:
         if level not in LEVELS:
             raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
-        notice = Notice(level, html)
+        notice = Notice(level, display_name(html))  # file names with bytes that are not UTF-8, readable
         self.items.append(notice)
         self.events.posted.emit(notice)
         return notice
@@ -50,7 +51,7 @@ class Notices:
         return self.post("error", html)
 
     def status(self, text: str) -> None:
-        self.events.status.emit(text)
+        self.events.status.emit(display_name(text))
 
 
 __all__ = ["LEVELS", "Notice", "Notices"]

@@ -12,6 +12,7 @@ decides to forget them. Changes made while restoring are flagged by
 """
 from __future__ import annotations
 
+import hashlib
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +22,7 @@ import numpy as np
 
 from app.model import Category, Dataset, EmitterGroup, ImageRecord, default_color
 from app.model.io.sidecar import StoredImage, StoredProject
+from app.model.names import display_name, name_bytes
 
 DEFAULT_CATEGORY = "object"
 
@@ -42,6 +44,7 @@ class Project:
         self._thumbnails: dict[int, np.ndarray] = {}
         self._done: set[int] = set()
         self.skipped: list[str] = []
+        self.image_warnings: dict[int, tuple[str, ...]] = {}  # images that loaded, with what their decoder said
         self.settings: dict[str, Any] = {}
         self.missing: set[int] = set()  # images known from the sidecar but not (readable) in the folder
         self.stored: StoredProject | None = None
@@ -179,8 +182,10 @@ class Project:
                 self.events.settings_changed.emit(key)
 
     # -- images --------------------------------------------------------------------------------------
-    def add_image(self, path: Path, width: int, height: int, thumbnail: np.ndarray | None = None) -> ImageRecord:
-        """Register a readable image file of the folder (with its saved annotations, if any)."""
+    def add_image(self, path: Path, width: int, height: int, thumbnail: np.ndarray | None = None,
+                  warnings: tuple[str, ...] = ()) -> ImageRecord:
+        """Register a readable image file of the folder (with its saved annotations, if any);
+        ``warnings`` are what its decoder reported (one line each), shown with the image."""
         path = Path(path)
         name = path.relative_to(self.folder).as_posix() if path.is_relative_to(self.folder) else path.name
         record = self.dataset.image_by_name(name)
@@ -189,6 +194,8 @@ class Project:
             self._paths[record.id] = path
             if thumbnail is not None:
                 self._thumbnails[record.id] = thumbnail
+            if warnings:
+                self.image_warnings[record.id] = tuple(warnings)
             self.dataset.add_image(record)
             self._attach(record)
         return record
@@ -209,8 +216,14 @@ class Project:
         return self._paths.get(image_id) or self.folder / self.dataset.images[image_id].file_name
 
     def key(self, image_id: int) -> str:
-        """Identifies an image's embedding for the worker."""
-        return str(self.path(image_id))
+        """Identifies an image's embedding for the worker: its path, and for a name with bytes that
+        are not UTF-8 (which Qt's strings would drop on the way through a signal) the path as
+        shown plus a hash of its bytes, so it stays unique and survives the trip."""
+        path = str(self.path(image_id))
+        shown = display_name(path)
+        if shown == path:
+            return path
+        return f"{shown}#{hashlib.blake2b(name_bytes(path), digest_size=8).hexdigest()}"
 
     def thumbnail(self, image_id: int) -> np.ndarray | None:
         return self._thumbnails.get(image_id)

@@ -11,19 +11,21 @@ pending until a later save succeeds.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app.model import Annotation, Category, ImageRecord
 from app.model.io.sidecar import (
+    NEWER,
     SidecarPaths,
     open_session,
     set_aside_image_file,
     write_image_file,
     write_project_file,
 )
+from app.model.names import display_name
 from app.model.project import Project
 
 SAVE_DELAY_S = 0.25  # from the first unsaved change to its write starting: well within a second
@@ -70,31 +72,45 @@ class SaveResult:
         return self.retry is None
 
 
-def write_snapshot(snapshot: Snapshot, protected: set[Path] | frozenset[Path] = frozenset()) -> SaveResult:
+def write_snapshot(
+    snapshot: Snapshot, protected: Mapping[Path, str] | set[Path] | frozenset[Path] = frozenset()
+) -> SaveResult:
     """Write ``snapshot``: session marker, set-asides, ``project.json``, then image files.
 
-    Files in ``protected`` (written by a newer Maskwright) are never overwritten:
-    their images stay unsaved. Never raises for I/O errors; see :class:`SaveResult`.
+    Files in ``protected`` (written by a newer Maskwright, or broken and not movable
+    aside; a mapping gives the reason) are never overwritten: their images stay unsaved.
+    Each file is written on its own: whatever goes wrong with one (I/O, a mask that
+    cannot be encoded, a name, any exception) is reported for that file and leaves it
+    pending, and the others are still written. Never raises; see :class:`SaveResult`.
     """
     paths = snapshot.paths
     result = SaveResult(snapshot)
     failed_session, failed_aside, failed_images = False, [], []
     failed_project = False
 
-    def fail(exc: Exception | str, path: Path) -> None:
+    def fail(exc: Exception | str, path: Path | str) -> None:
         if isinstance(exc, OSError):
             reason = exc.strerror or str(exc)
             result.error_numbers.append(exc.errno)
-        else:
+        elif isinstance(exc, (str, ValueError)):
             reason = str(exc)
             result.error_numbers.append(None)
-        result.errors.append(f"{path}: {reason}")
+        else:  # not an expected failure: still one line, with what it was
+            reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+            result.error_numbers.append(None)
+        result.errors.append(f"{display_name(str(path))}: {reason}")
+
+    def image_path(name: str) -> Path | str:
+        try:
+            return paths.image_file(name)
+        except Exception:  # never let naming one file stop the others
+            return paths.annotations_dir / display_name(name)
 
     if snapshot.open_session:
         try:
             open_session(paths)
             result.written.append(paths.session_file)
-        except OSError as exc:
+        except Exception as exc:
             failed_session = True
             fail(exc, paths.session_file)
     for name in snapshot.set_aside:
@@ -102,27 +118,27 @@ def write_snapshot(snapshot: Snapshot, protected: set[Path] | frozenset[Path] = 
             target = set_aside_image_file(paths, name)
             if target is not None:
                 result.written.append(target)
-        except OSError as exc:
+        except Exception as exc:
             failed_aside.append(name)
-            fail(exc, paths.image_file(name))
+            fail(exc, image_path(name))
     if snapshot.categories is not None:
         try:
             result.written.append(write_project_file(paths, list(snapshot.categories), snapshot.settings))
-        except OSError as exc:
+        except Exception as exc:
             failed_project = True
             fail(exc, paths.project_file)
     for state in snapshot.images:
         name = state.record.file_name
-        path = paths.image_file(name)
+        path = image_path(name)
         if name in failed_aside:
             failed_images.append(state)  # the old file is still there: do not write over it
         elif path in protected:
             failed_images.append(state)
-            fail("written by a newer Maskwright, so it is left untouched and these edits are not saved", path)
+            fail(protected.get(path, NEWER) if isinstance(protected, Mapping) else NEWER, path)
         else:
             try:
                 result.written.append(write_image_file(paths, state.record, state.done, list(state.annotations)))
-            except (OSError, ValueError) as exc:  # ValueError: a mask that cannot be encoded
+            except Exception as exc:  # OSError, a mask that cannot be encoded, anything: this file only
                 failed_images.append(state)
                 fail(exc, path)
     if failed_session or failed_aside or failed_project or failed_images:
@@ -206,8 +222,9 @@ class ChangeTracker:
         return None if self.project.stored is None else self.project.stored.frozen
 
     @property
-    def protected(self) -> set[Path]:
-        return set() if self.project.stored is None else set(self.project.stored.protected)
+    def protected(self) -> dict[Path, str]:
+        """Files never to be written over, with why (see :class:`~app.model.io.sidecar.StoredProject`)."""
+        return {} if self.project.stored is None else dict(self.project.stored.protected)
 
     @property
     def session_open(self) -> bool:

@@ -15,8 +15,10 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from app.model.io.sidecar import StoredProject, read_sidecar
+from app.model.names import display_name
 from app.services.images import downsample, scan_image
-from sam_core.image_files import ImageReadError, list_images, read_image
+from sam_core.image_files import ImageReadError, list_folder, read_image
+from sam_core.limits import DEFAULT_LIMITS, Limits
 
 
 class ImageLoader(QObject):
@@ -30,8 +32,10 @@ class ImageLoader(QObject):
     loaded = Signal(str, object, object, float)  # key, HxWx3 image, display copy, display factor
     load_failed = Signal(str, str)  # key, one-line reason
 
-    def __init__(self, max_display_side: int = 4096, thumbnail_side: int = 64, parent=None) -> None:
+    def __init__(self, max_display_side: int = 4096, thumbnail_side: int = 64, parent=None,
+                 limits: Limits = DEFAULT_LIMITS) -> None:
         super().__init__(parent)
+        self.limits = limits  # what an image, and the sidecar, may describe (sam_core.limits)
         self.max_display_side = max_display_side
         self.thumbnail_side = thumbnail_side
         self._scan_pool = QThreadPool(self)
@@ -58,28 +62,34 @@ class ImageLoader(QObject):
 
     def _scan(self, scan_id: int, folder: Path) -> None:
         try:
-            stored = read_sidecar(folder)
+            stored = read_sidecar(folder, self.limits)
         except Exception as exc:  # read_sidecar reports bad files itself; this is the unexpected
             reason = f"{folder}: cannot read the saved project ({type(exc).__name__}: {exc}); nothing will be saved"
             stored = StoredProject(folder, exists=True, problems=[reason], frozen=reason)
         self.project_read.emit(scan_id, stored)
         try:
-            paths = list_images(folder)
+            paths, left_out = list_folder(folder)
         except OSError as exc:
             self.scan_failed.emit(scan_id, str(folder), f"{folder}: cannot list the folder ({exc.strerror or exc})")
-            paths = []
+            paths, left_out = [], []
         self.listed.emit(scan_id, len(paths))
+        for path, reason in left_out:  # hidden names, dangling links, FIFOs: said, never silently dropped
+            self._failed(scan_id, path, reason)
         for path in paths:
             with self._lock:
                 if scan_id != self._scan_id:
                     return
             try:
-                self.scanned.emit(scan_id, scan_image(path, self.thumbnail_side))
+                self.scanned.emit(scan_id, scan_image(path, self.thumbnail_side, self.limits))
             except ImageReadError as exc:
-                self.scan_failed.emit(scan_id, str(path), str(exc))
+                self._failed(scan_id, path, str(exc))
             except Exception as exc:  # never lose an error in a pool thread
-                self.scan_failed.emit(scan_id, str(path), f"{Path(path).name}: {exc}")
+                self._failed(scan_id, path, f"{Path(path).name}: {exc}")
         self.scan_finished.emit(scan_id)
+
+    def _failed(self, scan_id: int, path: Path, reason: str) -> None:
+        # Qt's strings drop the bytes of a name that are not UTF-8: say them as \xNN instead.
+        self.scan_failed.emit(scan_id, display_name(str(path)), display_name(reason))
 
     def load(self, key: str, path: Path) -> None:
         """Decode ``path`` fully and make a display copy; reports ``loaded`` or ``load_failed``."""
@@ -87,11 +97,11 @@ class ImageLoader(QObject):
 
     def _load(self, key: str, path: Path) -> None:
         try:
-            image = read_image(path)
+            image = read_image(path, self.limits)
             display, factor = downsample(image, self.max_display_side)
             self.loaded.emit(key, image, display, factor)
         except Exception as exc:
-            self.load_failed.emit(key, str(exc))
+            self.load_failed.emit(key, display_name(str(exc)))
 
     def shutdown(self) -> None:
         with self._lock:

@@ -11,23 +11,29 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from sam_core.image_files import read_image
+from sam_core.image_files import read_image_file
+from sam_core.limits import DEFAULT_LIMITS, Limits
 
 
 @dataclass(frozen=True)
 class ScannedImage:
-    """What the folder scan learns about one file: its size and a small preview."""
+    """What the folder scan learns about one file: its size, a small preview, and the
+    warnings of its decoder (one line each, e.g. damaged data decoded as grey)."""
 
     path: Path
     width: int
     height: int
     thumbnail: np.ndarray  # hxwx3 uint8 RGB, longest side <= the scan's max side
+    warnings: tuple[str, ...] = ()
 
 
-def scan_image(path: Path, max_side: int = 64) -> ScannedImage:
-    """Decode ``path`` once to learn its size and make a thumbnail; raises ImageReadError."""
-    image = read_image(path)
-    return ScannedImage(Path(path), image.shape[1], image.shape[0], downsample(image, max_side)[0])
+def scan_image(path: Path, max_side: int = 64, limits: Limits = DEFAULT_LIMITS) -> ScannedImage:
+    """Decode ``path`` once, shrunk where the format allows (a JPEG at 1/8 scale still runs its
+    whole decoder, so damage is still found), to learn its size and make a thumbnail; raises
+    ImageReadError, also for an image beyond ``limits``."""
+    decoded = read_image_file(path, limits, max_side=max_side)
+    height, width = decoded.size
+    return ScannedImage(Path(path), width, height, downsample(decoded.pixels, max_side)[0], decoded.warnings)
 
 
 def downsample(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QStandardPaths
 
 from app.services.checkpoints.catalog import OFFICIAL_BASE_URL
+from sam_core.limits import Limits
 
 ORGANISATION = "Maskwright"
 APPLICATION = "Maskwright"
@@ -109,6 +110,21 @@ class Settings:
     @shortcuts.setter
     def shortcuts(self, value: dict[str, list[str]]) -> None:
         self._set("shortcuts", json.dumps({k: list(v) for k, v in sorted(value.items())}))
+
+    @property
+    def max_image_megapixels(self) -> float:
+        """Images above this many million pixels are refused (``max_image_megapixels`` in the ini
+        file; 500 by default, at most what COCO RLE can describe, 4,294 MP)."""
+        try:
+            value = float(self._get("max_image_megapixels", str(Limits().max_pixels / 1e6)))
+        except ValueError:
+            return Limits().max_pixels / 1e6
+        return value if value > 0 and value == value else Limits().max_pixels / 1e6
+
+    @property
+    def limits(self) -> Limits:
+        """What files may describe (:mod:`sam_core.limits`), with the user's image size limit."""
+        return Limits.with_max_megapixels(self.max_image_megapixels)
 
     @property
     def embedding_cache_dir(self) -> Path:

@@ -4,7 +4,9 @@ A QObject on the UI thread. It asks the SAM worker to load a checkpoint on the
 device chosen for this session (``--device``, else the remembered one), puts
 SAM's status into the labelling state (controllers that wait for SAM follow
 ``sam_changed``), remembers a checkpoint that loaded, and tells the user, in one
-line, what failed and how to get a checkpoint.
+line, what failed and how to get a checkpoint. An official checkpoint of the models
+folder is SHA-256 checked in the background before its first use, and again only
+when the file changed (:mod:`app.services.checkpoints.verified`).
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from PySide6.QtCore import QObject, Signal
 
 from app.model.labeling_state import LabelingState, SamStatus
 from app.model.notices import Notices
+from app.services.checkpoints.jobs import ModelJobs
+from app.services.checkpoints.verified import is_verified, known_checkpoint
 from app.services.sam.worker import SamWorker
 from app.services.settings import Settings
 from app.workflow.texts import CHECKPOINT_HELP, CHECKPOINT_HINT
@@ -24,11 +28,17 @@ class CheckpointLoader(QObject):
     sam_state = Signal(str)  # for the status bar: "SAM vit_b · cpu", "Loading x.pth…", "No checkpoint"
     checkpoint_failed = Signal()  # a checkpoint did not load (after the error message)
 
-    def __init__(self, state: LabelingState, worker: SamWorker, settings: Settings, notices: Notices) -> None:
+    def __init__(self, state: LabelingState, worker: SamWorker, settings: Settings, notices: Notices,
+                 checks: ModelJobs | None = None) -> None:
         super().__init__()
         self.state, self.worker, self.settings, self.notices = state, worker, settings, notices
         self.device = settings.device or "auto"  # where checkpoints load: --device for this session, else remembered
         self._loading: tuple[str, str] | None = None
+        self.checks = checks  # hashes official checkpoints before their first use
+        self._checking: str | None = None  # the file being checked before it loads
+        if checks is not None:
+            checks.finished.connect(self._on_checked)
+            checks.failed.connect(self._on_check_failed)
         self.loaded_any = False  # some checkpoint has loaded in this session
         worker.sam_loaded.connect(self._on_loaded)
         worker.failed.connect(self._on_failed)
@@ -40,8 +50,26 @@ class CheckpointLoader(QObject):
         self.device = device = device or self.device
         self._loading = (str(path), device)  # remembered once it loads
         self.state.set_sam(SamStatus())
+        entry = known_checkpoint(path, self.settings.models_dir)
+        if entry is not None and self.checks is not None and not self.checks.busy \
+                and not is_verified(entry, self.settings.models_dir):
+            self.sam_state.emit(f"Checking {Path(path).name} (SHA-256)…")
+            self._checking = str(Path(self.settings.models_dir) / entry.file_name)
+            self.checks.verify(entry, self.settings.models_dir)
+            return
         self.sam_state.emit(f"Loading {Path(path).name}…")
         self.worker.load_checkpoint(str(path), device)
+
+    def _on_checked(self, path: str) -> None:
+        if self._loading is not None and path == self._checking:
+            self._checking = None
+            self.sam_state.emit(f"Loading {Path(path).name}…")
+            self.worker.load_checkpoint(*self._loading)
+
+    def _on_check_failed(self, _kind: str, text: str) -> None:
+        if self._checking is not None:
+            self._checking = None
+            self._on_failed("checkpoint", text)
 
     def explain_missing(self) -> None:
         self.sam_state.emit("No checkpoint")

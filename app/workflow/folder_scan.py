@@ -14,6 +14,7 @@ from html import escape
 from PySide6.QtCore import QObject, Signal
 
 from app.model.labeling_state import LabelingState
+from app.model.names import display_name
 from app.model.notices import Notices
 from app.model.project import Project
 from app.services.image_loader import ImageLoader
@@ -56,7 +57,9 @@ class FolderScan(QObject):
         project = self._project(scan_id)
         if project is None:
             return
-        record = project.add_image(scanned.path, scanned.width, scanned.height, scanned.thumbnail)
+        record = project.add_image(scanned.path, scanned.width, scanned.height, scanned.thumbnail, scanned.warnings)
+        if record.id in project.image_warnings:
+            self._warn(project)
         if self.state.image_id is None and project.is_start_image(record.id):  # the last session's image
             self.open_requested.emit(record.id)
 
@@ -68,7 +71,14 @@ class FolderScan(QObject):
         skipped = project.skipped
         shown = "<br>".join(escape(r) for r in skipped[-5:])
         more = f"<br>…and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-        self.notices.warning(f"Skipped {len(skipped)} unreadable file(s):<br>{shown}{more}")
+        self.notices.warning(f"Skipped {len(skipped)} file(s):<br>{shown}{more}")
+
+    def _warn(self, project: Project) -> None:
+        """One message for the images that loaded with a warning (the last five named)."""
+        warned = list(project.image_warnings.items())
+        lines = [escape(f"{display_name(project.dataset.images[i].file_name)}: {'; '.join(w)}") for i, w in warned[-5:]]
+        more = f"<br>…and {len(warned) - 5} more" if len(warned) > 5 else ""
+        self.notices.warning(f"{len(warned)} image(s) loaded with a warning:<br>{'<br>'.join(lines)}{more}")
 
     def _on_scan_finished(self, scan_id: int) -> None:
         project = self._project(scan_id)

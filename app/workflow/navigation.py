@@ -24,6 +24,7 @@ from app.services.sam.worker import SamWorker
 from app.services.settings import Settings
 
 KEPT_IMAGES = 3  # previous, current, next
+KEPT_BYTES = 1 << 30  # ...but big images are not kept beside the current one beyond this (decoded RGB)
 
 
 class Navigation(QObject):
@@ -88,12 +89,22 @@ class Navigation(QObject):
     def _on_loaded(self, key: str, image: np.ndarray, display: np.ndarray, factor: float) -> None:
         self._images[key] = (image, display, factor)
         self._images.move_to_end(key)
-        while len(self._images) > KEPT_IMAGES:
-            self._images.popitem(last=False)
+        self._trim()
         if key == self.state.image_key:
             self._show(key)
         elif self.state.sam.ready:
             self.worker.prefetch(key, image)
+
+    def _trim(self) -> None:
+        """Forget the least recently used decoded images beyond ``KEPT_IMAGES`` or ``KEPT_BYTES``,
+        never the current one: three 400 MP images would hold 3.6 GB."""
+        current = self.state.image_key
+        for key in list(self._images):
+            size = sum(image.nbytes + display.nbytes for image, display, _f in self._images.values())
+            if len(self._images) <= 1 or (len(self._images) <= KEPT_IMAGES and size <= KEPT_BYTES):
+                return
+            if key != current:
+                del self._images[key]
 
     def _on_load_failed(self, key: str, reason: str) -> None:
         self.notices.error(escape(reason))

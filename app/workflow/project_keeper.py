@@ -12,6 +12,7 @@ QObject on the UI thread; all disk work is autosave's (off this thread) or the s
 """
 from __future__ import annotations
 
+import math
 from html import escape
 
 from PySide6.QtCore import QObject, Signal
@@ -22,6 +23,16 @@ from app.model.notices import Notices
 from app.model.project import Project
 from app.services.autosave import Autosave
 from app.services.image_loader import ImageLoader
+
+
+def _fits(view: tuple[float, ...], shape: tuple[int, int]) -> bool:
+    """Whether a saved view (XYWH, image pixels) shows some of an image of ``shape`` (H, W) at a
+    zoom the canvas can draw: project.json may have been edited by hand (or by anyone)."""
+    height, width = shape
+    side = max(height, width)
+    x, y, w, h = view
+    return (all(math.isfinite(v) for v in view) and side * 1e-4 <= min(w, h) and max(w, h) <= side * 100
+            and x < width and x + w > 0 and y < height and y + h > 0)
 
 
 class ProjectKeeper(QObject):
@@ -102,7 +113,7 @@ class ProjectKeeper(QObject):
         if shown is None or view is None or project is None or image_id not in project.dataset.images:
             self._restore_view = view if shown is None else None  # not shown yet: wait for it
             return
-        if project.dataset.images[image_id].file_name == project.start_image:
+        if project.dataset.images[image_id].file_name == project.start_image and _fits(view, shown.shape):
             self.state.request_view(tuple(view))
 
     def _on_view(self) -> None:

@@ -2,7 +2,6 @@
 wrong checksum, offline, HTTP errors, cancel, and adopting a file already on disk."""
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import socket
@@ -15,10 +14,11 @@ import numpy as np
 import pytest
 
 from app.services.checkpoints.catalog import CATALOG, OFFICIAL_BASE_URL, CheckpointEntry, by_size, format_bytes
+from app.services.checkpoints import verified
+from app.services.checkpoints.adopt import adopt
 from app.services.checkpoints.download import (
     DownloadError,
     Progress,
-    adopt,
     download,
     installed,
     network_message,
@@ -194,19 +194,20 @@ def test_cancel_keeps_the_part_for_later(tmp_path, server, entry, blob):
     assert server.ranges[-1] == f"bytes={kept}-"
 
 
-def test_adopting_a_file_checks_it_and_links_or_copies_it(tmp_path, entry, blob):
+def test_adopting_a_file_checks_it_and_copies_it(tmp_path, entry, blob):
     source = tmp_path / "Downloads" / "my copy.pth"
     source.parent.mkdir()
     source.write_bytes(blob)
     path = adopt(source, tmp_path / "models", (entry,))
     assert path == tmp_path / "models" / entry.file_name and path.read_bytes() == blob
+    assert not os.path.samefile(path, source)  # a copy: later changes to the user's file never reach it
     assert installed(entry, tmp_path / "models") == path
     assert adopt(path, tmp_path / "models", (entry,)) == path  # the file already in place
 
 
-def test_adopting_across_drives_copies_the_file(tmp_path, entry, blob, monkeypatch):
+def test_adopting_copies_the_file_with_progress(tmp_path, entry, blob, monkeypatch):
     def no_link(*_args, **_kwargs):
-        raise OSError(errno.EXDEV, "Invalid cross-device link")
+        raise AssertionError("an adopted file is copied, never linked")
 
     monkeypatch.setattr(os, "link", no_link)
     source = tmp_path / "other drive.pth"
@@ -214,7 +215,7 @@ def test_adopting_across_drives_copies_the_file(tmp_path, entry, blob, monkeypat
     reports: list[Progress] = []
     path = adopt(source, tmp_path / "models", (entry,), on_progress=reports.append)
     assert path.read_bytes() == blob and not os.path.samefile(path, source)
-    assert os.listdir(tmp_path / "models") == [entry.file_name]  # no .part left behind
+    assert sorted(os.listdir(tmp_path / "models")) == [entry.file_name, "verified.json"]  # no .part left behind
     assert reports[-1].stage == "copy" and reports[-1].done == SIZE
 
 
@@ -274,7 +275,7 @@ def test_partial_files_larger_than_the_checkpoint_are_discarded(tmp_path, server
     (tmp_path / (entry.file_name + ".part")).write_bytes(blob + b"extra")
     assert download(entry, tmp_path, server.base_url).read_bytes() == blob
     assert server.ranges == [None]
-    assert os.listdir(tmp_path) == [entry.file_name]
+    assert sorted(os.listdir(tmp_path)) == [entry.file_name, "verified.json"]
 
 
 def test_the_download_and_device_code_imports_no_qt():
@@ -287,3 +288,56 @@ def test_the_download_and_device_code_imports_no_qt():
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                             cwd=Path(__file__).parents[2])
     assert result.stdout.strip() == "[]"
+
+
+def test_a_part_file_that_is_a_link_is_refused_and_nothing_is_written_through_it(tmp_path, server, entry):
+    models = tmp_path / "models"
+    models.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"the user's own file")
+    part = models / (entry.file_name + ".part")
+    part.symlink_to(victim)
+    with pytest.raises(DownloadError) as failure:
+        download(entry, models, server.base_url)
+    assert failure.value.kind == "disk" and "is a symbolic link" in str(failure.value)
+    assert victim.read_bytes() == b"the user's own file" and server.requests == []
+    part.unlink()
+    os.link(victim, part)  # a hard link: writing it would change the user's file too
+    with pytest.raises(DownloadError, match="not a file Maskwright made"):
+        download(entry, models, server.base_url)
+    assert victim.read_bytes() == b"the user's own file"
+
+
+def test_a_file_of_the_right_name_and_size_is_checked_before_its_first_use(tmp_path, server, entry, blob,
+                                                                          monkeypatch):
+    models = tmp_path / "models"
+    models.mkdir()
+    final = models / entry.file_name
+    final.write_bytes(blob[:-1] + bytes([blob[-1] ^ 1]))  # right name and size, wrong content
+    assert installed(entry, models) is None  # never offered on its name and size alone
+    path = download(entry, models, server.base_url)  # found wrong, deleted, downloaded
+    assert path.read_bytes() == blob and installed(entry, models) == path and len(server.requests) == 1
+
+    # A right file nobody checked yet (copied in by hand): hashed once, no download, then remembered.
+    (models / "verified.json").unlink()
+    assert installed(entry, models) is None
+    calls = []
+    real = verified.sha256_file
+    monkeypatch.setattr(verified, "sha256_file", lambda *args, **kwargs: calls.append(args) or real(*args, **kwargs))
+    assert download(entry, models, server.base_url) == path and len(server.requests) == 1
+    assert installed(entry, models) == path
+    assert download(entry, models, server.base_url) == path and len(calls) == 1  # not hashed again
+    # Changed since it was checked (same size): no longer trusted until checked again.
+    with open(path, "r+b") as handle:
+        handle.write(b"X")
+    os.utime(path, ns=(1, 1))
+    assert installed(entry, models) is None
+
+
+def test_an_adopted_file_is_a_copy_so_later_changes_to_the_users_file_do_not_reach_it(tmp_path, entry, blob):
+    source = tmp_path / "mine.pth"
+    source.write_bytes(blob)
+    path = adopt(source, tmp_path / "models", (entry,))
+    with open(source, "r+b") as handle:
+        handle.write(b"changed")
+    assert path.read_bytes() == blob and installed(entry, tmp_path / "models") == path

@@ -177,14 +177,33 @@ def test_a_remembered_checkpoint_that_fails_offers_the_manager_until_one_loads(q
         app.window.close()
 
 
+def test_a_remembered_official_checkpoint_is_checked_once_before_it_loads(qtbot, make_app, settings, catalog,
+                                                                        checkpoint_bytes):
+    from app.services.checkpoints.verified import RECORD, installed
+
+    path = settings.models_dir / catalog.file_name
+    path.parent.mkdir(parents=True)
+    path.write_bytes(checkpoint_bytes)  # right name and size, copied in by hand: never checked
+    settings.checkpoint = str(path)
+    app = make_app()
+    qtbot.waitUntil(lambda: app.state.sam.ready, timeout=30000)
+    assert installed(catalog, settings.models_dir) == path and (settings.models_dir / RECORD).exists()
+    app.window.close()
+
+    path.write_bytes(checkpoint_bytes[:-1] + bytes([checkpoint_bytes[-1] ^ 1]))  # changed, same size
+    again = make_app()
+    qtbot.waitUntil(lambda: "failed its SHA-256 check" in again.window.message_bar.text, timeout=30000)
+    assert not again.state.sam.ready and not path.exists()  # never loaded; the wrong file is gone
+
+
 def test_an_unexpected_job_error_comes_back_on_one_line(qtbot, monkeypatch, tmp_path):
-    from app.services.checkpoints import download as model_download
+    from app.services.checkpoints import adopt as model_adopt
     from app.services.checkpoints.jobs import ModelJobs
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("the disk\n  exploded")
 
-    monkeypatch.setattr(model_download, "adopt", broken)
+    monkeypatch.setattr(model_adopt, "adopt", broken)
     jobs = ModelJobs()
     with qtbot.waitSignal(jobs.failed, timeout=10000) as failed:
         jobs.adopt(tmp_path / "x.pth", tmp_path / "models")

@@ -18,11 +18,11 @@ def test_self_test_passes_headless_and_says_what_it_checked(tmp_path):
     assert result.returncode == 0, out + result.stderr
     assert out.startswith("Maskwright self-test. Maskwright ") and "torch 2." in out
     assert "Device: Encoder on CPU (" in out
-    for check in ("write a random-weight checkpoint", "load it", "encode an image", "decode a click",
-                  "export COCO and read it back", "export SA-1B and read it back",
-                  "HTTPS certificates for model downloads", "the window, offscreen"):
+    for check in ("read images: PNG, JPEG, a damaged JPEG flagged", "write a random-weight checkpoint",
+                  "load it", "encode an image", "decode a click", "export COCO and read it back",
+                  "export SA-1B and read it back", "HTTPS certificates for model downloads", "the window, offscreen"):
         assert f"[ok]   {check}" in out
-    assert "[FAIL]" not in out and "Self-test passed: 8 checks" in out and out.rstrip().endswith("on cpu.")
+    assert "[FAIL]" not in out and "Self-test passed: 9 checks" in out and out.rstrip().endswith("on cpu.")
     assert list(tmp_path.iterdir()) == []  # everything went to a temporary folder that is gone
 
 
@@ -51,4 +51,4 @@ def test_a_broken_export_fails_the_self_test(monkeypatch):
     assert "[ok]   export COCO and read it back" in text
     assert ("[FAIL] export SA-1B and read it back: CheckFailed: "
             "pycocotools decodes SA-1B annotation 1 differently") in text
-    assert "Self-test FAILED at 'export SA-1B and read it back' after 5 passed checks" in text
+    assert "Self-test FAILED at 'export SA-1B and read it back' after 6 passed checks" in text

@@ -17,6 +17,9 @@ with the true mask.
 
 Import accepts compressed RLE, uncompressed RLE and polygons and builds a new
 :class:`Dataset`; nothing existing is touched until the whole file is valid.
+Sizes are checked against :mod:`sam_core.limits` (file, nesting, image size, the
+masks' memory); a ``file_name`` outside the project (absolute, or with ``..``) is
+read as its last part, with a note.
 """
 
 from __future__ import annotations
@@ -29,11 +32,23 @@ from app.model.annotation import Annotation, ImageRecord
 from app.model.dataset import Dataset
 from app.model.io import extras
 from app.model.io.atomic import write_json_atomic
-from app.model.io.fields import FormatError, Where, as_dict, as_int, as_list, as_str, load_json
+from app.model.io.fields import (
+    FormatError,
+    Where,
+    as_dict,
+    as_int,
+    as_list,
+    as_side,
+    as_str,
+    check_image_size,
+    load_json,
+)
 from app.model.io.fields import field as get
 from app.model.io.polygons import has_holes, iou, mask_to_polygons, polygons_to_rle
 from app.model.io.segmentation import read_segmentation
 from app.model.mask import Mask
+from app.model.names import display_name, inside_name, map_into_project
+from sam_core.limits import DEFAULT_LIMITS, Limits, MaskBudget
 
 SegmentationKind = Literal["rle", "polygons"]
 HolesPolicy = Literal["rle", "crowd", "drop"]
@@ -146,10 +161,14 @@ def _rle_json(annotation: Annotation, iscrowd: bool) -> dict[str, Any]:
 
 def _polygon_json(annotation: Annotation, tolerance: float, holes: HolesPolicy, report: ExportReport) -> dict:
     mask = annotation.mask
-    if annotation.polygons and not annotation.iscrowd:
-        # Imported polygons: the mask is their raster, so they are exact.
-        report.polygon_iou[annotation.id] = 1.0
-        return _annotation_json(annotation, [list(p) for p in annotation.polygons], mask, False)
+    if annotation.polygons and not annotation.iscrowd and all(len(p) >= 6 and len(p) % 2 == 0
+                                                                for p in annotation.polygons):
+        # Imported polygons are reused while they still are the mask (a file edited by hand may
+        # say otherwise): their IoU is measured, never assumed.
+        kept = iou(polygons_to_rle([list(p) for p in annotation.polygons], *mask.shape), mask.rle())
+        if kept == 1.0:
+            report.polygon_iou[annotation.id] = kept
+            return _annotation_json(annotation, [list(p) for p in annotation.polygons], mask, False)
     holed = holes != "drop" and has_holes(mask)
     if annotation.iscrowd or mask.is_empty or holed:
         report.rle_fallback.append(annotation.id)
@@ -160,23 +179,26 @@ def _polygon_json(annotation: Annotation, tolerance: float, holes: HolesPolicy, 
     return _annotation_json(annotation, polygons, Mask.from_rle(raster), False)
 
 
-def read_coco(path: Path | str) -> Dataset:
+def read_coco(path: Path | str, limits: Limits = DEFAULT_LIMITS, notes: list[str] | None = None) -> Dataset:
     """Parse a COCO instances JSON file into a new :class:`Dataset`, keeping its ids.
 
-    Raises :class:`FormatError` naming the file and field on anything malformed.
+    Raises :class:`FormatError` naming the file and field on anything malformed or beyond
+    ``limits``. One-line notes on what was read differently (a ``file_name`` mapped into the
+    project) are appended to ``notes`` when given.
     """
-    data, where = load_json(path)
+    data, where = load_json(path, limits)
     top = as_dict(data, where)
     if "images" not in top and "image" in top:
         raise where["images"].error("missing (this looks like an SA-1B file: use read_sa1b)")
-    images = _read_images(*get(top, "images", where))
+    images = _read_images(*get(top, "images", where), limits, notes)
+    budget = limits.mask_budget()
     categories = extras.read_categories(*get(top, "categories", where))
     category_ids = {c.id for c in categories}
     annotations: list[Annotation] = []
     annotation_ids: set[int] = set()
     items, items_where = get(top, "annotations", where)
     for i, item in enumerate(as_list(items, items_where)):
-        annotation = _read_annotation(item, items_where[i], images, category_ids)
+        annotation = _read_annotation(item, items_where[i], images, category_ids, budget)
         if annotation.id in annotation_ids:
             raise items_where[i]["id"].error(f"duplicate annotation id {annotation.id}")
         annotation_ids.add(annotation.id)
@@ -191,13 +213,29 @@ def read_coco(path: Path | str) -> Dataset:
     return dataset
 
 
-def import_coco(dataset: Dataset, path: Path | str) -> list[Annotation]:
+def import_coco(dataset: Dataset, path: Path | str, limits: Limits = DEFAULT_LIMITS,
+                notes: list[str] | None = None) -> list[Annotation]:
     """Read a COCO file and merge it into ``dataset`` (see :meth:`Dataset.merge`).
     On any error the dataset is left as it was."""
-    return dataset.merge(read_coco(path))
+    return dataset.merge(read_coco(path, limits, notes))
 
 
-def _read_images(value: Any, where: Where) -> dict[int, ImageRecord]:
+def image_name(value: Any, where: Where, notes: list[str] | None) -> str:
+    """An image's ``file_name`` from an import, inside the project: one that is not (absolute,
+    ``..``) is read as its last part, with a note; none at all is an error."""
+    name = as_str(value, where, nonempty=True)
+    if inside_name(name):
+        return name
+    mapped = map_into_project(name)
+    if mapped is None:
+        raise where.error(f"{display_name(name)!r} is not a file inside the project")
+    if notes is not None:
+        notes.append(f"{where.file}: {where.path}: {display_name(name)!r} is outside the project; "
+                     f"read as {display_name(mapped)!r}")
+    return mapped
+
+
+def _read_images(value: Any, where: Where, limits: Limits, notes: list[str] | None) -> dict[int, ImageRecord]:
     images: dict[int, ImageRecord] = {}
     names: set[str] = set()
     for i, item in enumerate(as_list(value, where)):
@@ -205,10 +243,11 @@ def _read_images(value: Any, where: Where) -> dict[int, ImageRecord]:
         d = as_dict(item, w)
         image = ImageRecord(
             as_int(*get(d, "id", w), minimum=0),
-            as_str(*get(d, "file_name", w), nonempty=True),
-            as_int(*get(d, "width", w), minimum=1),
-            as_int(*get(d, "height", w), minimum=1),
+            image_name(*get(d, "file_name", w), notes),
+            as_side(*get(d, "width", w), limits),
+            as_side(*get(d, "height", w), limits),
         )
+        check_image_size(image.width, image.height, w, limits)
         if image.id in images:
             raise w["id"].error(f"duplicate image id {image.id}")
         if image.file_name in names:
@@ -219,7 +258,7 @@ def _read_images(value: Any, where: Where) -> dict[int, ImageRecord]:
 
 
 def _read_annotation(
-    value: Any, where: Where, images: dict[int, ImageRecord], category_ids: set[int]
+    value: Any, where: Where, images: dict[int, ImageRecord], category_ids: set[int], budget: MaskBudget
 ) -> Annotation:
     d = as_dict(value, where)
     annotation_id = as_int(*get(d, "id", where), minimum=0)
@@ -234,7 +273,7 @@ def _read_annotation(
     if iscrowd not in (0, 1):
         raise crowd_where.error(f"must be 0 or 1, got {iscrowd}")
     image = images[image_id]
-    mask, polygons = read_segmentation(*get(d, "segmentation", where), image.height, image.width)
+    mask, polygons = read_segmentation(*get(d, "segmentation", where), image.height, image.width, budget)
     provenance = extras.provenance_from_json(d.get(extras.KEY), where[extras.KEY])
     return Annotation(annotation_id, image_id, category_id, mask, provenance, bool(iscrowd), polygons)
 

@@ -16,7 +16,10 @@ Two kinds of file, both plain JSON that any tool can read (see the README,
 other readers and ignored on reading (the mask is the truth). ``provenance``
 holds the prompts and scores (image pixel frame). Readers raise
 :class:`FormatError` naming the file and field; a file from a newer format
-version raises :class:`NewerVersionError` so it can be left untouched.
+version raises :class:`NewerVersionError` so it can be left untouched. Sizes are
+checked against :mod:`sam_core.limits` (the image's size, the masks' memory), a
+``file_name`` must name a file inside the project, and imported ``polygons`` must be
+polygons our own COCO reader accepts.
 """
 
 from __future__ import annotations
@@ -27,8 +30,21 @@ from typing import Any
 
 from app.model.annotation import Annotation, Category, ImageRecord
 from app.model.io import extras
-from app.model.io.fields import FormatError, Where, as_dict, as_int, as_list, as_numbers, as_str, field
-from app.model.io.segmentation import read_rle
+from app.model.io.fields import (
+    FormatError,
+    Where,
+    as_dict,
+    as_int,
+    as_list,
+    as_numbers,
+    as_side,
+    as_str,
+    check_image_size,
+    field,
+)
+from app.model.io.segmentation import check_polygons, read_rle
+from app.model.names import display_name, inside_name
+from sam_core.limits import DEFAULT_LIMITS, Limits
 
 VERSION = 1
 PROJECT_FORMAT = "maskwright-project"
@@ -156,45 +172,53 @@ def project_from_json(value: Any, where: Where) -> tuple[list[Category], dict[st
     if isinstance(raw.get("last_image"), str) and raw["last_image"]:
         settings["last_image"] = raw["last_image"]
     if raw.get("view") is not None:
-        view = as_numbers(raw["view"], settings_where["view"], length=4)
-        if view[2] > 0 and view[3] > 0:
+        try:
+            view = as_numbers(raw["view"], settings_where["view"], length=4)
+        except FormatError:
+            view = (0.0, 0.0, 0.0, 0.0)  # only where the window looked: dropped, the image is fitted instead
+        if view[2] > 0 and view[3] > 0:  # whether it suits the image is checked when it is shown
             settings["view"] = view
     if raw.get("current_category") is not None:
         settings["current_category"] = as_int(raw["current_category"], settings_where["current_category"])
     return categories, settings
 
 
-def image_from_json(value: Any, where: Where) -> StoredImage:
-    """A per-image document, every annotation checked (mask size, ids, provenance)."""
+def image_from_json(value: Any, where: Where, limits: Limits = DEFAULT_LIMITS) -> StoredImage:
+    """A per-image document, every annotation checked (mask size, ids, provenance), within ``limits``."""
     top = as_dict(value, where)
     _check_header(top, where, IMAGE_FORMAT)
     file_name = as_str(*field(top, "file_name", where), nonempty=True)
-    width = as_int(*field(top, "width", where), minimum=1)
-    height = as_int(*field(top, "height", where), minimum=1)
+    if not inside_name(file_name):
+        raise where["file_name"].error(f"{display_name(file_name)!r} is not a file inside the project")
+    width = as_side(*field(top, "width", where), limits)
+    height = as_side(*field(top, "height", where), limits)
+    check_image_size(width, height, where, limits)
+    budget = limits.mask_budget()
     status = as_str(*field(top, "status", where, default="todo"))
     if status not in STATUSES:
         raise where["status"].error(f"must be one of {', '.join(STATUSES)}, got {status!r}")
     annotations: list[Annotation] = []
+    ids: set[int] = set()
     items, items_where = field(top, "annotations", where, default=[])
     for i, item in enumerate(as_list(items, items_where)):
         w = items_where[i]
         d = as_dict(item, w)
         annotation_id = as_int(*field(d, "id", w), minimum=0)
-        if any(a.id == annotation_id for a in annotations):
+        if annotation_id in ids:
             raise w["id"].error(f"duplicate annotation id {annotation_id}")
+        ids.add(annotation_id)
         iscrowd = as_int(*field(d, "iscrowd", w, default=0))
         if iscrowd not in (0, 1):
             raise w["iscrowd"].error(f"must be 0 or 1, got {iscrowd}")
         polygons = None
         if d.get("polygons") is not None:
-            pw = w["polygons"]
-            polygons = tuple(as_numbers(p, pw[j]) for j, p in enumerate(as_list(d["polygons"], pw)))
+            polygons = check_polygons(d["polygons"], w["polygons"], height, width) or None
         annotations.append(
             Annotation(
                 annotation_id,
                 UNATTACHED,
                 as_int(*field(d, "category_id", w), minimum=0),
-                read_rle(*field(d, "segmentation", w), height, width),
+                read_rle(*field(d, "segmentation", w), height, width, budget),
                 extras.provenance_from_json(d.get("provenance", {}), w["provenance"]),
                 bool(iscrowd),
                 polygons,

@@ -13,6 +13,10 @@ are XYWH and ``point_coords`` lists [x, y] pairs, all in the image pixel frame.
 narrower). Scores are ``null`` for masks SAM did not make; ``crop_box`` is the
 whole image when unknown.
 
+Reading applies :mod:`sam_core.limits` to every file (size, nesting, the image's
+size, the masks' memory); a ``file_name`` outside the project is read as its last
+part, with a note.
+
 Categories and the rest of the provenance ride in extra ``"maskwright"`` objects
 (the category list at the top of every file, ``category_id`` etc. per
 annotation), so our own round trip keeps them. Foreign files get one category,
@@ -37,11 +41,14 @@ from app.model.io.fields import (
     as_list,
     as_numbers,
     as_optional_number,
-    as_str,
+    as_side,
+    check_image_size,
     load_json,
 )
 from app.model.io.fields import field as get
+from app.model.io.coco import image_name
 from app.model.io.segmentation import read_rle
+from sam_core.limits import DEFAULT_LIMITS, Limits, MaskBudget
 
 DEFAULT_CATEGORY_NAME = "object"
 
@@ -112,12 +119,13 @@ def _annotation_json(annotation: Annotation, image: ImageRecord) -> dict[str, An
     }
 
 
-def read_sa1b(path: Path | str) -> Dataset:
+def read_sa1b(path: Path | str, limits: Limits = DEFAULT_LIMITS, notes: list[str] | None = None) -> Dataset:
     """Parse SA-1B JSON into a new :class:`Dataset`, keeping image and annotation ids.
 
     ``path`` is one file or a directory, whose ``*.json`` files (recursively,
     in sorted order) must all be SA-1B. Raises :class:`FormatError` naming the
-    file and field on anything malformed or inconsistent between files.
+    file and field on anything malformed, beyond ``limits`` or inconsistent between
+    files. Notes on names mapped into the project go to ``notes`` when given.
     """
     path = Path(path)
     files = sorted(p for p in path.rglob("*.json") if p.is_file()) if path.is_dir() else [path]
@@ -130,11 +138,12 @@ def read_sa1b(path: Path | str) -> Dataset:
     names: set[str] = set()
     annotation_ids: set[int] = set()
     for file in files:
-        data, where = load_json(file)
+        data, where = load_json(file, limits)
         top = as_dict(data, where)
         if "image" not in top and "images" in top:
             raise where["image"].error("missing (this looks like a COCO file: use read_coco)")
-        image = _read_image(*get(top, "image", where))
+        image = _read_image(*get(top, "image", where), limits, notes)
+        budget = limits.mask_budget()
         if image.id in image_ids:
             raise where["image"]["image_id"].error(f"duplicate image id {image.id} (also in another file)")
         if image.file_name in names:
@@ -152,7 +161,7 @@ def read_sa1b(path: Path | str) -> Dataset:
                         )
         items, items_where = get(top, "annotations", where)
         for i, item in enumerate(as_list(items, items_where)):
-            annotation, category_id = _read_annotation(item, items_where[i], image)
+            annotation, category_id = _read_annotation(item, items_where[i], image, budget)
             if annotation.id in annotation_ids:
                 raise items_where[i]["id"].error(f"duplicate annotation id {annotation.id}")
             annotation_ids.add(annotation.id)
@@ -177,27 +186,31 @@ def read_sa1b(path: Path | str) -> Dataset:
     return dataset
 
 
-def import_sa1b(dataset: Dataset, path: Path | str) -> list[Annotation]:
+def import_sa1b(dataset: Dataset, path: Path | str, limits: Limits = DEFAULT_LIMITS,
+                notes: list[str] | None = None) -> list[Annotation]:
     """Read SA-1B files and merge them into ``dataset`` (see :meth:`Dataset.merge`).
     On any error the dataset is left as it was."""
-    return dataset.merge(read_sa1b(path))
+    return dataset.merge(read_sa1b(path, limits, notes))
 
 
-def _read_image(value: Any, where: Where) -> ImageRecord:
+def _read_image(value: Any, where: Where, limits: Limits, notes: list[str] | None) -> ImageRecord:
     d = as_dict(value, where)
-    return ImageRecord(
+    image = ImageRecord(
         as_int(*get(d, "image_id", where), minimum=0),
-        as_str(*get(d, "file_name", where), nonempty=True),
-        as_int(*get(d, "width", where), minimum=1),
-        as_int(*get(d, "height", where), minimum=1),
+        image_name(*get(d, "file_name", where), notes),
+        as_side(*get(d, "width", where), limits),
+        as_side(*get(d, "height", where), limits),
     )
+    check_image_size(image.width, image.height, where, limits)
+    return image
 
 
-def _read_annotation(value: Any, where: Where, image: ImageRecord) -> tuple[Annotation, int | None]:
+def _read_annotation(value: Any, where: Where, image: ImageRecord,
+                     budget: MaskBudget) -> tuple[Annotation, int | None]:
     """The annotation (category id -1 as a placeholder) and its category id, if recorded."""
     d = as_dict(value, where)
     annotation_id = as_int(*get(d, "id", where), minimum=0)
-    mask = read_rle(*get(d, "segmentation", where), image.height, image.width)
+    mask = read_rle(*get(d, "segmentation", where), image.height, image.width, budget)
     known: dict[str, Any] = {
         "points": extras.read_points(*get(d, "point_coords", where, default=[])),
         "predicted_iou": as_optional_number(*get(d, "predicted_iou", where, default=None)),

@@ -9,9 +9,17 @@ Layout::
       session.json                 present while a session has the project open
 
 Every write is atomic (see :mod:`app.model.io.atomic`), so a crash leaves each
-file either old or new. Reading never raises for bad content: a file that is not
-valid is moved to ``set-aside/`` and reported in one line, and a file written
-by a newer Maskwright is left exactly where it is and never overwritten.
+file either old or new. Reading never raises for bad content: each file is read
+on its own, and one that is not valid, whatever the problem (bad JSON, a wrong
+field, a size beyond :mod:`sam_core.limits`, or any exception at all), is moved to
+``set-aside/`` and reported in one line naming it, while the others load. A file
+written by a newer Maskwright is left exactly where it is and never overwritten.
+
+Nothing is written outside the project: ``.maskwright/``, ``annotations/`` and
+``set-aside/`` must be real folders, not symbolic links (a project whose sidecar
+folders are links is read-only, with a message), and every write checks that
+again before it creates a folder or a file (:func:`confined_dir`). Names of images
+read from files must lie inside the project (:func:`app.model.names.inside_name`).
 All functions here do disk I/O: call them off the UI thread.
 """
 
@@ -20,7 +28,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import socket
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +38,7 @@ from typing import Any
 
 from app.model.annotation import Annotation, Category, ImageRecord
 from app.model.io.atomic import move_atomic, remove_stale_temporaries, write_bytes_atomic
+from app.model.io.confined import OutsideProjectError, confined_dir, not_a_real_folder
 from app.model.io.fields import FormatError, load_json
 from app.model.io.project_format import (
     NewerVersionError,
@@ -38,10 +49,14 @@ from app.model.io.project_format import (
     project_from_json,
     project_to_json,
 )
+from app.model.names import display_name, name_bytes
+from sam_core.limits import DEFAULT_LIMITS, Limits
 
 SIDECAR = ".maskwright"
 _UNSAFE = set('/\\:*?"<>|%')
 _MAX_STEM_BYTES = 200
+_SURROGATE = re.compile("[\ud800-\udfff]")
+NEWER = "written by a newer Maskwright, so it is left untouched and these edits are not saved"
 
 
 @dataclass(frozen=True)
@@ -76,10 +91,22 @@ class SidecarPaths:
 
 def image_file_stem(file_name: str) -> str:
     """A file name for an image's annotations: the image's name, with characters no
-    file system accepts percent-encoded and very long names shortened with a hash."""
-    stem = "".join(f"%{ord(c):02X}" if c in _UNSAFE or ord(c) < 32 else c for c in file_name)
+    file system accepts percent-encoded and very long names shortened with a hash.
+
+    Any name the OS gives works: bytes that are not UTF-8 (Linux, carried as lone
+    surrogates) become ``%XX`` too, so the stem is always valid UTF-8, and since ``%``
+    itself is encoded, two names never share a stem. The same name gives the same stem
+    in every run."""
+    def escape(c: str) -> str:
+        if c in _UNSAFE or ord(c) < 32:
+            return f"%{ord(c):02X}"
+        if _SURROGATE.match(c):
+            return f"%{ord(c) - 0xDC00:02X}" if 0xDC80 <= ord(c) <= 0xDCFF else f"%u{ord(c):04X}"
+        return c
+
+    stem = "".join(escape(c) for c in file_name)
     if len(stem.encode("utf-8")) > _MAX_STEM_BYTES:
-        digest = hashlib.blake2b(file_name.encode("utf-8"), digest_size=8).hexdigest()
+        digest = hashlib.blake2b(name_bytes(file_name), digest_size=8).hexdigest()
         stem = stem.encode("utf-8")[:100].decode("utf-8", "ignore") + "~" + digest
     return stem
 
@@ -111,8 +138,9 @@ class StoredProject:
 
     ``categories`` is None without a readable ``project.json``. ``images`` maps
     image file names to their stored content. ``problems`` are one-line messages
-    for the user. ``protected`` lists files that must never be overwritten (newer
-    format, or invalid and could not be moved aside); ``frozen`` says why nothing
+    for the user. ``protected`` maps files that must never be overwritten (newer
+    format, invalid and could not be moved aside, not a regular file) to why, in
+    words that follow the file's name; ``frozen`` says why nothing
     at all may be written (a newer ``project.json``). ``previous_session`` is set
     when the last session did not close cleanly (a crash or a kill).
     """
@@ -123,7 +151,7 @@ class StoredProject:
     settings: dict[str, Any] = field(default_factory=dict)
     images: dict[str, StoredImage] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
-    protected: set[Path] = field(default_factory=set)
+    protected: dict[Path, str] = field(default_factory=dict)
     frozen: str | None = None
     previous_session: SessionInfo | None = None
     other_session: SessionInfo | None = None
@@ -136,20 +164,27 @@ class StoredProject:
 # -- reading -----------------------------------------------------------------------------------------
 
 
-def read_sidecar(folder: Path | str) -> StoredProject:
-    """Read the project sidecar of ``folder`` (an empty result when there is none)."""
+def read_sidecar(folder: Path | str, limits: Limits = DEFAULT_LIMITS) -> StoredProject:
+    """Read the project sidecar of ``folder`` (an empty result when there is none). Never
+    raises for what the files hold; ``limits`` bounds what they may describe."""
     paths = SidecarPaths(Path(folder))
     stored = StoredProject(paths.folder)
-    if not paths.root.is_dir():
+    if not_a_real_folder(paths.root) == "missing":
         return stored
     stored.exists = True
+    for directory in (paths.root, paths.annotations_dir, paths.set_aside_dir):
+        problem = not_a_real_folder(directory)
+        if problem not in (None, "missing"):
+            stored.frozen = f"{problem}, outside the project; this Maskwright neither reads nor writes it"
+            stored.problems.append(stored.frozen)
+            return stored
     _read_session(paths, stored)
     if stored.other_session is None:
         for directory in (paths.root, paths.annotations_dir):
             if directory.is_dir():
                 remove_stale_temporaries(directory)
-    _read_project_file(paths, stored)
-    _read_image_files(paths, stored)
+    _read_project_file(paths, stored, limits)
+    _read_image_files(paths, stored, limits)
     last = stored.settings.get("last_image")
     if last is not None and not (paths.folder / last).is_file():
         del stored.settings["last_image"]  # gone or renamed: start at the first image
@@ -175,19 +210,19 @@ def _read_session(paths: SidecarPaths, stored: StoredProject) -> None:
         stored.previous_session = info
 
 
-def _read_project_file(paths: SidecarPaths, stored: StoredProject) -> None:
+def _read_project_file(paths: SidecarPaths, stored: StoredProject, limits: Limits) -> None:
     try:
-        stored.categories, stored.settings = project_from_json(*load_json(paths.project_file))
+        stored.categories, stored.settings = project_from_json(*load_json(paths.project_file, limits))
     except FileNotFoundError:
         return
     except NewerVersionError as exc:
         stored.frozen = f"{exc}; this Maskwright will not change the project"
         stored.problems.append(stored.frozen)
-    except (FormatError, OSError) as exc:
+    except Exception as exc:  # whatever it is (RecursionError, MemoryError...), it is this file's problem
         stored.problems.append(_set_aside_problem(paths, paths.project_file, exc, stored))
 
 
-def _read_image_files(paths: SidecarPaths, stored: StoredProject) -> None:
+def _read_image_files(paths: SidecarPaths, stored: StoredProject, limits: Limits) -> None:
     if not paths.annotations_dir.is_dir():
         return
     try:
@@ -195,15 +230,27 @@ def _read_image_files(paths: SidecarPaths, stored: StoredProject) -> None:
     except OSError as exc:
         stored.problems.append(f"{paths.annotations_dir}: cannot list the folder ({exc.strerror or exc})")
         return
+    regular = []
+    for path in files:
+        try:
+            kind = os.lstat(path).st_mode
+        except OSError:
+            continue  # gone meanwhile
+        if stat.S_ISREG(kind):
+            regular.append(path)
+        else:  # a link or a FIFO: reading could leave the project or never end
+            stored.problems.append(f"{display_name(str(path))}: not a regular file; left as it is and not read")
+            stored.protected[path] = "is not a regular file (a link or a FIFO), so it is left untouched and these edits are not saved"
+    files = regular
     read: dict[str, list[tuple[Path, StoredImage]]] = {}
     for path in files:
         try:
-            image = image_from_json(*load_json(path))
+            image = image_from_json(*load_json(path, limits), limits)
         except NewerVersionError as exc:
-            stored.protected.add(path)
+            stored.protected[path] = NEWER
             stored.problems.append(f"{exc}; left as it is, its annotations are not loaded")
             continue
-        except (FormatError, OSError) as exc:
+        except Exception as exc:  # any failure of one file stays that file's: the others still load
             stored.problems.append(_set_aside_problem(paths, path, exc, stored))
             continue
         read.setdefault(image.file_name, []).append((path, image))
@@ -219,11 +266,18 @@ def _read_image_files(paths: SidecarPaths, stored: StoredProject) -> None:
 def _set_aside_problem(paths: SidecarPaths, path: Path, error: Exception, stored: StoredProject) -> str:
     """Move a file that cannot be loaded out of the way (never overwritten, never
     deleted) and describe what happened in one line."""
-    reason = str(error) if isinstance(error, FormatError) else f"{path}: cannot be read ({error})"
+    if isinstance(error, FormatError):
+        reason = str(error)
+    elif isinstance(error, OSError):
+        reason = f"{path}: cannot be read ({error.strerror or error})"
+    else:  # not a problem any reader expected: still one line, with what it was
+        detail = " ".join(str(error).split())[:200]
+        reason = f"{path}: cannot be read ({type(error).__name__}{': ' + detail if detail else ''})"
     try:
         target = set_aside(paths, path)
     except OSError as exc:
-        stored.protected.add(path)
+        stored.protected[path] = ("could not be read and could not be moved aside, so it is left untouched "
+                                  "and these edits are not saved")
         return f"{reason}; not loaded, and left in place (it could not be moved aside: {exc.strerror or exc})"
     return f"{reason}; not loaded, kept as {target}"
 
@@ -233,7 +287,7 @@ def _set_aside_problem(paths: SidecarPaths, path: Path, error: Exception, stored
 
 def set_aside(paths: SidecarPaths, path: Path) -> Path:
     """Move ``path`` into ``set-aside/`` under a timestamped name; returns the new path."""
-    paths.set_aside_dir.mkdir(parents=True, exist_ok=True)
+    confined_dir(paths.folder, paths.set_aside_dir)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     target = paths.set_aside_dir / f"{path.stem}.{stamp}{path.suffix}"
     n = 1
@@ -245,20 +299,23 @@ def set_aside(paths: SidecarPaths, path: Path) -> Path:
 
 
 def write_project_file(paths: SidecarPaths, categories: list[Category], settings: dict[str, Any]) -> Path:
-    paths.root.mkdir(exist_ok=True)
+    confined_dir(paths.folder, paths.root)
     write_bytes_atomic(paths.project_file, document_bytes(project_to_json(categories, settings)))
     return paths.project_file
 
 
 def write_image_file(paths: SidecarPaths, image: ImageRecord, done: bool, annotations: list[Annotation]) -> Path:
     path = paths.image_file(image.file_name)
-    paths.annotations_dir.mkdir(parents=True, exist_ok=True)
+    confined_dir(paths.folder, paths.annotations_dir)
     write_bytes_atomic(path, document_bytes(image_to_json(image, done, annotations)))
     return path
 
 
 def set_aside_image_file(paths: SidecarPaths, file_name: str) -> Path | None:
     """Move an image's file aside (the image left the project); None when it has none."""
+    if not_a_real_folder(paths.annotations_dir) == "missing":
+        return None
+    confined_dir(paths.folder, paths.annotations_dir)  # a link there raises: nothing is moved through it
     path = paths.image_file(file_name)
     if not path.exists():
         return None
@@ -267,13 +324,15 @@ def set_aside_image_file(paths: SidecarPaths, file_name: str) -> Path | None:
 
 def open_session(paths: SidecarPaths) -> None:
     """Mark the project open by this process; a marker found at the next open means a crash."""
-    paths.root.mkdir(exist_ok=True)
+    confined_dir(paths.folder, paths.root)
     marker = {"pid": os.getpid(), "host": socket.gethostname(), "started": datetime.now().isoformat(timespec="seconds")}
     write_bytes_atomic(paths.session_file, json.dumps(marker).encode("ascii"))
 
 
 def close_session(paths: SidecarPaths) -> None:
     """Remove this process's marker (a clean close)."""
+    if not_a_real_folder(paths.root) is not None:
+        return  # gone, or a link: nothing of ours to remove there
     try:
         value = json.loads(paths.session_file.read_bytes())
         if value.get("pid") == os.getpid():
@@ -284,11 +343,13 @@ def close_session(paths: SidecarPaths) -> None:
 
 __all__ = [
     "SIDECAR",
+    "OutsideProjectError",
     "SessionInfo",
     "SidecarPaths",
     "StoredImage",
     "StoredProject",
     "close_session",
+    "confined_dir",
     "image_file_stem",
     "open_session",
     "read_sidecar",

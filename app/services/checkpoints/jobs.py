@@ -14,7 +14,9 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from app.services.checkpoints import adopt as model_adopt
 from app.services.checkpoints import download as model_download
+from app.services.checkpoints import verified as model_verified
 from app.services.messages import one_line
 from app.services.checkpoints.catalog import CATALOG, CheckpointEntry
 
@@ -41,7 +43,8 @@ class _Job(QRunnable):
 
 
 class ModelJobs(QObject):
-    """Runs :func:`model_download.download` or :func:`model_download.adopt` in the background."""
+    """Runs :func:`model_download.download`, :func:`model_adopt.adopt` or
+    :func:`model_verified.verify` in the background."""
 
     progress = Signal(object)  # model_download.Progress
     finished = Signal(str)  # path of the verified checkpoint
@@ -63,8 +66,13 @@ class ModelJobs(QObject):
             entry, models_dir, base_url, on_progress=self.progress.emit, cancel=self._cancel))
 
     def adopt(self, source: Path, models_dir: Path, entries: tuple[CheckpointEntry, ...] = CATALOG) -> None:
-        self._start(lambda: model_download.adopt(
+        self._start(lambda: model_adopt.adopt(
             source, models_dir, entries, on_progress=self.progress.emit, cancel=self._cancel))
+
+    def verify(self, entry: CheckpointEntry, models_dir: Path) -> None:
+        """Check a catalogue file of the models folder before its first use (once: the match is remembered)."""
+        self._start(lambda: model_verified.verify(entry, models_dir, on_progress=self.progress.emit,
+                                                  cancel=self._cancel))
 
     def _start(self, work: Callable[[], Path]) -> None:
         if self.busy:

@@ -5,6 +5,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
+from app.model.names import display_name
 from app.model.project import Project
 from app.ui.widgets.qimage import rgb_pixmap
 
@@ -54,11 +55,15 @@ class ImageList(QListWidget):
         record = self.project.dataset.images[image_id]
         count = len(self.project.dataset.annotations(image_id))
         status = "✓ done" if self.project.is_done(image_id) else "todo"
+        name = display_name(record.file_name)  # Qt would drop bytes that are not UTF-8
         if image_id in self.project.missing:
             status += " · file missing"
-            item.setToolTip(f"{record.file_name} is no longer in the folder; its annotations are kept "
+            item.setToolTip(f"{name} is no longer in the folder; its annotations are kept "
                             "until Image > Forget missing images")
-        item.setText(f"{record.file_name}\n{count} annotation{'s' * (count != 1)} · {status}")
+        elif image_id in self.project.image_warnings:
+            status += " · ⚠ warning"
+            item.setToolTip(f"{name}: " + "; ".join(self.project.image_warnings[image_id]))
+        item.setText(f"{name}\n{count} annotation{'s' * (count != 1)} · {status}")
 
     def _on_dataset(self, event) -> None:
         if event.type == "image_added":

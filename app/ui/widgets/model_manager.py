@@ -25,8 +25,9 @@ from PySide6.QtWidgets import (
 
 from app.services.checkpoints import catalog as model_catalog
 from app.services.checkpoints.catalog import CheckpointEntry
-from app.services.checkpoints.download import Progress, installed
+from app.services.checkpoints.download import Progress
 from app.services.checkpoints.jobs import ModelJobs
+from app.services.checkpoints.verified import installed, present
 
 NETWORK_KINDS = ("network", "http", "size", "interrupted")
 
@@ -103,8 +104,10 @@ class ModelManager(QDialog):
     def _update_buttons(self) -> None:
         busy = self.jobs.busy
         have = installed(self.selected, self.models_dir) is not None
+        unchecked = not have and present(self.selected, self.models_dir) is not None  # its SHA-256 comes first
         part = (self.models_dir / (self.selected.file_name + ".part")).exists()
-        self.primary.setText("Use this model" if have else ("Resume download" if part else "Download"))
+        self.primary.setText("Use this model" if have else "Check and use" if unchecked
+                             else ("Resume download" if part else "Download"))
         self.primary.setEnabled(not busy)
         self.local_button.setEnabled(not busy)
         self.list.setEnabled(not busy)

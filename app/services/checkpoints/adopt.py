@@ -1,0 +1,110 @@
+"""Use a checkpoint the user already has: check it is an official one, and copy it in.
+
+The file is copied, never hard-linked: a link would share later changes to the
+user's file, which nothing would check again. The copy goes through a ``.part``
+file this code creates (a link or anything else in its place is refused) and is
+hashed as it is written, so the bytes that passed the SHA-256 check are the bytes
+in the models folder; the match is recorded (:mod:`~app.services.checkpoints.verified`).
+
+No Qt: the model manager runs :func:`adopt` on a worker thread.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+from app.services.checkpoints.catalog import CATALOG, CheckpointEntry, by_size, format_bytes
+from app.services.checkpoints.transfer import (
+    CHUNK,
+    DownloadError,
+    Meter,
+    ProgressCallback,
+    check_cancel,
+    disk_error,
+    open_part,
+)
+from app.services.checkpoints.verified import remember, verify
+
+
+def adopt(
+    source: Path,
+    models_dir: Path,
+    entries: tuple[CheckpointEntry, ...] = CATALOG,
+    on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> Path:
+    """Check that ``source`` is one of ``entries`` (size, then SHA-256) and copy it into
+    ``models_dir``; returns the path there. A file already in place is checked where it is."""
+    source = Path(source)
+    try:
+        size = source.stat().st_size
+    except OSError as exc:
+        raise DownloadError("disk", f"Cannot read {source}: {exc.strerror or exc}") from None
+    entry = by_size(size, entries)
+    names = "/".join(e.variant for e in entries)
+    if entry is None:
+        raise DownloadError(
+            "not_official",
+            f"{source.name} ({format_bytes(size)}) is not an official SAM v1 checkpoint ({names}); "
+            "to use another SAM v1 file, use File > Open checkpoint…",
+        )
+    models_dir = Path(models_dir)
+    final = models_dir / entry.file_name
+    try:
+        if final.exists() and os.path.samefile(final, source):
+            return verify(entry, models_dir, on_progress, cancel)
+        models_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DownloadError("disk", f"Cannot put {entry.file_name} into {models_dir}: {exc.strerror or exc}") from None
+    part = final.with_name(final.name + ".part")
+    digest = _copy_hashing(source, part, entry.size, on_progress, cancel)
+    if digest != entry.sha256:
+        part.unlink(missing_ok=True)
+        raise DownloadError(
+            "checksum",
+            f"{source.name} has the size of {entry.file_name} but not its SHA-256 (got {digest[:12]}…); "
+            "the file is damaged or a different one. Nothing was copied",
+        )
+    try:
+        os.replace(part, final)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise DownloadError("disk", f"Cannot put {entry.file_name} into {models_dir}: {exc.strerror or exc}") from None
+    remember(entry, models_dir)
+    return final
+
+
+def _copy_hashing(source: Path, part: Path, size: int, on_progress: ProgressCallback | None,
+                  cancel: threading.Event | None) -> str:
+    """Copy ``source`` to a new ``part`` file and return the SHA-256 of what was written."""
+    digest = hashlib.sha256()
+    meter = Meter(size, 0, on_progress, "copy")
+    try:
+        src = open(source, "rb")
+    except OSError as exc:
+        raise DownloadError("disk", f"Cannot read {source}: {exc.strerror or exc}") from None
+    with src:
+        try:
+            dst = open_part(part, resume=False)  # refuses a link in the way, touching nothing
+        except OSError as exc:
+            raise disk_error(exc, part) or DownloadError("disk", f"Cannot write {part}: {exc.strerror or exc}") from None
+        try:
+            with dst:
+                while chunk := src.read(CHUNK):
+                    check_cancel(cancel)
+                    dst.write(chunk)
+                    digest.update(chunk)
+                    meter.add(len(chunk))
+        except BaseException as exc:  # cancelled, disk full, anything: no half copy stays behind
+            part.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise disk_error(exc, part) or DownloadError("disk", f"Cannot copy {source}: {exc.strerror or exc}") \
+                    from None
+            raise
+    meter.add(0, force=True)  # the last report says 100 %
+    return digest.hexdigest()
+
+
+__all__ = ["adopt"]
