@@ -82,7 +82,7 @@ def test_labelme_shapes_holes_groups_flags_and_skips(tmp_path):
     (tmp_path / "labels" / "a.json").write_text(json.dumps(doc))
     (tmp_path / "labels" / "notes.json").write_text("{\"hello\": 1}")
     parsed = read_labels(tmp_path / "labels")
-    assert parsed.format == "labelme" and parsed.images[0].name == "a.jpg"  # outside the import: by name
+    assert parsed.format == "labelme" and parsed.images[0].name == "photos/a.jpg"  # its path tail
     project = Dataset()
     project.add_image(ImageRecord(1, "photos/a.jpg", 50, 40))
     project.add_category(Category(1, "object"))

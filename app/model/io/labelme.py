@@ -121,9 +121,10 @@ def _image_name(file: Path, root: Path, image_path: Any) -> tuple[str, bool]:
     folder = file.parent.relative_to(root).as_posix()
     if isinstance(image_path, str) and image_path.strip():
         joined = os.path.normpath(os.path.join(folder, image_path.replace("\\", "/"))).replace("\\", "/")
-        if joined.startswith("../") or joined == "..":
-            joined = PurePosixPath(image_path.replace("\\", "/")).name  # outside the import: match by name
-        return joined.removeprefix("./"), False
+        parts = joined.split("/")
+        while parts and parts[0] == "..":  # the image lies outside the import: its path's tail still matches
+            parts.pop(0)
+        return "/".join(parts), False
     return file.relative_to(root).with_suffix("").as_posix(), True  # a stem: the suffix is unknown
 
 
