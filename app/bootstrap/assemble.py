@@ -25,6 +25,7 @@ from app.services.settings import Settings
 from app.ui.bindings import Bound, Controllers, bind
 from app.ui.main_window import MainWindow
 from app.workflow.annotations import AnnotationEditor
+from app.workflow.boxes import BoxesToMasks
 from app.workflow.brush import Brush
 from app.workflow.categories import CategoryEditor
 from app.workflow.checkpoint import CheckpointLoader
@@ -130,6 +131,7 @@ def make_controllers(services: Services, state: LabelingState, history: History,
         export=ExportController(state, s.exporter, s.settings, notices),
         precompute=PrecomputeLauncher(state, s.precompute, notices),
         keeper=keeper,
+        boxes=BoxesToMasks(state, history, s.worker, notices),
         importing=ImportController(state, history, s.importer, s.settings, notices,
                                    s.settings.embedding_cache_dir if s.settings.embedding_cache_mb else None),
     )

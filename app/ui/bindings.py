@@ -20,6 +20,7 @@ from app.ui.deferrable import Deferrable
 from app.ui.key_bindings import KeyBindings
 from app.ui.main_window import MainWindow
 from app.workflow.annotations import AnnotationEditor
+from app.workflow.boxes import BoxesToMasks
 from app.workflow.brush import Brush
 from app.workflow.categories import CategoryEditor
 from app.workflow.checkpoint import CheckpointLoader
@@ -49,6 +50,7 @@ class Controllers:
     precompute: PrecomputeLauncher
     keeper: ProjectKeeper
     importing: ImportController
+    boxes: BoxesToMasks
 
 
 @dataclass
@@ -131,7 +133,9 @@ def _handlers(window: MainWindow, state: LabelingState, c: Controllers, keys: Ke
         "mask.no_overlap": lambda: brush.set_no_overlap(actions["mask.no_overlap"].isChecked()),
         "auto.image": prelabel.run_image,
         "auto.folder": prelabel.run_folder,
-        "auto.cancel": prelabel.cancel,
+        "auto.boxes_image": c.boxes.run_image,
+        "auto.boxes_folder": c.boxes.run_folder,
+        "auto.cancel": lambda: (prelabel.cancel(), c.boxes.cancel()),
         "auto.next": prelabel.next,
         "auto.accept_all": prelabel.accept_all,
         "auto.reject_all": prelabel.reject_all,
@@ -217,9 +221,14 @@ def _reflect(window: MainWindow, state: LabelingState, history: History, notices
     c.prompting.click_ms.connect(lambda ms: window.click_label.setText(f"click→mask: {ms:.0f} ms"))
     c.navigation.encode_state.connect(window.show_encode_state)
     c.prelabel.progress.connect(window.review.show_progress)
-    c.prelabel.running_changed.connect(actions["auto.cancel"].setEnabled)
+    def automatic_running(_running=None) -> None:
+        actions["auto.cancel"].setEnabled(c.prelabel.running or c.boxes.running)
+
+    c.prelabel.running_changed.connect(automatic_running)
+    c.boxes.running_changed.connect(automatic_running)
+    c.boxes.progress.connect(window.review.show_progress)
     c.prelabel.review_changed.connect(refresh_review)
-    actions["auto.cancel"].setEnabled(c.prelabel.running)
+    automatic_running()
     c.importing.progress.connect(lambda text, _done, total: window.show_status(text) if total else None)
     precompute = c.precompute.precompute
     precompute.progress.connect(window.precompute_panel.show_progress)

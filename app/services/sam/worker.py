@@ -8,7 +8,8 @@ kept, and a result whose id is no longer the latest is never emitted. Nothing he
 touches a widget, and every exception comes back as :attr:`SamWorker.failed`.
 
 Priorities: load a checkpoint > decode (when its image is encoded) > encode the
-current image > pre-label ("segment everything") > pre-encode the next ones. A
+current image > pre-label ("segment everything") > boxes to masks > pre-encode
+the next ones. A
 decode for an image still encoding waits, so clicks made during encoding are
 decoded as soon as it is ready. A pre-label job is long: between its point
 batches it answers pending clicks and encodes the image the user opened.
@@ -41,6 +42,8 @@ from app.services.messages import one_line
 from app.services.sam.precompute_mixin import PrecomputeJobs, _Cancelled
 from app.services.sam.segment_everything import PrelabelJob
 from app.services.sam.prelabel_mixin import PrelabelJobs
+from app.services.sam.boxes_mixin import BoxJobs
+from app.services.sam.boxes_to_masks import BoxJob
 from sam_core import CheckpointError, SamPredictor, load_sam
 
 
@@ -62,7 +65,7 @@ class DecodeRequest:
     started: float = field(default_factory=time.perf_counter)
 
 
-class SamWorker(PrecomputeJobs, PrelabelJobs, QThread):
+class SamWorker(PrecomputeJobs, PrelabelJobs, BoxJobs, QThread):
     """Owns a :class:`SamPredictor`; all public methods are safe to call from the UI thread."""
 
     sam_loaded = Signal(str, str)  # device, config name
@@ -75,6 +78,9 @@ class SamWorker(PrecomputeJobs, PrelabelJobs, QThread):
     prelabel_progress = Signal(int, int, int, int, int)  # job id, image number, images, batches done, batches
     prelabelled = Signal(int, int, object)  # job id, image id, list[AutoMask]
     prelabel_finished = Signal(int, bool)  # job id, cancelled
+    boxes_progress = Signal(int, int, int)  # job id, images done, images
+    boxed = Signal(int, int, object)  # job id, image id, list[BoxMask]
+    boxes_finished = Signal(int, bool)  # job id, cancelled
     cache_hit = Signal(str, float)  # image key, seconds to hash it and restore its embedding from disk
     precomputed = Signal(str, float, bool)  # image key, seconds encoding, True if it was on disk already
     precompute_failed = Signal(str, str)  # image key, one-line reason
@@ -93,6 +99,8 @@ class SamWorker(PrecomputeJobs, PrelabelJobs, QThread):
         self._stopping = False
         self._prelabel: PrelabelJob | None = None
         self._prelabel_stop = False
+        self._boxes: BoxJob | None = None
+        self._boxes_stop = False
         self._precompute: deque[tuple[str, np.ndarray, str, int]] = deque()  # key, image, hash, generation
         self._precompute_generation = 0
         self._disk: DiskEmbeddings | None = None
@@ -200,6 +208,9 @@ class SamWorker(PrecomputeJobs, PrelabelJobs, QThread):
             return None
         if self._prelabel is not None:
             job, self._prelabel = ("prelabel", self._prelabel), None
+            return job
+        if self._boxes is not None:
+            job, self._boxes = ("boxes", self._boxes), None
             return job
         if self._prefetch:
             key, image = self._prefetch.pop(0)
