@@ -26,6 +26,7 @@ from app.model.io.imported import (
     ImportedImage,
     MaskShape,
     PolygonShape,
+    coordinates,
 )
 from app.model.io.segmentation import read_rle
 from app.model.io.skips import Skipped
@@ -184,11 +185,11 @@ def _polygon(value: Any, where: Where, skipped: Skipped) -> tuple[float, ...] | 
         return None
     if not value:
         return None  # CVAT writes [[]] for boxes
-    try:
-        coords = tuple(as_number(v, where[j]) for j, v in enumerate(value))
-    except FormatError:
-        skipped.add("polygon", "with a coordinate that is not a finite number", at)
+    fast = coordinates(value)
+    if fast is None:
+        skipped.add("polygon", "with a coordinate that is not a finite number in range", at)
         return None
+    coords = tuple(fast.tolist())
     if len(coords) % 2:
         skipped.add("polygon", "with an odd number of coordinates", at)
         return None

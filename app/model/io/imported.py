@@ -25,6 +25,24 @@ from app.model.io.skips import Skipped
 from app.model.mask import Mask
 
 Polygon = tuple[float, ...]  # flat x0, y0, x1, y1, ...
+MAX_COORDINATE = float(2**31 - 1)  # beyond any image; past what pycocotools and OpenCV hold in int32
+
+
+def coordinates(value: object, pairs: bool = False) -> np.ndarray | None:
+    """A JSON list of numbers (``pairs``: of [x, y] lists) as a float64 array, when every value is
+    a finite int or float within :data:`MAX_COORDINATE`; None otherwise, for the caller's
+    field-by-field check to say what is wrong. Files hold hundreds of thousands of vertices: this
+    reads them in one numpy call."""
+    if not isinstance(value, list):
+        return None
+    flat = [v for p in value for v in p] if pairs and all(isinstance(p, list) and len(p) == 2 for p in value) \
+        else (None if pairs else value)
+    if flat is None or not all(type(v) in (int, float) for v in flat):
+        return None
+    array = np.asarray(flat, dtype=np.float64)
+    if not np.isfinite(array).all() or (array.size and np.abs(array).max() > MAX_COORDINATE):
+        return None
+    return array.reshape(-1, 2) if pairs else array
 
 
 class GeometryError(ValueError):
@@ -79,10 +97,15 @@ class CircleShape(Shape):
     cy: float
     radius: float
 
-    def raster(self, height: int, width: int) -> np.ndarray:
-        rows = (np.arange(height) + 0.5 - self.cy) ** 2
-        cols = (np.arange(width) + 0.5 - self.cx) ** 2
-        return rows[:, None] + cols[None, :] <= self.radius**2
+    def raster(self, height: int, width: int) -> Mask:
+        x0, y0 = max(int(np.floor(self.cx - self.radius)), 0), max(int(np.floor(self.cy - self.radius)), 0)
+        x1 = min(int(np.ceil(self.cx + self.radius)) + 1, width)
+        y1 = min(int(np.ceil(self.cy + self.radius)) + 1, height)
+        if x0 >= x1 or y0 >= y1:
+            return Mask.empty(height, width)
+        rows = (np.arange(y0, y1) + 0.5 - self.cy) ** 2
+        cols = (np.arange(x0, x1) + 0.5 - self.cx) ** 2
+        return Mask.from_crop(rows[:, None] + cols[None, :] <= self.radius**2, x0, y0, (height, width))
 
 
 @dataclass(frozen=True)
@@ -94,13 +117,13 @@ class PatchShape(Shape):
     y: int
     patch: np.ndarray
 
-    def raster(self, height: int, width: int) -> np.ndarray:
-        full = np.zeros((height, width), dtype=bool)
+    def raster(self, height: int, width: int) -> Mask:
         h, w = self.patch.shape
         x0, y0, x1, y1 = max(self.x, 0), max(self.y, 0), min(self.x + w, width), min(self.y + h, height)
-        if x0 < x1 and y0 < y1:
-            full[y0:y1, x0:x1] = self.patch[y0 - self.y : y1 - self.y, x0 - self.x : x1 - self.x]
-        return full
+        if x0 >= x1 or y0 >= y1:
+            return Mask.empty(height, width)
+        crop = self.patch[y0 - self.y : y1 - self.y, x0 - self.x : x1 - self.x]
+        return Mask.from_crop(crop, x0, y0, (height, width))
 
 
 @dataclass(frozen=True)
@@ -110,16 +133,25 @@ class LayeredShape(Shape):
 
     layers: tuple[tuple[Shape, bool], ...]
 
-    def raster(self, height: int, width: int) -> np.ndarray:
-        full = np.zeros((height, width), dtype=bool)
-        for shape, adds in self.layers:
-            pixels = shape.raster(height, width)
-            pixels = pixels.full_mask() if isinstance(pixels, Mask) else pixels
+    def raster(self, height: int, width: int) -> Mask:
+        layers = [(_as_mask(shape.raster(height, width)), adds) for shape, adds in self.layers]
+        added = [m.bbox for m, adds in layers if adds and not m.is_empty]
+        if not added:
+            return Mask.empty(height, width)
+        # Work only in the box the added pixels span: a few thousand pixels, not the whole image.
+        x0, y0 = min(b[0] for b in added), min(b[1] for b in added)
+        x1, y1 = max(b[0] + b[2] for b in added), max(b[1] + b[3] for b in added)
+        work = np.zeros((y1 - y0, x1 - x0), dtype=bool)
+        for mask, adds in layers:
             if adds:
-                full |= pixels
+                work |= mask.region(x0, y0, x1 - x0, y1 - y0)
             else:
-                full &= ~pixels
-        return full
+                work &= ~mask.region(x0, y0, x1 - x0, y1 - y0)
+        return Mask.from_crop(work, x0, y0, (height, width))
+
+
+def _as_mask(pixels: np.ndarray | Mask) -> Mask:
+    return pixels if isinstance(pixels, Mask) else Mask.from_full(pixels)
 
 
 @dataclass(frozen=True)

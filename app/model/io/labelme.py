@@ -41,6 +41,7 @@ from app.model.dataset import Dataset
 from app.model.io.atomic import write_json_atomic
 from app.model.io.fields import FormatError, Where, as_dict, as_int, as_list, as_number, as_str, load_json
 from app.model.io.imported import (
+    MAX_COORDINATE,
     BoxShape,
     CircleShape,
     ImportedAnnotation,
@@ -50,6 +51,7 @@ from app.model.io.imported import (
     PatchShape,
     PolygonShape,
     Shape,
+    coordinates,
 )
 from app.model.io.polygons import trace_rings
 from app.model.io.skips import Skipped
@@ -152,15 +154,26 @@ def _shape(item: Any, where: Where, skipped: Skipped) -> _Drawn | None:
             return None
         group = d.get("group_id")
         group = None if group is None else as_int(group, where["group_id"])
-        points = [tuple(as_number(v, where["points"][i][j]) for j, v in enumerate(as_list(p, where["points"][i])))
-                  for i, p in enumerate(as_list(d.get("points"), where["points"]))]
-        if any(len(p) != 2 for p in points):
-            raise where["points"].error("with points that are not [x, y] pairs")
+        points = _points(d.get("points"), where["points"])
         shape, box = _geometry(kind, points, d, where)
     except FormatError as exc:
         skipped.add("shape", exc.problem if exc.problem.startswith("with ") else "that is not valid", at)
         return None
     return _Drawn(label, group, kind, shape, box, _attributes(d), at)
+
+
+def _points(value: Any, where: Where) -> list[tuple[float, float]]:
+    """A list of [x, y] pairs (a fast path for the common case; the slow one names the bad value)."""
+    fast = coordinates(value, pairs=True)
+    if fast is not None:
+        return [tuple(p) for p in fast.tolist()]
+    points = [tuple(as_number(v, where[i][j]) for j, v in enumerate(as_list(p, where[i])))
+              for i, p in enumerate(as_list(value, where))]
+    if any(len(p) != 2 for p in points):
+        raise where.error("with points that are not [x, y] pairs")
+    if any(abs(v) > MAX_COORDINATE for p in points for v in p):
+        raise where.error("with a point far outside any image")
+    return points
 
 
 def _geometry(kind: str, points: list[tuple[float, float]], d: dict, where: Where):
