@@ -40,6 +40,10 @@ def test_a_box_only_coco_file_becomes_sam_masks(qtbot, make_app, image_folder, t
     waiting = [a for a in dataset.annotations() if a.waits_for_sam]
     assert len(waiting) == 5 and "5 boxes waiting for SAM" in app.window.message_bar.text
     assert app.window.annotations.tree.topLevelItem(0).text(4) == "box, waiting for SAM (Ctrl+B)"
+    drawn = app.bound.presenter._waiting.items  # dashed rectangles on the canvas, until SAM fills them
+    qtbot.waitUntil(lambda: sum(i.isVisible() for i in drawn) == 2, timeout=5000)
+    app.state.select(waiting[0].id)  # selecting one draws it solid; it has no outline to draw
+    assert drawn[0].pen().width() == 3
 
     boxes = app.controllers.boxes
     with qtbot.waitSignal(boxes.running_changed, timeout=60000, check_params_cb=lambda running: not running):
@@ -61,6 +65,8 @@ def test_a_box_only_coco_file_becomes_sam_masks(qtbot, make_app, image_folder, t
             assert np.array_equal(annotation.mask.full_mask(), masks[0])  # SAM's own answer for that box
             assert abs(annotation.provenance.predicted_iou - float(iou[0])) < 1e-5
         assert app.prelabel.to_review(image.id) == [a for a in annotations if not a.mask.is_empty]
+
+    assert not any(i.isVisible() for i in drawn)
 
     # One undo step per image: the boxes come back, waiting.
     img_2 = dataset.image_by_name("img_2.png")
