@@ -186,3 +186,20 @@ def test_export_scope_done_writes_only_the_images_marked_done(qtbot, make_app, n
     written = json.loads(out.read_text())
     assert [i["file_name"] for i in written["images"]] == ["sub/deep/c.png"] and len(written["annotations"]) == 2
     assert app.settings.export_choices["scope"] == "done"
+
+
+def test_export_dialog_says_which_consumers_read_what_and_starts_from_the_last_choices(qtbot, make_app,
+                                                                                         nested_folder, tmp_path):
+    app = open_project(qtbot, make_app, nested_folder)
+    app.settings.export_choices = {"format": "coco_polygons", "holes": "crowd", "scope": "all",
+                                   "path": str(tmp_path / "last.json")}
+    app.window.actions["file.export"].trigger()
+    dialog = app.window.dialog
+    assert dialog.fmt == "coco_polygons" and dialog.hole_policy == "crowd" and dialog.path.text().endswith("last.json")
+    assert "iscrowd" in dialog.notes.text() and not dialog.scope_done.isEnabled()  # nothing is marked done
+    dialog.holes["rle"].setChecked(True)
+    assert "detectron2" in dialog.notes.text() and "bitmask" in dialog.notes.text()
+    dialog.format.setCurrentIndex(dialog.format.findData("yolo"))
+    assert not dialog.holes["rle"].isEnabled() and dialog.path.text().endswith("export_yolo")  # a folder now
+    assert "Ultralytics" in dialog.notes.text()
+    dialog.reject()
