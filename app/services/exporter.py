@@ -90,7 +90,8 @@ def export(dataset: Dataset, choice: ExportChoice) -> str:
         report = write_png_masks(dataset, path)
         text = f"Exported PNG masks: {report.masks} masks of {images} in {path}/instances and {path}/classes"
         if report.overlapped:
-            text += f"; {report.overlapped} {plural('mask', report.overlapped)} overlapped by later ones lost those pixels"
+            lost = report.overlapped
+            text += f"; {lost} {plural('mask', lost)} overlapped by later ones lost those pixels"
     if boxes:
         text += f"; {boxes} {plural('box', boxes)} waiting for SAM not written (no mask yet)"
     return text

@@ -81,6 +81,7 @@ def test_engine_masks_arrive_as_automatic_masks_with_their_embeddings(qtbot, mak
 
     # The third image's embedding comes from the engine's file: no encoding.
     img_2 = dataset.image_by_name("img_2.png")
-    with qtbot.waitSignal(worker.cache_hit, timeout=20000, check_params_cb=lambda key, _s: key == app.state.project.key(img_2.id)):
+    key = app.state.project.key(img_2.id)
+    with qtbot.waitSignal(worker.cache_hit, timeout=20000, check_params_cb=lambda hit, _s: hit == key):
         app.navigation.open_image(img_2.id)
     assert np.isfinite(predictor.get_image_embedding().sum().item())

@@ -142,7 +142,8 @@ def test_a_coco_file_with_bad_parts_imports_the_good_part(tmp_path):
                    {"id": 3, "file_name": "train/b.jpg", "width": 40, "height": 30}],
         "categories": [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}],
         "annotations": [
-            {"id": 1, "image_id": 1, "category_id": 1, "segmentation": [[1, 1, 10, 1, 10, 10, 1, 10], [20, 20, 21, 21]]},
+            {"id": 1, "image_id": 1, "category_id": 1,
+             "segmentation": [[1, 1, 10, 1, 10, 10, 1, 10], [20, 20, 21, 21]]},
             {"id": 2, "image_id": 1, "category_id": 9, "segmentation": [[1, 1, 10, 1, 10, 10]]},
             {"id": 3, "image_id": 1, "category_id": 2, "segmentation": [[1, 1, 10, 1, 10]]},
             {"id": 4, "image_id": 3, "category_id": 2, "segmentation": [], "bbox": [5, 6, 10, 8]},

@@ -216,8 +216,8 @@ def _attributes(d: dict) -> dict[str, AttributeValue]:
         values.update({k: v for k, v in flags.items() if isinstance(k, str) and k and isinstance(v, bool)})
     extra = d.get("attributes")  # X-AnyLabeling
     if isinstance(extra, dict):
-        values.update({k: v for k, v in extra.items() if isinstance(k, str) and k and isinstance(v, (bool, int, float, str))
-                       and not (isinstance(v, float) and not np.isfinite(v))})
+        values.update({k: v for k, v in extra.items() if isinstance(k, str) and k
+                       and isinstance(v, (bool, int, float, str)) and not (isinstance(v, float) and not np.isfinite(v))})
     if d.get("difficult") is True:
         values["difficult"] = True
     if isinstance(d.get("description"), str) and d["description"].strip():

@@ -15,7 +15,7 @@ from typing import Any
 
 from app.model.annotation import Provenance
 from app.model.io import extras
-from app.model.io.fields import FormatError, Where, as_dict, as_int, as_list, as_numbers, as_optional_number, as_str
+from app.model.io.fields import FormatError, Where, as_dict, as_int, as_numbers, as_optional_number, as_str
 from app.model.io.fields import field as get
 from app.model.io.fields import load_json
 from app.model.io.imported import ImportedAnnotation, ImportedCategory, ImportedFile, ImportedImage, MaskShape

@@ -122,8 +122,8 @@ class CanvasPresenter:
         if self._display_shape is None or dataset is None or image_id not in dataset.images:
             self._waiting.show([])
             return
-        self._waiting.show([(a.provenance.box, self._color(a.category_id), a.id == self.state.selected)
-                            for a in dataset.annotations(image_id) if a.waits_for_sam and a.id not in self.state.hidden])
+        boxes = [a for a in dataset.annotations(image_id) if a.waits_for_sam and a.id not in self.state.hidden]
+        self._waiting.show([(a.provenance.box, self._color(a.category_id), a.id == self.state.selected) for a in boxes])
 
     def redraw_stroke(self) -> None:
         """The painted annotation as the stroke leaves it, drawn instead of its old self;
