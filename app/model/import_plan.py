@@ -154,7 +154,7 @@ def _rasterise(annotation, image: ProjectImage, skipped: Skipped, where: str) ->
                                      annotation.iscrowd, None, annotation.attributes)
         pixels = shape.raster(*size)
     except GeometryError as exc:
-        skipped.add("annotation", f"whose {exc}", where)
+        skipped.add("annotation", str(exc), where)
         return None
     mask = pixels if isinstance(pixels, Mask) else Mask.from_full(pixels)
     if mask.is_empty:

@@ -272,3 +272,30 @@ def test_holed_masks_survive_labelme(tmp_path):
     target = empty_copy(ds)
     import_into(target, parse_labelme(tmp_path / "out"))
     assert masks_by_image(target) == masks_by_image(ds)
+
+
+def test_crafted_sizes_are_skipped_before_anything_is_allocated(tmp_path):
+    huge = {"images": [{"id": 1, "file_name": "a.jpg", "width": 40, "height": 30},
+                       {"id": 2, "file_name": "big.jpg", "width": 10**6, "height": 10**6}],
+            "categories": [{"id": 1, "name": "cat"}],
+            "annotations": [
+                {"id": 1, "image_id": 2, "category_id": 1, "segmentation": {"size": [10**6, 10**6],
+                                                                            "counts": [0, 10**12]}},
+                {"id": 2, "image_id": 1, "category_id": 1, "segmentation": [[0, 0, 1e9, 0, 1e9, 1e9]]},
+                {"id": 3, "image_id": 1, "category_id": 1, "segmentation": [[1, 1, 9, 1, 9, 9]]}]}
+    path = tmp_path / "crafted.json"
+    path.write_text(json.dumps(huge))
+    project = Dataset()
+    project.add_image(ImageRecord(1, "a.jpg", 40, 30))
+    project.add_category(Category(1, "cat"))
+    plan = plan_import(read_labels(path), project_images(project))
+    assert plan.unmatched == ["big.jpg: no image of that name in the project"]  # its RLE is never decoded
+    assert plan.skipped.lines(where=False) == ["1 annotation with a vertex more than an image size outside "
+                                               "the image skipped"]
+    assert plan.masks == 1
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + (100000).to_bytes(4, "big") * 2 + b"\x08\x00\x00\x00\x00"
+    shape = {"label": "x", "points": [[0, 0], [5, 5]], "shape_type": "mask",
+             "mask": base64.b64encode(png).decode()}
+    (tmp_path / "m.json").write_text(json.dumps({"shapes": [shape], "imagePath": "a.jpg"}))
+    parsed = read_labels(tmp_path / "m.json")
+    assert parsed.skipped.lines(where=False) == ["1 shape with a mask PNG larger than any image skipped"]

@@ -24,11 +24,10 @@ from app.model.io.imported import (
     ImportedCategory,
     ImportedFile,
     ImportedImage,
-    MaskShape,
     PolygonShape,
+    RleShape,
     coordinates,
 )
-from app.model.io.segmentation import read_rle
 from app.model.io.skips import Skipped
 
 
@@ -150,8 +149,7 @@ def _shape(item: dict, where: Where, height: int, width: int, skipped: Skipped):
     segmentation = item.get("segmentation")
     w = where["segmentation"]
     if isinstance(segmentation, dict):
-        mask = read_rle(segmentation, w, height, width)
-        return MaskShape(mask), False
+        return RleShape(segmentation, w), False  # decoded once matched: see RleShape
     if segmentation is not None and not isinstance(segmentation, list):
         raise w.error("with a segmentation that is neither RLE nor polygons")
     polygons = []

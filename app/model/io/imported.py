@@ -20,12 +20,15 @@ from pathlib import Path
 import numpy as np
 
 from app.model.annotation import RGB, AttributeValue, Provenance
+from app.model.io.fields import FormatError, Where
 from app.model.io.polygons import polygons_to_rle
+from app.model.io.segmentation import read_rle
 from app.model.io.skips import Skipped
 from app.model.mask import Mask
 
 Polygon = tuple[float, ...]  # flat x0, y0, x1, y1, ...
 MAX_COORDINATE = float(2**31 - 1)  # beyond any image; past what pycocotools and OpenCV hold in int32
+MAX_OUTLINE_STEPS = 1 << 26  # pycocotools holds two ints for every 1/5 pixel of an outline
 
 
 def coordinates(value: object, pairs: bool = False) -> np.ndarray | None:
@@ -46,7 +49,7 @@ def coordinates(value: object, pairs: bool = False) -> np.ndarray | None:
 
 
 class GeometryError(ValueError):
-    """A shape that cannot become a mask of this image (wrong size, nothing inside it)."""
+    """A shape that cannot become a mask of this image; the text is a skip reason ("with ...")."""
 
 
 class Shape:
@@ -59,15 +62,31 @@ class Shape:
 
 @dataclass(frozen=True)
 class MaskShape(Shape):
-    """A raster already made (RLE in the file): its image size must be the project image's."""
+    """A raster already made: its image size must be the project image's."""
 
     mask: Mask
 
     def raster(self, height: int, width: int) -> Mask:
         if self.mask.shape != (height, width):
-            h, w = self.mask.shape
-            raise GeometryError(f"its mask is {w}x{h} but the image is {width}x{height}")
+            raise GeometryError("with a mask of another size than its image")
         return self.mask
+
+
+@dataclass(frozen=True)
+class RleShape(Shape):
+    """A COCO RLE object as the file holds it, decoded only once its entry matched a project
+    image of the size it claims: a crafted size never allocates anything."""
+
+    value: object
+    where: Where
+
+    def raster(self, height: int, width: int) -> Mask:
+        try:
+            return read_rle(self.value, self.where, height, width)
+        except FormatError as exc:
+            if exc.field.endswith("size"):
+                raise GeometryError("with an RLE of another size than its image") from None
+            raise GeometryError("with invalid RLE counts") from None
 
 
 @dataclass(frozen=True)
@@ -86,7 +105,20 @@ class PolygonShape(Shape):
                      for p in self.polygons)
 
     def raster(self, height: int, width: int) -> Mask:
-        return Mask.from_rle(polygons_to_rle([list(p) for p in self.pixels(height, width)], height, width))
+        polygons = self.pixels(height, width)
+        for polygon in polygons:
+            _check_polygon(np.asarray(polygon, dtype=np.float64).reshape(-1, 2), height, width)
+        return Mask.from_rle(polygons_to_rle([list(p) for p in polygons], height, width))
+
+
+def _check_polygon(xy: np.ndarray, height: int, width: int) -> None:
+    """Refuse what pycocotools would take gigabytes for: a vertex more than an image size outside
+    the image, or an outline too long (it walks outlines in 1/5-pixel steps, two ints each)."""
+    if (xy < -np.array([width, height])).any() or (xy > 2 * np.array([width, height])).any():
+        raise GeometryError("with a vertex more than an image size outside the image")
+    steps = np.abs(np.diff(np.vstack([xy, xy[:1]]), axis=0)).max(axis=1).sum() * 5 + len(xy)
+    if steps > MAX_OUTLINE_STEPS:
+        raise GeometryError("with an outline too long to rasterise")
 
 
 @dataclass(frozen=True)
@@ -170,7 +202,7 @@ class BoxShape(Shape):
         x0, x1 = sorted((min(max(x0, 0.0), width), min(max(x1, 0.0), width)))
         y0, y1 = sorted((min(max(y0, 0.0), height), min(max(y1, 0.0), height)))
         if x1 - x0 < 1 or y1 - y0 < 1:
-            raise GeometryError("its box has less than a pixel inside the image")
+            raise GeometryError("with a box that has less than a pixel inside its image")
         return x0, y0, x1, y1
 
     def raster(self, height: int, width: int) -> Mask:
@@ -248,5 +280,6 @@ __all__ = [
     "MaskShape",
     "PatchShape",
     "PolygonShape",
+    "RleShape",
     "Shape",
 ]

@@ -60,6 +60,7 @@ BACKGROUND_LABELS = ("__background__", "_background_")
 HOLE_LABEL = "__background__"
 VERSION = "5.5.0"  # the labelme file version we write (mask shapes exist since 5.3)
 _AREA_TYPES = ("polygon", "rotation", "rectangle", "circle", "mask")
+MAX_PATCH_PIXELS = 500_000_000  # the largest image the app opens (sam_core's default pixel limit)
 
 
 def looks_like_labelme(top: Any) -> bool:
@@ -198,15 +199,27 @@ def _geometry(kind: str, points: list[tuple[float, float]], d: dict, where: Wher
     if len(points) != 2 or not isinstance(d.get("mask"), str):  # kind == "mask"
         raise where["mask"].error("with a mask shape lacking its 2 points or its base64 PNG")
     try:
-        data = np.frombuffer(base64.b64decode(d["mask"], validate=True), dtype=np.uint8)
+        raw = base64.b64decode(d["mask"], validate=True)
+        if _png_pixels(raw) > MAX_PATCH_PIXELS:  # a few bytes of PNG can unpack to gigabytes
+            raise where["mask"].error("with a mask PNG larger than any image")
+        data = np.frombuffer(raw, dtype=np.uint8)
         patch = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    except (ValueError, cv2.error):
+    except (ValueError, cv2.error) as exc:
+        if isinstance(exc, FormatError):
+            raise
         patch = None
     if patch is None:
         raise where["mask"].error("with a mask that is not a base64 PNG")
     patch = patch[..., 0] if patch.ndim == 3 else patch
     (x1, y1), _ = points
     return PatchShape(int(round(x1)), int(round(y1)), patch > 0), None
+
+
+def _png_pixels(data: bytes) -> int:
+    """Width x height from a PNG's IHDR (before decoding it); 0 when it is not a PNG."""
+    if len(data) < 24 or data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        return 0
+    return int.from_bytes(data[16:20], "big") * int.from_bytes(data[20:24], "big")
 
 
 def _attributes(d: dict) -> dict[str, AttributeValue]:

@@ -18,9 +18,8 @@ from app.model.io import extras
 from app.model.io.fields import FormatError, Where, as_dict, as_int, as_numbers, as_optional_number, as_str
 from app.model.io.fields import field as get
 from app.model.io.fields import load_json
-from app.model.io.imported import ImportedAnnotation, ImportedCategory, ImportedFile, ImportedImage, MaskShape
+from app.model.io.imported import ImportedAnnotation, ImportedCategory, ImportedFile, ImportedImage, RleShape
 from app.model.io.sa1b import DEFAULT_CATEGORY_NAME
-from app.model.io.segmentation import read_rle
 from app.model.io.skips import Skipped
 
 MANIFEST = "manifest.jsonl"
@@ -85,7 +84,7 @@ def _file(file: Path, result: ImportedFile) -> ImportedImage:
     categories = _categories(data.get(extras.KEY), where[extras.KEY], result)
     image = ImportedImage(name, size, where=str(file))
     for i, item in enumerate(data["annotations"]):
-        annotation = _annotation(item, where["annotations"][i], size, categories, result.skipped)
+        annotation = _annotation(item, where["annotations"][i], categories, result.skipped)
         if annotation is not None:
             result.category(annotation.category)
             image.annotations.append(annotation)
@@ -107,15 +106,14 @@ def _categories(value: Any, where: Where, result: ImportedFile) -> dict[int, str
     return {c.id: c.name for c in categories}
 
 
-def _annotation(item: Any, where: Where, size: tuple[int, int], categories: dict[int, str],
+def _annotation(item: Any, where: Where, categories: dict[int, str],
                 skipped: Skipped) -> ImportedAnnotation | None:
     at = f"{where.file}: {where.path}"
     try:
         d = as_dict(item, where)
-        mask = read_rle(*get(d, "segmentation", where), *size)
+        shape = RleShape(*get(d, "segmentation", where))  # decoded once matched
     except FormatError as exc:
-        reason = "of another size than its image" if exc.field.endswith("size") else "whose RLE is not valid"
-        skipped.add("mask", reason, f"{exc.file}: {exc.field}" if exc.field else at)
+        skipped.add("mask", "without a segmentation", f"{exc.file}: {exc.field}" if exc.field else at)
         return None
     try:
         known: dict[str, Any] = {
@@ -142,7 +140,7 @@ def _annotation(item: Any, where: Where, size: tuple[int, int], categories: dict
         problem = f"{exc.file}: {exc.field}" if isinstance(exc, FormatError) else at
         skipped.add("provenance", "unreadable (the mask is kept without it)", problem)
         provenance = Provenance(source="import", **{k: v for k, v in known.items()} if known else {})
-    return ImportedAnnotation(category, MaskShape(mask), iscrowd, provenance)
+    return ImportedAnnotation(category, shape, iscrowd, provenance)
 
 
 def read_manifest(folder: Path) -> list[dict[str, Any]]:

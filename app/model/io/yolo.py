@@ -35,6 +35,7 @@ from app.model.io.polygons import keyhole, trace_rings
 YAML_NAMES = ("data.yaml", "dataset.yaml", "data.yml", "dataset.yml")
 CLASSES = "classes.txt"
 _MAX_NAMES_FILE = 1 << 20  # a class list is small; a huge YAML file is not one
+_MAX_LABEL_FILE = 1 << 28  # 256 MB: millions of objects; anything bigger is not one image's labels
 
 
 def class_names(root: Path) -> tuple[list[str] | None, Path | None]:
@@ -121,6 +122,9 @@ def parse_yolo(path: Path | str, progress=None) -> ImportedFile:
 
 def _file(file: Path, labels: Path, names: list[str] | None, result: ImportedFile) -> ImportedImage | None:
     try:
+        if file.stat().st_size > _MAX_LABEL_FILE:
+            result.skipped.add("file", f"larger than {_MAX_LABEL_FILE >> 20} MB (no label file is)", str(file))
+            return None
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
         result.skipped.add("file", "that could not be read as text", str(file))
