@@ -92,9 +92,13 @@ class ImportSourceDialog(QDialog):
             edit.setText(path)
 
     def _guess_embeddings(self, folder: str) -> None:
-        candidate = Path(folder) / "embeddings" if folder else None
-        if candidate is not None and candidate.is_dir() and not self.embeddings.text():
-            self.embeddings.setText(str(candidate))
+        """The engine's ``--embeddings`` folder where it usually is: inside the output or beside it."""
+        if not folder or self.embeddings.text():
+            return
+        for candidate in (Path(folder) / "embeddings", Path(folder).parent / "embeddings"):
+            if candidate.is_dir():
+                self.embeddings.setText(str(candidate))
+                return
 
     def accept(self) -> None:
         path = self.path.text().strip()
