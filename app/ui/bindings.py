@@ -86,8 +86,7 @@ def _handlers(window: MainWindow, state: LabelingState, c: Controllers, keys: Ke
         "file.open_checkpoint": window.ask_checkpoint,
         "file.models": window.show_model_manager,
         "file.import": lambda: window.ask_import(*c.importing.last_choice()),
-        "file.import_auto": lambda: window.ask_import(c.importing.settings.import_choices.get("automatic", ""),
-                                                      "sa1b", automatic=True),
+        "file.import_auto": lambda: window.ask_import(c.importing.last_automatic(), "sa1b", automatic=True),
         "file.export": lambda: window.ask_export_choices(c.export.choices, project_folder(), _image_count(state),
                                                          c.export.done_count()),
         "file.export_coco_rle": lambda: window.ask_export("coco_rle", project_folder()),
@@ -221,6 +220,7 @@ def _reflect(window: MainWindow, state: LabelingState, history: History, notices
     c.prompting.click_ms.connect(lambda ms: window.click_label.setText(f"click→mask: {ms:.0f} ms"))
     c.navigation.encode_state.connect(window.show_encode_state)
     c.prelabel.progress.connect(window.review.show_progress)
+
     def automatic_running(_running=None) -> None:
         actions["auto.cancel"].setEnabled(c.prelabel.running or c.boxes.running)
 

@@ -49,6 +49,10 @@ class ImportController(QObject):
         last = self.settings.import_choices
         return last.get("path", ""), last.get("format", "auto")
 
+    def last_automatic(self) -> str:
+        """The folder the last *Import automatic masks* read."""
+        return self.settings.import_choices.get("automatic", "")
+
     def read(self, path: str | Path, fmt: str = "auto") -> bool:
         """Read ``path`` (a file or folder of ``fmt``, "auto" to detect it) for the open project."""
         project = self.state.project
