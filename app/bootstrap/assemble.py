@@ -18,6 +18,7 @@ from app.services.checkpoints.device_probe import DeviceProbe
 from app.services.checkpoints.jobs import ModelJobs
 from app.services.exporter import Exporter
 from app.services.image_loader import ImageLoader
+from app.services.importer import Importer
 from app.services.precompute import Precompute
 from app.services.qt_compat import guard_none_refcount
 from app.services.sam.worker import SamWorker
@@ -25,11 +26,13 @@ from app.services.settings import Settings
 from app.ui.bindings import Bound, Controllers, bind
 from app.ui.main_window import MainWindow
 from app.workflow.annotations import AnnotationEditor
+from app.workflow.boxes import BoxesToMasks
 from app.workflow.brush import Brush
 from app.workflow.categories import CategoryEditor
 from app.workflow.checkpoint import CheckpointLoader
 from app.workflow.export import ExportController
 from app.workflow.folder_scan import FolderScan
+from app.workflow.importing import ImportController
 from app.workflow.navigation import Navigation
 from app.workflow.precompute_folder import PrecomputeLauncher
 from app.workflow.prelabeling import Prelabeler
@@ -51,6 +54,7 @@ class Services:
     exporter: Exporter
     autosave: Autosave
     precompute: Precompute
+    importer: Importer
 
 
 @dataclass
@@ -99,6 +103,7 @@ class App:
         services.worker.stop()
         services.loader.shutdown()
         services.exporter.wait()
+        services.importer.wait()
         services.autosave.stop()
         if self.controllers.checkpoints.checks is not None:
             self.controllers.checkpoints.checks.shutdown()
@@ -108,7 +113,8 @@ def make_services(settings: Settings) -> Services:
     worker = SamWorker()
     if settings.embedding_cache_mb:  # encoded images survive restarts: no image is encoded twice
         worker.set_disk_cache(EmbeddingCache(settings.embedding_cache_dir, settings.embedding_cache_mb * 2**20))
-    return Services(settings, worker, ImageLoader(limits=settings.limits), Exporter(), Autosave(), Precompute(worker))
+    return Services(settings, worker, ImageLoader(limits=settings.limits), Exporter(), Autosave(), Precompute(worker),
+                    Importer())
 
 
 def make_controllers(services: Services, state: LabelingState, history: History, notices: Notices,
@@ -126,9 +132,12 @@ def make_controllers(services: Services, state: LabelingState, history: History,
         annotations=AnnotationEditor(state, history),
         undo=Undo(history, notices),
         checkpoints=CheckpointLoader(state, s.worker, s.settings, notices, ModelJobs()),
-        export=ExportController(state, s.exporter, notices),
+        export=ExportController(state, s.exporter, s.settings, notices),
         precompute=PrecomputeLauncher(state, s.precompute, notices),
         keeper=keeper,
+        boxes=BoxesToMasks(state, history, s.worker, notices),
+        importing=ImportController(state, history, s.importer, s.settings, notices,
+                                   s.settings.embedding_cache_dir if s.settings.embedding_cache_mb else None),
     )
     # One controller's news is another's work: connected here, so neither holds the other.
     scan.open_requested.connect(navigation.open_image)

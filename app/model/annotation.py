@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import colorsys
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, Union
 
 from app.model.mask import Mask
 
@@ -19,6 +20,24 @@ Source = Literal["sam", "auto", "brush", "import"]
 SOURCES: tuple[str, ...] = ("sam", "auto", "brush", "import")
 
 RGB = tuple[int, int, int]
+AttributeValue = Union[bool, int, float, str]
+
+
+def normalize_attributes(attributes: Mapping[str, AttributeValue] | Iterable[tuple[str, AttributeValue]]
+                         ) -> tuple[tuple[str, AttributeValue], ...]:
+    """Attributes as ``(name, value)`` pairs sorted by name; ``ValueError`` for a value that is
+    not a bool, int, finite float or str, or a name used twice."""
+    pairs = list(attributes.items()) if isinstance(attributes, Mapping) else list(attributes)
+    names = set()
+    for name, value in pairs:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"attribute names must be non-empty strings, got {name!r}")
+        if name in names:
+            raise ValueError(f"attribute {name!r} given twice")
+        names.add(name)
+        if not isinstance(value, (bool, int, float, str)) or (isinstance(value, float) and not math.isfinite(value)):
+            raise ValueError(f"attribute {name!r}: value must be a bool, number or string, got {value!r}")
+    return tuple(sorted(pairs))
 
 
 def default_color(category_id: int) -> RGB:
@@ -139,6 +158,7 @@ class Annotation:
     provenance: Provenance = field(default_factory=Provenance)
     iscrowd: bool = False
     polygons: tuple[tuple[float, ...], ...] | None = None
+    attributes: tuple[tuple[str, AttributeValue], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.mask, Mask):
@@ -146,6 +166,12 @@ class Annotation:
         if self.polygons is not None:
             polygons = tuple(tuple(float(v) for v in p) for p in self.polygons)
             object.__setattr__(self, "polygons", polygons)
+        object.__setattr__(self, "attributes", normalize_attributes(self.attributes))
+
+    @property
+    def waits_for_sam(self) -> bool:
+        """A box-only label (empty mask, ``provenance.box`` set) that SAM is to turn into a mask."""
+        return self.mask.is_empty and self.provenance.box is not None
 
     @property
     def area(self) -> int:

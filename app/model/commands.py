@@ -173,6 +173,28 @@ class RemoveAnnotations:
             self.dataset.add_annotation(annotation, index=index)
 
 
+class ReplaceAnnotations:
+    """Swap in new versions of annotations (same ids, same places), e.g. boxes waiting for SAM
+    that became masks; stores the old and new records (immutable, shared)."""
+
+    def __init__(self, dataset: Dataset, annotations: Sequence[Annotation], text: str = "Replace annotations") -> None:
+        if not annotations:
+            raise ValueError("nothing to replace")
+        self.dataset, self.text = dataset, text
+        self._pairs = tuple((dataset.annotation(a.id), a) for a in annotations)
+        self._categories = _categories_of(dataset, [a for pair in self._pairs for a in pair])
+
+    def redo(self) -> None:
+        _ensure_categories(self.dataset, self._categories)
+        for _, new in self._pairs:
+            self.dataset.replace_annotation(new)
+
+    def undo(self) -> None:
+        _ensure_categories(self.dataset, self._categories)
+        for old, _ in reversed(self._pairs):
+            self.dataset.replace_annotation(old)
+
+
 class SetCategory:
     """Give annotations another category; stores only ids."""
 

@@ -3,7 +3,7 @@
 Jobs run on Qt thread pools and report their results and errors through signals, which Qt queues to the
 UI thread. The scan first reads the project's sidecar (``project_read``, always
 before any ``scanned``, so saved annotations are there when their image
-arrives), then runs file by file in name order on its own one-thread pool so the
+arrives), then runs file by file in name order (subfolders included, by relative path) on its own one-thread pool so the
 image list fills in order; a newer scan makes an older one stop.
 """
 from __future__ import annotations
@@ -68,7 +68,7 @@ class ImageLoader(QObject):
             stored = StoredProject(folder, exists=True, problems=[reason], frozen=reason)
         self.project_read.emit(scan_id, stored)
         try:
-            paths, left_out = list_folder(folder)
+            paths, left_out = list_folder(folder, recursive=True)  # subfolders' images too, as relative names
         except OSError as exc:
             self.scan_failed.emit(scan_id, str(folder), f"{folder}: cannot list the folder ({exc.strerror or exc})")
             paths, left_out = [], []

@@ -141,3 +141,30 @@ class Settings:
         except ValueError:
             return 4096
 
+
+    @property
+    def export_choices(self) -> dict[str, str]:
+        """The last export's choices (``format``, ``path``, ``holes``, ``scope``); a damaged
+        entry reads as none."""
+        try:
+            value = json.loads(self._get("export", "{}"))
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+    @export_choices.setter
+    def export_choices(self, value: dict[str, str]) -> None:
+        self._set("export", json.dumps({str(k): str(v) for k, v in value.items()}))
+
+    @property
+    def import_choices(self) -> dict[str, str]:
+        """The last import's folder and format, for the next dialog."""
+        try:
+            value = json.loads(self._get("import", "{}"))
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+    @import_choices.setter
+    def import_choices(self, value: dict[str, str]) -> None:
+        self._set("import", json.dumps({str(k): str(v) for k, v in value.items()}))

@@ -20,10 +20,12 @@ from app.ui.deferrable import Deferrable
 from app.ui.key_bindings import KeyBindings
 from app.ui.main_window import MainWindow
 from app.workflow.annotations import AnnotationEditor
+from app.workflow.boxes import BoxesToMasks
 from app.workflow.brush import Brush
 from app.workflow.categories import CategoryEditor
 from app.workflow.checkpoint import CheckpointLoader
 from app.workflow.export import ExportController
+from app.workflow.importing import ImportController
 from app.workflow.navigation import Navigation
 from app.workflow.precompute_folder import PrecomputeLauncher
 from app.workflow.prelabeling import Prelabeler
@@ -47,6 +49,8 @@ class Controllers:
     export: ExportController
     precompute: PrecomputeLauncher
     keeper: ProjectKeeper
+    importing: ImportController
+    boxes: BoxesToMasks
 
 
 @dataclass
@@ -81,6 +85,10 @@ def _handlers(window: MainWindow, state: LabelingState, c: Controllers, keys: Ke
         "file.open_folder": window.ask_folder,
         "file.open_checkpoint": window.ask_checkpoint,
         "file.models": window.show_model_manager,
+        "file.import": lambda: window.ask_import(*c.importing.last_choice()),
+        "file.import_auto": lambda: window.ask_import(c.importing.last_automatic(), "sa1b", automatic=True),
+        "file.export": lambda: window.ask_export_choices(c.export.choices, project_folder(), _image_count(state),
+                                                         c.export.done_count()),
         "file.export_coco_rle": lambda: window.ask_export("coco_rle", project_folder()),
         "file.export_coco_polygons": lambda: window.ask_export("coco_polygons", project_folder()),
         "file.export_sa1b": lambda: window.ask_export("sa1b", project_folder()),
@@ -124,7 +132,9 @@ def _handlers(window: MainWindow, state: LabelingState, c: Controllers, keys: Ke
         "mask.no_overlap": lambda: brush.set_no_overlap(actions["mask.no_overlap"].isChecked()),
         "auto.image": prelabel.run_image,
         "auto.folder": prelabel.run_folder,
-        "auto.cancel": prelabel.cancel,
+        "auto.boxes_image": c.boxes.run_image,
+        "auto.boxes_folder": c.boxes.run_folder,
+        "auto.cancel": lambda: (prelabel.cancel(), c.boxes.cancel()),
         "auto.next": prelabel.next,
         "auto.accept_all": prelabel.accept_all,
         "auto.reject_all": prelabel.reject_all,
@@ -134,11 +144,21 @@ def _handlers(window: MainWindow, state: LabelingState, c: Controllers, keys: Ke
     return handlers
 
 
+def _image_count(state: LabelingState) -> int:
+    return 0 if state.dataset is None else len(state.dataset.images)
+
+
 def _intents(window: MainWindow, state: LabelingState, c: Controllers, precompute: Precompute) -> None:
     """Panels' and dialogs' requests -> controllers (or the state, for view state)."""
     window.folder_chosen.connect(c.navigation.open_folder)
     window.checkpoint_chosen.connect(lambda path: c.checkpoints.load(path))
     window.export_chosen.connect(c.export.export)
+    window.export_dialog_chosen.connect(c.export.export)
+    window.import_chosen.connect(c.importing.read)
+    window.import_automatic_chosen.connect(c.importing.read_automatic)
+    window.import_confirmed.connect(c.importing.apply)
+    c.importing.plan_ready.connect(lambda plan: window.show_import_plan(
+        plan, [n.name for n in plan.new_categories(state.dataset)], plan.images_with_annotations(state.dataset)))
     window.image_list.image_requested.connect(c.navigation.open_image)
     window.candidates.rank_clicked.connect(c.prompting.pick)
     picker = window.categories
@@ -200,9 +220,16 @@ def _reflect(window: MainWindow, state: LabelingState, history: History, notices
     c.prompting.click_ms.connect(lambda ms: window.click_label.setText(f"click→mask: {ms:.0f} ms"))
     c.navigation.encode_state.connect(window.show_encode_state)
     c.prelabel.progress.connect(window.review.show_progress)
-    c.prelabel.running_changed.connect(actions["auto.cancel"].setEnabled)
+
+    def automatic_running(_running=None) -> None:
+        actions["auto.cancel"].setEnabled(c.prelabel.running or c.boxes.running)
+
+    c.prelabel.running_changed.connect(automatic_running)
+    c.boxes.running_changed.connect(automatic_running)
+    c.boxes.progress.connect(window.review.show_progress)
     c.prelabel.review_changed.connect(refresh_review)
-    actions["auto.cancel"].setEnabled(c.prelabel.running)
+    automatic_running()
+    c.importing.progress.connect(lambda text, _done, total: window.show_status(text) if total else None)
     precompute = c.precompute.precompute
     precompute.progress.connect(window.precompute_panel.show_progress)
     precompute.finished.connect(window.precompute_panel.finish)

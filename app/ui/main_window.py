@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QDialog,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -30,6 +31,8 @@ from app.ui.canvas.view import CanvasView
 from app.ui.widgets.annotation_list import AnnotationList
 from app.ui.widgets.candidates_panel import CandidatesPanel
 from app.ui.widgets.category_picker import CategoryPicker
+from app.ui.widgets.export_dialog import ExportDialog
+from app.ui.widgets.import_dialog import ImportPreview, ImportSourceDialog
 from app.ui.widgets.image_list import ImageList
 from app.ui.widgets.message_bar import MessageBar
 from app.ui.widgets.model_manager import ModelManager
@@ -54,6 +57,10 @@ class MainWindow(QMainWindow):
     folder_chosen = Signal(str)
     checkpoint_chosen = Signal(str)
     export_chosen = Signal(str, str)  # format, path
+    export_dialog_chosen = Signal(str, str, str, str)  # format, path, holes, scope
+    import_chosen = Signal(str, str)  # path, format
+    import_automatic_chosen = Signal(str, str)  # folder, embeddings folder ("" none)
+    import_confirmed = Signal(object, str)  # ImportPlan, "add" or "replace"
 
     def __init__(self, settings: Settings, prompts: PromptSession) -> None:
         super().__init__()
@@ -72,6 +79,7 @@ class MainWindow(QMainWindow):
         column.addWidget(self.canvas, 1)
         self.setCentralWidget(central)
         self.model_manager: ModelManager | None = None  # made on first use
+        self.dialog: QDialog | None = None  # the import or export dialog last opened (tests reach it)
 
         self.actions = action_specs.build_actions(self)
         action_specs.build_menus(self.menuBar(), self.actions)
@@ -150,6 +158,32 @@ class MainWindow(QMainWindow):
             path, _ = QFileDialog.getSaveFileName(self, "Export COCO", default, EXPORT_FILTERS[fmt])
         if path:
             self.export_chosen.emit(fmt, path)
+
+    def ask_export_choices(self, choices: dict, folder: Path | None, images: int, done: int) -> None:
+        """*File > Export…*: format, holes, scope and destination in one dialog."""
+        if folder is None:
+            self.show_status("Open a folder first")
+            return
+        dialog = ExportDialog(choices, folder, images, done, self)
+        dialog.chosen.connect(self.export_dialog_chosen)
+        self._open(dialog)
+
+    def ask_import(self, start: str, fmt: str, automatic: bool = False) -> None:
+        """Ask for labels to import (``automatic``: an engine output folder and its embeddings)."""
+        dialog = ImportSourceDialog(start, fmt, automatic, self)
+        dialog.chosen.connect(self.import_automatic_chosen if automatic else self.import_chosen)
+        self._open(dialog)
+
+    def show_import_plan(self, plan, new_categories: list[str], with_annotations: int) -> None:
+        """What the import would do; Import sends ``import_confirmed``."""
+        dialog = ImportPreview(plan, new_categories, with_annotations, self)
+        dialog.confirmed.connect(self.import_confirmed)
+        self._open(dialog)
+
+    def _open(self, dialog: QDialog) -> None:
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        self.dialog = dialog
+        dialog.open()  # window-modal, without blocking the event loop
 
     def show_model_manager(self) -> ModelManager:
         """The non-modal model manager; a checkpoint it verifies is loaded at once."""

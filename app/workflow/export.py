@@ -1,4 +1,10 @@
-"""Exporting the project's annotations (COCO, SA-1B) in the background, said when done."""
+"""Exporting the project's annotations in the background, said when done, with the last choices kept.
+
+The *File > Export…* dialog sends a format, a destination, a hole policy for
+COCO polygons and a scope (all images, or those marked done); the quick paths
+(Ctrl+E and co) send only a format and a destination and reuse the last hole
+policy. The choices are remembered in the settings for the next dialog.
+"""
 from __future__ import annotations
 
 from html import escape
@@ -8,25 +14,52 @@ from PySide6.QtCore import QObject, Signal
 
 from app.model.labeling_state import LabelingState
 from app.model.notices import Notices
-from app.services.exporter import Exporter
+from app.services.exporter import HOLES, ExportChoice, Exporter
+from app.services.settings import Settings
+
+SCOPES = ("all", "done")
 
 
 class ExportController(QObject):
     exported = Signal(str)  # path
 
-    def __init__(self, state: LabelingState, exporter: Exporter, notices: Notices) -> None:
+    def __init__(self, state: LabelingState, exporter: Exporter, settings: Settings, notices: Notices) -> None:
         super().__init__()
-        self.state, self.exporter, self.notices = state, exporter, notices
+        self.state, self.exporter, self.settings, self.notices = state, exporter, settings, notices
         exporter.finished.connect(self._on_exported)
         exporter.failed.connect(lambda _path, text: self.notices.error(escape(text)))
 
-    def export(self, fmt: str, path: str | Path) -> None:
-        """Write the whole project as ``fmt`` ("coco_rle", "coco_polygons", "sa1b") to ``path``."""
-        if self.state.project is None:
+    @property
+    def choices(self) -> dict:
+        """The last export's choices (format, path, holes, scope), for the dialog."""
+        return self.settings.export_choices
+
+    def done_count(self) -> int:
+        project = self.state.project
+        return 0 if project is None else sum(project.is_done(i) for i in project.image_ids())
+
+    def export(self, fmt: str, path: str | Path, holes: str | None = None, scope: str = "all") -> bool:
+        """Write the project (``scope`` "all" images or those marked "done") as ``fmt`` (see
+        :data:`app.services.exporter.FORMATS`) to ``path``; ``holes`` for COCO polygons
+        (default: the last one chosen)."""
+        project = self.state.project
+        if project is None:
             self.notices.status("Open a folder first")
-            return
+            return False
+        last = self.choices
+        holes = holes or last.get("holes")
+        holes = holes if holes in HOLES else "rle"
+        if scope not in SCOPES:
+            raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
+        choice = ExportChoice(fmt, Path(path), holes, project.folder)
+        ids = None if scope == "all" else [i for i in project.image_ids() if project.is_done(i)]
+        if ids is not None and not ids:
+            self.notices.warning("No image is marked done (Ctrl+D): nothing to export")
+            return False
+        self.settings.export_choices = {**last, "format": fmt, "path": str(path), "holes": holes, "scope": scope}
         self.notices.status(f"Exporting to {path}…")
-        self.exporter.start(self.state.project.dataset, fmt, Path(path))
+        self.exporter.start(project.dataset, choice, ids)
+        return True
 
     def _on_exported(self, path: str, text: str) -> None:
         self.notices.info(escape(text))
@@ -34,4 +67,4 @@ class ExportController(QObject):
         self.exported.emit(path)
 
 
-__all__ = ["ExportController"]
+__all__ = ["SCOPES", "ExportController"]

@@ -7,6 +7,7 @@ from pycocotools.coco import COCO
 
 from app.model import Dataset, ImageRecord
 from app.model.io import import_sa1b, read_sa1b, write_sa1b
+from app.model.io.sa1b import sam_bbox
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 
@@ -47,7 +48,7 @@ def test_masks_read_back_through_pycocotools(dataset, tmp_path):
         for annotation in dataset.annotations(image.id):
             ann = coco.anns[annotation.id]
             assert np.array_equal(coco.annToMask(ann).astype(bool), annotation.mask.full_mask())
-            assert ann["area"] == annotation.area and ann["bbox"] == list(annotation.bbox)
+            assert ann["area"] == annotation.area and ann["bbox"] == sam_bbox(annotation.mask)  # SAM's convention
 
 
 def test_export_import_export_is_byte_stable(dataset, tmp_path):

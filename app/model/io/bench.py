@@ -2,7 +2,8 @@
 
 Builds one 1500x2250 image with 10,000 annotations (seeded: rectangles,
 ellipses and star-shaped blobs, some with holes, sides log-uniform from 6 to
-``--max-side`` pixels, 600 by default), then times COCO RLE and SA-1B export and import. Exports start
+``--max-side`` pixels, 600 by default), then times COCO RLE and SA-1B export and import
+(``--others``: YOLO, labelme and PNG masks too, each read back and checked). Exports start
 with cold caches (no RLE computed yet), as the first save after a session
 would. Prints one JSON report on stdout.
 """
@@ -85,7 +86,40 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def run(n: int, seed: int, max_side: int, directory: Path, polygons: bool) -> dict[str, Any]:
+def _others(dataset: Dataset, directory: Path) -> dict[str, Any]:
+    """YOLO and labelme out and back in (pixel for pixel), PNG masks out; cold caches each time."""
+    from app.model.import_plan import plan_import, project_images
+    from app.model.io.labelme import parse_labelme, write_labelme
+    from app.model.io.png_masks import write_png_masks
+    from app.model.io.yolo import parse_yolo, write_yolo
+
+    report: dict[str, Any] = {}
+    expected = [a.mask for a in dataset.annotations()]
+    for name, write, parse in (("yolo", lambda d, p: write_yolo(d, p), parse_yolo),
+                               ("labelme", lambda d, p: write_labelme(d, p, directory), parse_labelme)):
+        fresh = _cold(dataset)
+        report[f"export_{name}_s"] = round(_timed(lambda: write(fresh, directory / name))[0], 3)
+        seconds, plan = _timed(lambda: plan_import(parse(directory / name), project_images(dataset)))
+        report[f"import_{name}_s"] = round(seconds, 3)
+        assert [a.mask for a in plan.images[0].annotations] == expected, f"{name} round trip"
+    report["export_png_s"] = round(_timed(lambda: write_png_masks(_cold(dataset), directory / "png"))[0], 3)
+    return report
+
+
+def _cold(dataset: Dataset) -> Dataset:
+    """The same records with fresh masks (no RLE, no outline cached yet)."""
+    copy = Dataset()
+    for image in dataset.images.values():
+        copy.add_image(image)
+    for category in dataset.categories.values():
+        copy.add_category(category)
+    for a in dataset.annotations():
+        copy.add_annotation(Annotation(a.id, a.image_id, a.category_id, Mask.from_crop(a.mask.crop, *a.mask.origin,
+                                                                                       a.mask.shape), a.provenance))
+    return copy
+
+
+def run(n: int, seed: int, max_side: int, directory: Path, polygons: bool, others: bool = False) -> dict[str, Any]:
     report: dict[str, Any] = {"masks": n, "image": [1500, 2250], "seed": seed, "max_side": max_side}
     build_s, dataset = _timed(lambda: make_dataset(n, seed=seed, max_side=max_side))
     areas = [a.area for a in dataset.annotations()]
@@ -110,6 +144,8 @@ def run(n: int, seed: int, max_side: int, directory: Path, polygons: bool) -> di
         report["polygons_mean_iou"] = round(summary["mean_iou"], 5)
         report["polygons_min_iou"] = round(summary["min_iou"], 5)
         report["polygons_rle_fallback"] = summary["rle_fallback"]
+    if others:
+        report.update(_others(dataset, directory))
     report["python"] = platform.python_version()
     report["numpy"] = np.__version__
     return report
@@ -121,14 +157,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-side", type=int, default=600, help="largest mask side in pixels")
     parser.add_argument("--polygons", action="store_true", help="also time a COCO polygon export")
+    parser.add_argument("--others", action="store_true", help="also YOLO, labelme and PNG masks")
     parser.add_argument("--dir", type=Path, default=None, help="where to write (default: a temp dir)")
     args = parser.parse_args(argv)
     if args.dir is not None:
         args.dir.mkdir(parents=True, exist_ok=True)
-        report = run(args.masks, args.seed, args.max_side, args.dir, args.polygons)
+        report = run(args.masks, args.seed, args.max_side, args.dir, args.polygons, args.others)
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            report = run(args.masks, args.seed, args.max_side, Path(tmp), args.polygons)
+            report = run(args.masks, args.seed, args.max_side, Path(tmp), args.polygons, args.others)
     print(json.dumps(report, indent=2))
 
 

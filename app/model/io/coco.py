@@ -7,6 +7,12 @@ as compressed RLE (lossless; ``counts`` a string) or as polygons, plus ``bbox``
 ``category_id``. Provenance and category colours go in extra ``"maskwright"``
 objects that other consumers ignore.
 
+A box waiting for SAM (an empty mask with a prompt box) is written as COCO's
+box-only annotation, as CVAT writes rectangles: ``"segmentation": []`` with the
+box as ``bbox`` and its area; pycocotools' ``COCO`` loads it (``annToMask``
+cannot: there is no mask yet). Annotation attributes go in CVAT's
+``"attributes"`` object.
+
 Polygons cannot express holes, so RLE is the lossless choice. In polygon mode,
 masks with holes are written as RLE (``holes="rle"``), as RLE marked
 ``iscrowd=1`` (``holes="crowd"``), or as outer-boundary polygons that fill the
@@ -24,7 +30,7 @@ read as its last part, with a note.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,6 +44,7 @@ from app.model.io.fields import (
     as_dict,
     as_int,
     as_list,
+    as_numbers,
     as_side,
     as_str,
     check_image_size,
@@ -63,7 +70,9 @@ class ExportReport:
     ``polygon_iou`` maps each annotation id written as polygons to the IoU of the
     polygons' raster with the true mask (1.0 = lossless, IoU loss = 1 - IoU).
     ``rle_fallback`` lists annotations written as RLE in polygon mode (holes,
-    crowd or empty masks).
+    crowd or empty masks); ``holes_dropped`` those written as polygons that fill
+    their holes (policy "drop"); ``boxes`` counts boxes waiting for SAM, written
+    box-only.
     """
 
     path: Path
@@ -72,6 +81,8 @@ class ExportReport:
     segmentation: SegmentationKind
     polygon_iou: dict[int, float] = field(default_factory=dict)
     rle_fallback: list[int] = field(default_factory=list)
+    holes_dropped: list[int] = field(default_factory=list)
+    boxes: int = 0
 
     @property
     def mean_iou(self) -> float:
@@ -91,6 +102,8 @@ class ExportReport:
             "segmentation": self.segmentation,
             "polygons": len(self.polygon_iou),
             "rle_fallback": len(self.rle_fallback),
+            "holes_dropped": len(self.holes_dropped),
+            "boxes": self.boxes,
             "mean_iou": self.mean_iou,
             "min_iou": self.min_iou,
             "worst": [{"id": a, "iou": v} for a, v in worst],
@@ -121,7 +134,10 @@ def write_coco(
     annotations = []
     for image in dataset.images.values():
         for annotation in dataset.annotations(image.id):
-            if segmentation == "polygons":
+            if annotation.waits_for_sam:
+                report.boxes += 1
+                annotations.append(_box_json(annotation))
+            elif segmentation == "polygons":
                 annotations.append(_polygon_json(annotation, tolerance, holes, report))
             else:
                 annotations.append(_rle_json(annotation, annotation.iscrowd))
@@ -143,7 +159,7 @@ def _image_json(image: ImageRecord) -> dict[str, Any]:
 def _annotation_json(
     annotation: Annotation, segmentation: Any, mask: Mask, iscrowd: bool
 ) -> dict[str, Any]:
-    return {
+    value = {
         "id": annotation.id,
         "image_id": annotation.image_id,
         "category_id": annotation.category_id,
@@ -153,6 +169,18 @@ def _annotation_json(
         "iscrowd": int(iscrowd),
         extras.KEY: extras.provenance_to_json(annotation.provenance),
     }
+    if annotation.attributes:
+        value["attributes"] = extras.attributes_to_json(annotation.attributes)
+    return value
+
+
+def _box_json(annotation: Annotation) -> dict[str, Any]:
+    """A box waiting for SAM as a box-only annotation: bbox XYWH in pixels, its area, no mask."""
+    value = _annotation_json(annotation, [], annotation.mask, False)
+    x0, y0, x1, y1 = annotation.provenance.box
+    value["bbox"] = [x0, y0, x1 - x0, y1 - y0]
+    value["area"] = (x1 - x0) * (y1 - y0)
+    return value
 
 
 def _rle_json(annotation: Annotation, iscrowd: bool) -> dict[str, Any]:
@@ -169,10 +197,12 @@ def _polygon_json(annotation: Annotation, tolerance: float, holes: HolesPolicy, 
         if kept == 1.0:
             report.polygon_iou[annotation.id] = kept
             return _annotation_json(annotation, [list(p) for p in annotation.polygons], mask, False)
-    holed = holes != "drop" and has_holes(mask)
-    if annotation.iscrowd or mask.is_empty or holed:
+    holed = has_holes(mask)
+    if annotation.iscrowd or mask.is_empty or (holed and holes != "drop"):
         report.rle_fallback.append(annotation.id)
         return _rle_json(annotation, annotation.iscrowd or (holed and holes == "crowd"))
+    if holed:
+        report.holes_dropped.append(annotation.id)
     polygons = mask_to_polygons(mask, tolerance)
     raster = polygons_to_rle(polygons, *mask.shape)
     report.polygon_iou[annotation.id] = iou(raster, mask.rle())
@@ -273,9 +303,18 @@ def _read_annotation(
     if iscrowd not in (0, 1):
         raise crowd_where.error(f"must be 0 or 1, got {iscrowd}")
     image = images[image_id]
-    mask, polygons = read_segmentation(*get(d, "segmentation", where), image.height, image.width, budget)
+    segmentation, segmentation_where = get(d, "segmentation", where, default=[])
     provenance = extras.provenance_from_json(d.get(extras.KEY), where[extras.KEY])
-    return Annotation(annotation_id, image_id, category_id, mask, provenance, bool(iscrowd), polygons)
+    attributes = extras.read_attributes(d.get("attributes"), where["attributes"])
+    if segmentation == [] or segmentation == [[]]:  # box-only (CVAT's rectangles): a box waiting for SAM
+        x, y, w, h = as_numbers(*get(d, "bbox", where), length=4)
+        if w <= 0 or h <= 0:
+            raise where["bbox"].error("must have a positive width and height for a box-only annotation")
+        provenance = provenance if provenance.box is not None else replace(provenance, box=(x, y, x + w, y + h))
+        mask, polygons = Mask.empty(image.height, image.width), None
+    else:
+        mask, polygons = read_segmentation(segmentation, segmentation_where, image.height, image.width, budget)
+    return Annotation(annotation_id, image_id, category_id, mask, provenance, bool(iscrowd), polygons, attributes)
 
 
 __all__ = ["ExportReport", "FormatError", "import_coco", "read_coco", "write_coco"]

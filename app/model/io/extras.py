@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from app.model.annotation import SOURCES, Category, Provenance, default_color
+from app.model.annotation import SOURCES, AttributeValue, Category, Provenance, default_color
 from app.model.io.fields import (
     Where,
     as_bool,
@@ -97,6 +97,23 @@ def _label(value: Any, where: Where) -> int:
     if label not in (0, 1):
         raise where.error(f"must be 0 or 1, got {label}")
     return label
+
+
+def attributes_to_json(attributes: tuple[tuple[str, AttributeValue], ...]) -> dict[str, AttributeValue]:
+    return dict(attributes)
+
+
+def read_attributes(value: Any, where: Where) -> tuple[tuple[str, AttributeValue], ...]:
+    """A JSON object of named bool, number or string values (CVAT's COCO ``attributes``,
+    labelme's flags); null counts as none."""
+    if value is None:
+        return ()
+    pairs = []
+    for name, item in as_dict(value, where).items():
+        if not isinstance(item, (bool, int, float, str)):
+            raise where[name].error(f"must be a bool, number or string, got {type(item).__name__}")
+        pairs.append((name, item))
+    return tuple(sorted(pairs))
 
 
 def category_to_json(category: Category) -> dict[str, Any]:

@@ -60,6 +60,47 @@ def trace_outlines(mask: Mask) -> list[np.ndarray]:
     return [(c.reshape(-1, 2).astype(np.float64) - 1.0) / 2.0 + offset for c in contours]
 
 
+def trace_rings(mask: Mask) -> list[tuple[int, np.ndarray]]:
+    """Every boundary of the mask along pixel edges, holes included: ``(depth, vertices)`` per
+    ring, ``vertices`` a float64 (N, 2) array of (x, y) in the image pixel frame and ``depth``
+    0 for a part's outer boundary, 1 for a hole in it, 2 for a part inside that hole, and so
+    on. Filling rings of even depth and erasing those of odd depth, in depth order (or filling
+    them all with the even-odd rule), gives the mask back exactly."""
+    crop = mask.crop
+    h, w = crop.shape
+    if h == 0:
+        return []
+    lattice = np.zeros((2 * h + 3, 2 * w + 3), dtype=np.uint8)
+    lattice[2 : 2 * h + 1 : 2, 2 : 2 * w + 1 : 2] = crop
+    lattice = cv2.dilate(lattice, _DILATE)
+    contours, hierarchy = cv2.findContours(lattice, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
+    parents = hierarchy[0][:, 3]
+    offset = np.array(mask.origin, dtype=np.float64)
+    rings = []
+    for index, contour in enumerate(contours):
+        depth, parent = 0, parents[index]
+        while parent >= 0:
+            depth, parent = depth + 1, parents[parent]
+        vertices = (contour.reshape(-1, 2).astype(np.float64) - 1.0) / 2.0 + offset
+        if len(vertices) >= 3:
+            rings.append((depth, vertices))
+    return sorted(rings, key=lambda ring: ring[0])
+
+
+def keyhole(rings: list[np.ndarray]) -> Polygon:
+    """One flat polygon through every ring: each ring is walked round from its first vertex and
+    joined to the first ring's first vertex by a bridge walked both ways. Under the even-odd
+    rule (pycocotools fills each polygon so) the bridges cancel, so it fills what the rings do:
+    several parts and their holes in one polygon, for formats with one polygon per object."""
+    if not rings:
+        return []
+    anchor = rings[0][0]
+    points = [*rings[0], anchor]
+    for ring in rings[1:]:
+        points += [*ring, ring[0], anchor]
+    return [float(v) for p in points for v in p]
+
+
 def simplify_outline(outline: np.ndarray, tolerance: float) -> list[np.ndarray]:
     """Douglas-Peucker simplification (shapely, topology preserved) of one closed
     outline; ``tolerance`` is in pixels. May split into several rings."""

@@ -9,7 +9,9 @@ Two kinds of file, both plain JSON that any tool can read (see the README,
 * one file per image: ``{"format": "maskwright-image", "version": 1,
   "file_name", "width", "height", "status": "todo" | "done",
   "annotations": [{"id", "category_id", "segmentation": {"size": [H, W],
-  "counts": str}, "area", "bbox", "iscrowd", "provenance": {...}}]}``.
+  "counts": str}, "area", "bbox", "iscrowd", "provenance": {...}}]}``;
+  optional per annotation: ``polygons`` (imported COCO polygons) and
+  ``attributes`` (an object of named bool, number or string values).
 
 ``segmentation`` is COCO compressed RLE (column-major, lossless), exactly what
 ``pycocotools.mask.decode`` takes; ``bbox`` (XYWH) and ``area`` are written for
@@ -115,6 +117,8 @@ def _annotation_to_json(annotation: Annotation) -> dict[str, Any]:
     }
     if annotation.polygons is not None:  # imported polygons, kept for polygon export
         value["polygons"] = [list(p) for p in annotation.polygons]
+    if annotation.attributes:  # another tool's flags or attributes, kept for export
+        value["attributes"] = extras.attributes_to_json(annotation.attributes)
     return value
 
 
@@ -222,6 +226,7 @@ def image_from_json(value: Any, where: Where, limits: Limits = DEFAULT_LIMITS) -
                 extras.provenance_from_json(d.get("provenance", {}), w["provenance"]),
                 bool(iscrowd),
                 polygons,
+                extras.read_attributes(d.get("attributes"), w["attributes"]),
             )
         )
     return StoredImage(file_name, width, height, status == "done", tuple(annotations))

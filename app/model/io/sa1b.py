@@ -9,9 +9,16 @@ Each file is::
 
 ``segmentation`` is compressed column-major COCO RLE, ``bbox`` and ``crop_box``
 are XYWH and ``point_coords`` lists [x, y] pairs, all in the image pixel frame.
-``bbox`` counts pixels like COCO's (SAM's own ``amg`` boxes are one pixel
-narrower). Scores are ``null`` for masks SAM did not make; ``crop_box`` is the
-whole image when unknown.
+Scores are ``null`` for masks SAM did not make; ``crop_box`` is the whole image
+when unknown.
+
+``bbox`` follows SAM's generator, which made the released SA-1B masks:
+``segment_anything``'s ``batched_mask_to_box`` takes the first and last
+column and row that hold the mask, and ``box_xyxy_to_xywh`` gives
+``[x0, y0, x_last - x0, y_last - y0]``, one pixel less than COCO's pixel-count
+width and height (``[0, 0, 0, 0]`` for an empty mask). ``python -m
+sam_core.amg`` and the data engine write the same. Readers take the mask as
+the truth and ignore ``bbox``.
 
 Reading applies :mod:`sam_core.limits` to every file (size, nesting, the image's
 size, the masks' memory); a ``file_name`` outside the project is read as its last
@@ -63,6 +70,13 @@ def sa1b_file_name(image: ImageRecord) -> PurePosixPath:
     return name.with_suffix(".json")
 
 
+def sam_bbox(mask) -> list[int]:
+    """SAM's XYWH box of a mask (see the module docstring): width and height are the last
+    column and row minus the first, so a one-pixel mask is ``[x, y, 0, 0]``."""
+    x, y, w, h = mask.bbox
+    return [x, y, max(w - 1, 0), max(h - 1, 0)] if w and h else [0, 0, 0, 0]
+
+
 def write_sa1b(dataset: Dataset, directory: Path | str) -> list[Path]:
     """Write one SA-1B JSON file per image into ``directory`` (created if needed),
     each atomically. Returns the written paths. Files already there that no
@@ -86,7 +100,7 @@ def write_sa1b(dataset: Dataset, directory: Path | str) -> list[Path]:
                 "height": image.height,
                 "file_name": image.file_name,
             },
-            "annotations": [_annotation_json(a, image) for a in dataset.annotations(image.id)],
+            "annotations": [_annotation_json(a, image) for a in dataset.annotations(image.id) if not a.waits_for_sam],
             extras.KEY: {"categories": categories},
         }
         write_json_atomic(path, document)
@@ -101,7 +115,7 @@ def _annotation_json(annotation: Annotation, image: ImageRecord) -> dict[str, An
     return {
         "id": annotation.id,
         "segmentation": mask.rle(),
-        "bbox": list(mask.bbox),
+        "bbox": sam_bbox(mask),
         "area": mask.area,
         "predicted_iou": p.predicted_iou,
         "point_coords": [[x, y] for x, y in p.points],

@@ -96,6 +96,26 @@ class PrelabelFinished:
 
 
 @dataclass(frozen=True)
+class BoxesProgress:
+    job_id: int
+    done: int  # images done
+    images: int
+
+
+@dataclass(frozen=True)
+class Boxed:
+    job_id: int
+    image_id: int
+    masks: list  # list[BoxMask]
+
+
+@dataclass(frozen=True)
+class BoxesFinished:
+    job_id: int
+    cancelled: bool
+
+
+@dataclass(frozen=True)
 class Precomputed:
     key: str
     seconds: float
@@ -109,4 +129,5 @@ class PrecomputeFailed:
 
 
 Event = Union[SamLoaded, SamKept, EncodeStarted, EncodeProgress, CacheHit, Encoded, Decoded, Failed, FellBack,
-              PrelabelProgress, Prelabelled, PrelabelFinished, Precomputed, PrecomputeFailed]
+              PrelabelProgress, Prelabelled, PrelabelFinished, BoxesProgress, Boxed, BoxesFinished, Precomputed,
+              PrecomputeFailed]

@@ -10,8 +10,9 @@ job for it, runs it without the lock, and comes back. Interactive decodes follow
   when it is a precompute) and waits for the encoder to be free, at most one block.
 - ``CLICKS`` lane: the latest decode, as soon as its image's embedding is in memory.
 - ``BACKGROUND`` lane, only while the ``JOBS`` lane has nothing to do: segment
-  everything > pre-encode the next images > precompute. Segment everything pauses
-  between point batches while the ``JOBS`` lane works.
+  everything > boxes to masks > pre-encode the next images > precompute. Segment
+  everything pauses between point batches, boxes to masks between boxes, while the
+  ``JOBS`` lane works.
 
 A device switch (the GPU ran out of memory) needs SAM to itself: it stops new jobs,
 makes running encodes give way, waits for the others to finish or pause, and only
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.services.sam.boxes_to_masks import BoxesToMasks, BoxJob
 from app.services.sam.checkpoint_job import LoadCheckpoint
 from app.services.sam.decode_job import Decode
 from app.services.sam.disk_embeddings import DiskEmbeddings
@@ -67,6 +69,7 @@ class JobQueue:
         self._decode: DecodeRequest | None = None
         self._latest_decode = 0
         self._prelabel: PrelabelJob | None = None
+        self._boxes: BoxesToMasks | None = None
         self._precompute: deque[PrecomputeRequest] = deque()
         self._precompute_generation = 0
 
@@ -115,6 +118,20 @@ class JobQueue:
             queued, self._prelabel = self._prelabel, None
             self._cancel_running(Lane.BACKGROUND, SegmentEverything, Reason.CANCELLED)
             return queued
+
+    def post_boxes(self, job: BoxJob) -> None:
+        with self._cond:
+            self._boxes = BoxesToMasks(job)
+            self._cancel_running(Lane.BACKGROUND, BoxesToMasks, Reason.REPLACED)
+            self._cond.notify_all()
+
+    def cancel_boxes(self) -> BoxJob | None:
+        """Stop the running job (between two boxes, or within an encode); returns the one
+        that had not started (or was waiting to go on)."""
+        with self._cond:
+            queued, self._boxes = self._boxes, None
+            self._cancel_running(Lane.BACKGROUND, BoxesToMasks, Reason.CANCELLED)
+            return None if queued is None else queued.request
 
     def post_precompute(self, key: str, image: np.ndarray, image_hash: str) -> None:
         with self._cond:
@@ -180,6 +197,9 @@ class JobQueue:
                     self._current = (job.key, job.image)
             elif reason is Reason.DEVICE_SWITCH and isinstance(job, PrefetchImage):
                 self._prefetch.insert(0, (job.key, job.image))
+            elif reason in (Reason.GAVE_WAY, Reason.DEVICE_SWITCH) and isinstance(job, BoxesToMasks):
+                if self._boxes is None:  # not replaced or cancelled meanwhile: go on from its image
+                    self._boxes = job
             elif reason in (Reason.GAVE_WAY, Reason.DEVICE_SWITCH) and isinstance(job, PrecomputeImage):
                 if job.request.generation == self._precompute_generation:
                     self._precompute.appendleft(job.request)
@@ -339,6 +359,9 @@ class JobQueue:
         if self._prelabel is not None:
             job, self._prelabel = self._prelabel, None
             return SegmentEverything(job)
+        if self._boxes is not None:
+            job, self._boxes = self._boxes, None
+            return job
         while self._prefetch:
             key, image = self._prefetch.pop(0)
             if not self.store.has(key):

@@ -5,7 +5,8 @@ and returns at once. Three lanes take jobs from one :class:`JobQueue` (see
 :mod:`app.services.sam.job_queue` for the priorities and :mod:`app.services.sam.lanes`
 for why three): this QThread loads checkpoints and encodes the image on screen, a
 click lane decodes, and a background lane at the lowest CPU priority segments
-everything, pre-encodes the next image and precomputes the folder. Every job is an
+everything, decodes boxes waiting for SAM, pre-encodes the next image and precomputes
+the folder. Every job is an
 object with one ``run``; :meth:`SamWorker._run` reports it in one shape and
 :meth:`SamWorker._deliver` is the one place that turns what jobs report into signals.
 Nothing here touches a widget, and every error comes back as one line
@@ -21,6 +22,7 @@ from PySide6.QtCore import QThread, Signal
 
 from app.services.messages import one_line
 from app.services.sam import events
+from app.services.sam.boxes_to_masks import BoxJob
 from app.services.sam.checkpoint_job import LoadCheckpoint
 from app.services.sam.disk_embeddings import DiskEmbeddings
 from app.services.sam.embedding_store import EmbeddingStore
@@ -49,6 +51,9 @@ class SamWorker(QThread):
     prelabel_progress = Signal(int, int, int, int, int)  # job id, image number, images, batches done, batches
     prelabelled = Signal(int, int, object)  # job id, image id, list[AutoMask]
     prelabel_finished = Signal(int, bool)  # job id, cancelled
+    boxes_progress = Signal(int, int, int)  # job id, images done, images
+    boxed = Signal(int, int, object)  # job id, image id, list[BoxMask]
+    boxes_finished = Signal(int, bool)  # job id, cancelled
     cache_hit = Signal(str, float)  # image key, seconds to hash it and restore its embedding from disk
     precomputed = Signal(str, float, bool)  # image key, seconds encoding, True if it was on disk already
     precompute_failed = Signal(str, str)  # image key, one-line reason
@@ -99,6 +104,16 @@ class SamWorker(QThread):
         queued = self._queue.cancel_prelabel()
         if queued is not None:
             self._deliver(events.PrelabelFinished(queued.id, True))
+
+    def boxes_to_masks(self, job: BoxJob) -> None:
+        """Decode ``job``'s waiting boxes in the background; a running job is stopped first."""
+        self._queue.post_boxes(job)
+
+    def cancel_boxes(self) -> None:
+        """Stop the boxes job between two boxes (or before it starts)."""
+        queued = self._queue.cancel_boxes()
+        if queued is not None:
+            self._deliver(events.BoxesFinished(queued.id, True))
 
     def set_disk_cache(self, cache: EmbeddingCache | None) -> None:
         """Keep embeddings in ``cache`` too (None: memory only)."""
@@ -210,6 +225,12 @@ class SamWorker(QThread):
                 self.prelabelled.emit(job_id, image_id, masks)
             case events.PrelabelFinished(job_id, cancelled):
                 self.prelabel_finished.emit(job_id, cancelled)
+            case events.BoxesProgress(job_id, done, images):
+                self.boxes_progress.emit(job_id, done, images)
+            case events.Boxed(job_id, image_id, masks):
+                self.boxed.emit(job_id, image_id, masks)
+            case events.BoxesFinished(job_id, cancelled):
+                self.boxes_finished.emit(job_id, cancelled)
             case events.Precomputed(key, seconds, was_on_disk):
                 self.precomputed.emit(key, seconds, was_on_disk)
             case events.PrecomputeFailed(key, text):

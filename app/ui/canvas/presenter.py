@@ -17,6 +17,7 @@ from app.model.history import History
 from app.model.labeling_state import LabelingState
 from app.ui.canvas import overlay
 from app.ui.canvas.view import CanvasView
+from app.ui.canvas.waiting_boxes import WaitingBoxes
 from app.ui.deferrable import Deferrable
 from app.workflow.brush import Brush
 from app.workflow.prompting import Prompting
@@ -33,6 +34,7 @@ class CanvasPresenter:
         self._stroking: int | None = None  # annotation hidden from the overlay while painted
         self._preview: overlay.StrokePreview | None = None  # the live stroke, display frame
         self._redraw_soon = Deferrable(self.redraw_annotations)  # once per command, not once per event
+        self._waiting = WaitingBoxes(canvas.view_box)  # imported boxes SAM has not made masks of yet
         history.events.applying.connect(lambda event: self._redraw_soon.hold(event.value))
         canvas.point_requested.connect(prompting.add_point)
         canvas.box_requested.connect(prompting.set_box)
@@ -107,12 +109,21 @@ class CanvasPresenter:
         shape, image_id = self._display_shape, self.state.image_id
         if shape is None or self._dataset is None or image_id not in self._dataset.images:
             self.canvas.set_annotation_overlay(None)
+            self._waiting.show([])
             return
         hidden = self.state.hidden
         shown = [a for a in self._dataset.annotations(image_id) if a.id not in hidden and a.id != self._stroking]
         colors = {c.id: c.color for c in self._dataset.categories.values()}
         self.canvas.set_annotation_overlay(overlay.compose(shown, colors, shape, self.canvas.factor))
         self.redraw_outline()
+
+    def redraw_waiting_boxes(self) -> None:
+        image_id, dataset = self.state.image_id, self._dataset
+        if self._display_shape is None or dataset is None or image_id not in dataset.images:
+            self._waiting.show([])
+            return
+        boxes = [a for a in dataset.annotations(image_id) if a.waits_for_sam and a.id not in self.state.hidden]
+        self._waiting.show([(a.provenance.box, self._color(a.category_id), a.id == self.state.selected) for a in boxes])
 
     def redraw_stroke(self) -> None:
         """The painted annotation as the stroke leaves it, drawn instead of its old self;
@@ -145,10 +156,14 @@ class CanvasPresenter:
 
     def redraw_outline(self) -> None:
         selected, shape = self.state.selected, self._display_shape
+        self.redraw_waiting_boxes()  # a selected waiting box is drawn solid
         if selected is None or shape is None or self._dataset is None:
             self.canvas.set_outline([])
             return
         mask = self._dataset.annotation(selected).mask  # the state deselects removed annotations
+        if mask.is_empty:  # a box waiting for SAM: its rectangle shows it
+            self.canvas.set_outline([])
+            return
         self.canvas.set_outline(overlay.outline(mask.crop, *mask.origin, self.canvas.factor, shape))
 
     def redraw_prompts(self) -> None:

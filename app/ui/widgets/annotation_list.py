@@ -67,6 +67,8 @@ class AnnotationList(QWidget):
                 category = self.dataset.categories[annotation.category_id]
                 iou = annotation.provenance.predicted_iou
                 source = annotation.provenance.source + (", edited" if annotation.provenance.edited else "")
+                if annotation.waits_for_sam:
+                    source = "box, waiting for SAM (Ctrl+B)"
                 item = QTreeWidgetItem(["", category.name, str(annotation.area), "—" if iou is None else f"{iou:.3f}",
                                         source])
                 item.setData(0, ID_ROLE, annotation.id)

@@ -1,4 +1,4 @@
-"""The folder's images: thumbnail, name, annotation count and done/todo status."""
+"""The folder's images (subfolders' too, by relative path): thumbnail, name, annotation count, done/todo."""
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -20,6 +20,7 @@ class ImageList(QListWidget):
         self.setIconSize(QSize(48, 48))
         self.setFocusPolicy(Qt.NoFocus)
         self.setUniformItemSizes(True)
+        self.setTextElideMode(Qt.ElideLeft)  # a long path in subfolders keeps its file name in sight
         self.project: Project | None = None
         self._items: dict[int, QListWidgetItem] = {}
         self.itemClicked.connect(lambda item: self.image_requested.emit(item.data(ID_ROLE)))
@@ -56,6 +57,7 @@ class ImageList(QListWidget):
         count = len(self.project.dataset.annotations(image_id))
         status = "✓ done" if self.project.is_done(image_id) else "todo"
         name = display_name(record.file_name)  # Qt would drop bytes that are not UTF-8
+        item.setToolTip(name)
         if image_id in self.project.missing:
             status += " · file missing"
             item.setToolTip(f"{name} is no longer in the folder; its annotations are kept "
