@@ -21,6 +21,7 @@ Import accepts compressed RLE, uncompressed RLE and polygons and builds a new
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -89,8 +90,12 @@ def write_coco(
     segmentation: SegmentationKind = "rle",
     tolerance: float = 1.0,
     holes: HolesPolicy = "rle",
+    progress: Callable[[int, int], None] | None = None,
 ) -> ExportReport:
     """Write ``dataset`` as one COCO instances JSON file, atomically.
+
+    ``progress(images done, images)`` is called after each image; an exception it
+    raises (a cancel) stops the export before anything is written.
 
     ``segmentation`` picks RLE (lossless) or polygons simplified by ``tolerance``
     pixels; ``holes`` says what polygon mode does with masks that have holes (see
@@ -104,12 +109,14 @@ def write_coco(
     path = Path(path)
     report = ExportReport(path, len(dataset.images), dataset.annotation_count, segmentation)
     annotations = []
-    for image in dataset.images.values():
+    for done, image in enumerate(dataset.images.values(), start=1):
         for annotation in dataset.annotations(image.id):
             if segmentation == "polygons":
                 annotations.append(_polygon_json(annotation, tolerance, holes, report))
             else:
                 annotations.append(_rle_json(annotation, annotation.iscrowd))
+        if progress is not None:
+            progress(done, len(dataset.images))
     document = {
         "info": INFO,
         "licenses": [],

@@ -123,6 +123,14 @@ class SamWorker(PrecomputeJobs, PrelabelJobs, QThread):
                 self._cancel = self._encoding
             self._cond.notify()
 
+    def cancel_encode(self, key: str) -> None:
+        """Stop encoding ``key`` (queued or running, between two encoder blocks); nothing is kept."""
+        with self._cond:
+            if self._current is not None and self._current[0] == key:
+                self._current = None
+            if self._encoding == key:
+                self._cancel = key
+
     def prefetch(self, key: str, image: np.ndarray) -> None:
         """Encode ``key`` when idle, so moving to it later is instant."""
         with self._cond:

@@ -1,5 +1,5 @@
 """Annotations of the current image: category, colour, area, predicted IoU, source
-(sam, auto, brush, import; "edited" once a brush or mask operation changed it), show/hide, delete."""
+(sam, auto, brush, box, import; "edited" once a brush or mask operation changed it), show/hide, delete."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
