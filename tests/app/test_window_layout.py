@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from app.ui.actions import PANEL_KEYS
-from tests.app.conftest import wait_ready
+from tests.app.conftest import in_front, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -107,7 +107,7 @@ def test_each_panel_hides_and_comes_back_with_one_key(qtbot, make_app, image_fol
     window.actions["view.panel_messages"].setChecked(True)
     window.actions["view.panel_messages"].trigger()  # unchecks: hidden
     window.actions["view.panel_messages"].trigger()  # checks: shown and raised
-    assert window.docks["Messages"].isVisible()
+    qtbot.waitUntil(lambda: in_front(window.docks["Messages"]), timeout=3000)
     canvas_width = window.canvas.width()
     qtbot.keyClick(window.canvas, Qt.Key_F12)  # every panel away: the canvas alone
     settle(qtbot)
