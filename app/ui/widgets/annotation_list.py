@@ -21,7 +21,8 @@ class AnnotationList(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Show", "Category", "Area", "IoU", "Source"])
+        self.tree.setHeaderLabels(["", "Category", "Area", "IoU", "Source"])  # column 0: the show/hide boxes
+        self.tree.headerItem().setToolTip(0, "Show")
         self.tree.setRootIsDecorated(False)
         self.tree.setSelectionMode(QTreeWidget.SingleSelection)
         self.tree.setFocusPolicy(Qt.NoFocus)
