@@ -141,6 +141,8 @@ def main() -> None:
          f"{geometry.width()}x{geometry.height()}+{geometry.x()}+{geometry.y()}", "+repage", str(out)],
         check=True,
     )
+    # 256 colours without dithering: the same picture at about a third of the size.
+    subprocess.run(["convert", str(out), "-dither", "None", "-colors", "256", f"PNG8:{out}"], check=True)
     print(f"wrote {out}")
     window.close()
 

@@ -70,7 +70,7 @@ def bind(window: MainWindow, state: LabelingState, history: History, notices: No
     window.actions["label.mask_input"].setChecked(state.prompts.use_mask_input)
     refresh_review = Deferrable(lambda: window.review.show_masks(c.prelabel.to_review(), state.selected))
     _reflect(window, state, history, notices, c, refresh_review)
-    _intents(window, state, c, precompute)
+    _intents(window, state, c)
     bind_chrome(window, state, notices, chrome, c, precompute)  # last: the window's place, once all is built
     return Bound(presenter, keys, refresh_review, chrome)
 
@@ -139,7 +139,7 @@ def _handlers(window: MainWindow, state: LabelingState, c: Controllers, keys: Ke
     return handlers
 
 
-def _intents(window: MainWindow, state: LabelingState, c: Controllers, precompute: Precompute) -> None:
+def _intents(window: MainWindow, state: LabelingState, c: Controllers) -> None:
     """Panels' and dialogs' requests -> controllers (or the state, for view state)."""
     window.folder_chosen.connect(c.navigation.open_folder)
     window.checkpoint_chosen.connect(lambda path: c.checkpoints.load(path))

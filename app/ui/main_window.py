@@ -28,12 +28,12 @@ from app.services.settings import Settings
 from app.ui import actions as action_specs
 from app.ui import docks as dock_layout
 from app.ui.canvas.view import CanvasView
+from app.ui.recent_menu import RecentFoldersMenu
 from app.ui.widgets.annotation_list import AnnotationList
 from app.ui.widgets.candidates_panel import CandidatesPanel
 from app.ui.widgets.category_picker import CategoryPicker
 from app.ui.widgets.image_list import ImageList
 from app.ui.widgets.message_bar import MessageBar
-from app.ui.recent_menu import RecentFoldersMenu
 from app.ui.widgets.model_manager import ModelManager
 from app.ui.widgets.notification_panel import NotificationPanel
 from app.ui.widgets.prelabel_review import PrelabelReview
