@@ -1,6 +1,8 @@
-"""Make ``resources/screenshot.png``: the real window, labelling a synthetic image.
+"""Make ``resources/screenshot_<W>x<H>.png``: the real window, labelling a synthetic image, as it
+opens at its first start on a screen of that size (it fills the screen).
 
-Run under a display, e.g. ``xvfb-run -s "-screen 0 1600x1000x24" python resources/make_screenshot.py``.
+Run under a display of that size, e.g.
+``xvfb-run -s "-screen 0 1366x768x24" python resources/make_screenshot.py`` (and 1600x1000).
 It uses a random-weight checkpoint (no real weights are needed or downloaded),
 so the live candidates are whatever that untrained model predicts (noise); the
 accepted annotations are the drawn objects, imported from a COCO file through
@@ -99,10 +101,8 @@ def main() -> None:
     checkpoint = write_random_checkpoint(tmp / "sam_random_test_weights.pth", config, seed=3)
 
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
-    app = build(str(folder), str(checkpoint), "cpu", Settings(tmp / "settings.ini"))
+    app = build(str(folder), str(checkpoint), "cpu", Settings(tmp / "settings.ini"))  # a first start
     window, lab = app.window, app
-    window.resize(1500, 900)
-    window.move(0, 0)
     window.show()
 
     def pump(until, timeout=30.0):
@@ -125,17 +125,24 @@ def main() -> None:
     pump(lambda: lab.state.prompts.candidates is not None)
     lab.state.select(lab.state.project.dataset.annotations(lab.state.image_id)[2].id)
     window.annotations.select(lab.state.selected)
-    window.message_bar.hide()
-    window.statusBar().showMessage("Demo checkpoint has random weights: its candidates are noise; annotations imported from COCO", 60000)
+    next_key = lab.state.project.key(lab.state.project.image_ids()[1])
+    pump(lambda: app.worker.is_encoded(next_key))  # its "Pre-encoded" status line comes before the caption's
+    pump(lambda: False, 0.5)
+    lab.notices.mark_all_read()  # the session's messages are in the Messages panel
+    window.statusBar().showMessage("Demo checkpoint has random weights: its candidates are noise; "
+                                   "annotations imported from COCO", 60000)
     pump(lambda: False, 1.0)
 
-    out = ROOT / "resources" / "screenshot.png"
+    screen = window.screen().geometry()
+    out = ROOT / "resources" / f"screenshot_{screen.width()}x{screen.height()}.png"
     geometry = window.frameGeometry()
     subprocess.run(
         ["import", "-window", "root", "-crop",
          f"{geometry.width()}x{geometry.height()}+{geometry.x()}+{geometry.y()}", "+repage", str(out)],
         check=True,
     )
+    # 256 colours without dithering: the same picture at about a third of the size.
+    subprocess.run(["convert", str(out), "-dither", "None", "-colors", "256", f"PNG8:{out}"], check=True)
     print(f"wrote {out}")
     window.close()
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from app.model.history import History
 from app.model.labeling_state import LabelingState
 from app.model.notices import Notices
+from app.model.progress import Jobs
 from app.services.autosave import Autosave
 from app.services.checkpoints.device_probe import DeviceProbe
 from app.services.checkpoints.jobs import ModelJobs
@@ -70,6 +71,7 @@ class App:
     window: MainWindow
     bound: Bound
     checkpoint: str | None = None  # the one build started loading (given or remembered)
+    jobs: Jobs | None = None  # the long jobs the status bar shows
 
     # The pieces tests and the self-test reach most often.
     @property
@@ -158,9 +160,10 @@ def build(
     services = make_services(settings or Settings())
     state, history, notices = LabelingState(), History(), Notices()
     controllers, scan = make_controllers(services, state, history, notices)
+    jobs = Jobs()
     window = MainWindow(services.settings, state.prompts)
-    bound = bind(window, state, history, notices, controllers, services.precompute)
-    app = App(services, state, history, notices, controllers, scan, window, bound)
+    bound = bind(window, state, history, notices, controllers, services.precompute, jobs)
+    app = App(services, state, history, notices, controllers, scan, window, bound, jobs=jobs)
     window.close_guard = controllers.keeper.may_close
     window.closing.append(app.shutdown)
     services.worker.start(SamWorker.LowPriority)  # Windows and macOS; Linux uses nice (see SamWorker.run)

@@ -6,6 +6,7 @@ or makes the QApplication, builds the app (:func:`app.bootstrap.assemble.build`)
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -35,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         from app.bootstrap.self_test import run
 
         return run(args.device or "auto")
+    if no_display():
+        print(NO_DISPLAY, file=sys.stderr)
+        return 2
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
     qapp.setApplicationName("Maskwright")
     qapp.setOrganizationName("Maskwright")
@@ -42,6 +46,18 @@ def main(argv: list[str] | None = None) -> int:
     qapp.setWindowIcon(action_icon("maskwright"))
     start(args)
     return qapp.exec()
+
+
+NO_DISPLAY = "no display found: set DISPLAY, or run --self-test"
+
+
+def no_display(environ: dict[str, str] | None = None, platform: str = sys.platform) -> bool:
+    """True on a Linux or BSD system with no X11 or Wayland display to open and no Qt platform
+    chosen: Qt would abort (SIGABRT, with a misleading hint about xcb libraries) instead."""
+    environ = os.environ if environ is None else environ
+    if platform.startswith(("win", "darwin", "cygwin")) or environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
 
 
 def start(args: argparse.Namespace) -> App:

@@ -75,7 +75,7 @@ def annotation_from_session(session: PromptSession, annotation_id: int, category
         box=None if session.box is None else tuple(float(v) for v in session.box),
         predicted_iou=None if np.isnan(iou) else iou,
         stability_score=None if np.isnan(stability) else stability,
-        source="brush" if isinstance(session.candidates, BoxCandidates) else "sam",
+        source="box" if isinstance(session.candidates, BoxCandidates) else "sam",
     )
     return Annotation(annotation_id, session.image_id, category_id, Mask.from_full(mask), provenance)
 

@@ -40,11 +40,13 @@ MIN_RADIUS, MAX_RADIUS = 1.0, 512.0
 
 @dataclass(frozen=True)
 class SamStatus:
-    """Whether a SAM checkpoint is loaded (``ready``), its name ("vit_b") and device ("cpu")."""
+    """Whether a SAM checkpoint is loaded (``ready``), its name ("vit_b") and device ("cpu"),
+    and whether one is ``loading`` now (prompts given meanwhile are decoded once it is ready)."""
 
     ready: bool = False
     name: str = ""
     device: str = ""
+    loading: bool = False
 
 
 @dataclass(frozen=True)

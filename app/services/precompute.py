@@ -5,7 +5,9 @@ of the SAM worker, so at most ``lookahead`` decoded images wait in memory; those
 already on disk for the loaded checkpoint are counted without encoding. The
 worker runs precompute jobs on its background lane, after everything the user waits for
 (see :mod:`app.services.sam.job_queue`), so labeling carries on meanwhile. Progress
-comes with an ETA; :meth:`Precompute.cancel` stops it at once.
+comes with an ETA from the last ten images (a moving average: an image that waited
+behind the user's own encode moves it a little, not tenfold); :meth:`Precompute.cancel`
+stops it at once.
 """
 from __future__ import annotations
 
@@ -15,9 +17,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from sam_core.image_files import ImageReadError, read_image
+from app.model.progress import EtaEstimator
 from app.services.sam.worker import SamWorker
 from sam_core import content_hash
+from sam_core.image_files import ImageReadError, read_image
 
 EMBEDDING_BYTES = 256 * 64 * 64 * 2 + 512  # one fp16 embedding file, header included
 
@@ -51,6 +54,8 @@ class Precompute(QObject):
         self.total = self.done = self.encoded = self.cached = 0
         self.problems: list[str] = []
         self._started = time.perf_counter()
+        self._eta = EtaEstimator(window=10, clock=time.perf_counter)
+        self._eta.add(0)
 
     # -- control ----------------------------------------------------------------------------------------
     def start(self, images: list[tuple[str, Path]], sam_ready: bool) -> bool:
@@ -142,6 +147,7 @@ class Precompute(QObject):
     def _finish_one(self, cached: bool = False, problem: str = "") -> None:
         self._in_flight -= 1
         self.done += 1
+        self._eta.add(self.done)
         if problem:
             self.problems.append(problem)
         elif cached:
@@ -155,9 +161,7 @@ class Precompute(QObject):
 
     def _report(self) -> None:
         if self.running:
-            elapsed = time.perf_counter() - self._started
-            eta = elapsed / self.done * (self.total - self.done) if self.done else -1.0
-            self.progress.emit(self.done, self.total, eta)
+            self.progress.emit(self.done, self.total, self._eta.eta(self.total))
 
     def _complete(self) -> None:
         self.running = False

@@ -1,9 +1,10 @@
-"""Remembered settings (last folder, checkpoint, device) over QSettings.
+"""Remembered settings (last folder, checkpoint, device, the window's layout) over QSettings.
 
 The file is injectable so tests never touch the user's settings.
 """
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -168,3 +169,71 @@ class Settings:
     @import_choices.setter
     def import_choices(self, value: dict[str, str]) -> None:
         self._set("import", json.dumps({str(k): str(v) for k, v in value.items()}))
+    # -- the window ------------------------------------------------------------------------------------
+    @property
+    def window_geometry(self) -> bytes:
+        """The main window's last geometry (``QWidget.saveGeometry``), empty at the first start."""
+        return _unbase64(self._get("window_geometry"))
+
+    @window_geometry.setter
+    def window_geometry(self, value: bytes) -> None:
+        self._set("window_geometry", base64.b64encode(bytes(value)).decode("ascii"))
+
+    @property
+    def window_state(self) -> bytes:
+        """Where the panels were (``QMainWindow.saveState``), empty at the first start."""
+        return _unbase64(self._get("window_state"))
+
+    @window_state.setter
+    def window_state(self, value: bytes) -> None:
+        self._set("window_state", base64.b64encode(bytes(value)).decode("ascii"))
+
+    @property
+    def recent_folders(self) -> list[str]:
+        """Folders opened lately, most recent first (a damaged entry reads as none)."""
+        try:
+            value = json.loads(self._get("recent_folders", "[]"))
+        except ValueError:
+            return []
+        return [str(v) for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+    @recent_folders.setter
+    def recent_folders(self, value: list[str]) -> None:
+        self._set("recent_folders", json.dumps(list(value)))
+
+    def remember_folder(self, folder: str, keep: int = 10) -> list[str]:
+        """Put ``folder`` first in :attr:`recent_folders` (once), keeping ``keep``; returns the list."""
+        folders = [folder] + [f for f in self.recent_folders if f != folder]
+        self.recent_folders = folders[:keep]
+        return self.recent_folders
+
+    @property
+    def theme(self) -> str:
+        """"system" (follow the desktop), "light" or "dark"."""
+        value = self._get("theme", "system")
+        return value if value in THEMES else "system"
+
+    @theme.setter
+    def theme(self, value: str) -> None:
+        if value not in THEMES:
+            raise ValueError(f"theme must be one of {THEMES}, got {value!r}")
+        self._set("theme", value)
+
+    @property
+    def candidates_on_canvas(self) -> bool:
+        """The candidate strip floats on the canvas instead of sitting in its panel."""
+        return self._get("candidates_on_canvas", "false") == "true"
+
+    @candidates_on_canvas.setter
+    def candidates_on_canvas(self, value: bool) -> None:
+        self._set("candidates_on_canvas", "true" if value else "false")
+
+
+THEMES = ("system", "light", "dark")
+
+
+def _unbase64(text: str) -> bytes:
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True) if text else b""
+    except (ValueError, UnicodeEncodeError):
+        return b""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
-from PySide6.QtWidgets import QMenuBar, QToolBar, QWidget
+from PySide6.QtWidgets import QMenu, QMenuBar, QToolBar, QWidget
 
 ICONS = Path(__file__).resolve().parents[2] / "resources" / "icons"
 
@@ -38,6 +38,23 @@ def _categories() -> tuple[ActionSpec, ...]:
                    tip=f"Make category {n} current (and give it to the selected annotation)")
         for n in range(1, 10)
     )
+
+
+PANEL_KEYS = (  # dock title, action id, key: one function key each (F1 is help, F2 renames in lists)
+    ("Images", "view.panel_images", "F3"),
+    ("Tools", "view.panel_tools", "F4"),
+    ("Candidates", "view.panel_candidates", "F5"),
+    ("Categories", "view.panel_categories", "F6"),
+    ("Annotations", "view.panel_annotations", "F7"),
+    ("Automatic", "view.panel_automatic", "F8"),
+    ("Messages", "view.panel_messages", "F9"),
+)
+
+
+def _panels() -> tuple[ActionSpec, ...]:
+    return tuple(ActionSpec(action_id, f"{title} panel", (key,), "", "View", checkable=True, checked=True,
+                            tip=f"Show or hide the {title} panel")
+                 for title, action_id, key in PANEL_KEYS)
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -72,7 +89,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("label.delete", "Delete selected annotation", ("Delete",), "", "Label"),
     ActionSpec("label.done", "Mark image done / todo", ("Ctrl+D",), "", "Label"),
     ActionSpec("tool.prompt", "SAM prompts", ("P",), "", "Tools", checkable=True, checked=True, group="tool",
-               tip="Clicks and boxes prompt SAM"),
+               tip="Clicks and boxes prompt SAM", short="SAM"),
     ActionSpec("tool.brush", "Brush", ("B",), "", "Tools", checkable=True, group="tool",
                tip="Paint onto the selected annotation (a new one when none is selected); Shift+drag: straight line"),
     ActionSpec("tool.eraser", "Eraser", ("E",), "", "Tools", checkable=True, group="tool",
@@ -80,25 +97,28 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tool.smaller", "Smaller brush", ("[",), "", "Tools"),
     ActionSpec("tool.bigger", "Bigger brush", ("]",), "", "Tools"),
     ActionSpec("mask.add_candidate", "Add candidate to selected annotation", ("U",), "", "Mask",
-               tip="Union of the selected annotation and SAM's shown candidate", short="Add candidate"),
+               tip="Union of the selected annotation and SAM's shown candidate", short="Add"),
     ActionSpec("mask.subtract_candidate", "Subtract candidate from selected annotation", ("X",), "", "Mask",
-               short="Subtract candidate"),
+               short="Subtract"),
     ActionSpec("mask.fill_holes", "Fill holes", ("H",), "", "Mask", tip="Fill the selected annotation's holes"),
-    ActionSpec("mask.remove_specks", "Remove specks", ("S",), "", "Mask",
+    ActionSpec("mask.remove_specks", "Remove specks", ("S",), "", "Mask", short="Despeck",
                tip="Remove the selected annotation's parts smaller than the speck size (Tools panel)"),
     ActionSpec("mask.no_overlap", "No overlap", ("O",), "", "Mask", checkable=True,
                tip="New and edited masks take their pixels from the other annotations"),
-    ActionSpec("auto.image", "Segment everything (this image)", ("Ctrl+G",), "", "Auto",
+    ActionSpec("auto.image", "Segment everything (this image)", ("Ctrl+G",), "", "Auto", short="This image",
                tip="SAM's automatic mask generator, in the background, skipping annotated areas"),
-    ActionSpec("auto.folder", "Segment everything (all images)", ("Ctrl+Shift+G",), "", "Auto"),
-    ActionSpec("auto.boxes_image", "Boxes to masks (this image)", ("Ctrl+B",), "", "Auto",
+    ActionSpec("auto.folder", "Segment everything (all images)", ("Ctrl+Shift+G",), "", "Auto", short="All images"),
+    ActionSpec("auto.boxes_image", "Boxes to masks (this image)", ("Ctrl+B",), "", "Auto", short="Boxes to masks",
                tip="SAM turns this image's imported boxes into masks, to review like segment everything's"),
-    ActionSpec("auto.boxes_folder", "Boxes to masks (all images)", ("Ctrl+Shift+B",), "", "Auto"),
-    ActionSpec("auto.cancel", "Cancel segment everything", ("Ctrl+Alt+G",), "", "Auto",
+    ActionSpec("auto.boxes_folder", "Boxes to masks (all images)", ("Ctrl+Shift+B",), "", "Auto",
+               short="Boxes, all images"),
+    ActionSpec("auto.cancel", "Cancel segment everything", ("Ctrl+Alt+G",), "", "Auto", short="Cancel",
                tip="Stop segment everything or boxes to masks"),
-    ActionSpec("auto.next", "Next automatic mask to review", ("N",), "", "Auto"),
-    ActionSpec("auto.accept_all", "Accept all automatic masks (this image)", ("Ctrl+Return",), "", "Auto"),
-    ActionSpec("auto.reject_all", "Delete automatic masks to review (this image)", ("Ctrl+Delete",), "", "Auto"),
+    ActionSpec("auto.next", "Next automatic mask to review", ("N",), "", "Auto", short="Next to review"),
+    ActionSpec("auto.accept_all", "Accept all automatic masks (this image)", ("Ctrl+Return",), "", "Auto",
+               short="Accept all"),
+    ActionSpec("auto.reject_all", "Delete automatic masks to review (this image)", ("Ctrl+Delete",), "", "Auto",
+               short="Delete all"),
     ActionSpec("category.new", "New category", ("Ctrl+N",), "", "Categories"),
     *_categories(),
     ActionSpec("image.next", "Next image", ("D", "PgDown"), "next", "Image", toolbar=True),
@@ -115,6 +135,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("view.pan_right", "Pan right", ("Right",), "", "View"),
     ActionSpec("view.pan_up", "Pan up", ("Up",), "", "View"),
     ActionSpec("view.pan_down", "Pan down", ("Down",), "", "View"),
+    *_panels(),
+    ActionSpec("view.candidates_on_canvas", "Candidates on the canvas", ("F10",), "", "View", checkable=True,
+               tip="Float the candidate strip over the canvas's corner, so the right column can be hidden"),
+    ActionSpec("view.all_panels", "Hide all panels / show them again", ("F12",), "", "View",
+               tip="The canvas alone; press again to bring back the panels that were shown"),
+    ActionSpec("view.fullscreen", "Full screen", ("F11",), "", "View", checkable=True),
+    ActionSpec("view.theme_system", "Theme: follow the system", (), "", "View", checkable=True, checked=True,
+               group="theme"),
+    ActionSpec("view.theme_light", "Theme: light", (), "", "View", checkable=True, group="theme"),
+    ActionSpec("view.theme_dark", "Theme: dark", (), "", "View", checkable=True, group="theme"),
     ActionSpec("help.cheat_sheet", "Keyboard cheat sheet", ("?", "F1"), "", "Help"),
 )
 
@@ -159,11 +189,13 @@ def set_shortcuts(actions: Mapping[str, QAction], keys: Mapping[str, Sequence[st
         action.setToolTip(f"{tip} ({', '.join(bound)})" if bound else tip)
 
 
-def build_menus(menu_bar: QMenuBar, actions: Mapping[str, QAction], specs: Sequence[ActionSpec] = ACTIONS) -> None:
+def build_menus(menu_bar: QMenuBar, actions: Mapping[str, QAction], specs: Sequence[ActionSpec] = ACTIONS,
+                ) -> dict[str, QMenu]:
     menus = {name: menu_bar.addMenu(name) for name in MENUS}
     for spec in specs:
         if spec.menu:
             menus[spec.menu].addAction(actions[spec.id])
+    return menus
 
 
 def build_toolbar(toolbar: QToolBar, actions: Mapping[str, QAction], specs: Sequence[ActionSpec] = ACTIONS) -> None:

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from app.model.history import History
 from app.model.labeling_state import LabelingState
 from app.model.notices import Notices
+from app.model.progress import Jobs
 from app.services.precompute import Precompute
 from app.ui import actions as action_specs
 from app.ui.canvas.presenter import CanvasPresenter
 from app.ui.deferrable import Deferrable
 from app.ui.key_bindings import KeyBindings
 from app.ui.main_window import MainWindow
+from app.ui.window_bindings import Chrome, bind_chrome, chrome_handlers, make_chrome
 from app.workflow.annotations import AnnotationEditor
 from app.workflow.boxes import BoxesToMasks
 from app.workflow.brush import Brush
@@ -60,18 +62,21 @@ class Bound:
     presenter: CanvasPresenter
     keys: KeyBindings
     refresh_review: Deferrable
+    chrome: Chrome
 
 
 def bind(window: MainWindow, state: LabelingState, history: History, notices: Notices, c: Controllers,
-         precompute: Precompute) -> Bound:
+         precompute: Precompute, jobs: Jobs) -> Bound:
     keys = KeyBindings(window.actions, window, window.settings, notices, window.categories)
     presenter = CanvasPresenter(window.canvas, state, history, c.prompting, c.brush)
-    action_specs.connect(window.actions, _handlers(window, state, c, keys))
+    chrome = make_chrome(window, jobs)
+    action_specs.connect(window.actions, {**_handlers(window, state, c, keys), **chrome_handlers(window, chrome)})
     window.actions["label.mask_input"].setChecked(state.prompts.use_mask_input)
     refresh_review = Deferrable(lambda: window.review.show_masks(c.prelabel.to_review(), state.selected))
     _reflect(window, state, history, notices, c, refresh_review)
-    _intents(window, state, c, precompute)
-    return Bound(presenter, keys, refresh_review)
+    _intents(window, state, c)
+    bind_chrome(window, state, notices, chrome, c, precompute)  # last: the window's place, once all is built
+    return Bound(presenter, keys, refresh_review, chrome)
 
 
 def _handlers(window: MainWindow, state: LabelingState, c: Controllers, keys: KeyBindings) -> dict:
@@ -148,7 +153,7 @@ def _image_count(state: LabelingState) -> int:
     return 0 if state.dataset is None else len(state.dataset.images)
 
 
-def _intents(window: MainWindow, state: LabelingState, c: Controllers, precompute: Precompute) -> None:
+def _intents(window: MainWindow, state: LabelingState, c: Controllers) -> None:
     """Panels' and dialogs' requests -> controllers (or the state, for view state)."""
     window.folder_chosen.connect(c.navigation.open_folder)
     window.checkpoint_chosen.connect(lambda path: c.checkpoints.load(path))
@@ -172,7 +177,6 @@ def _intents(window: MainWindow, state: LabelingState, c: Controllers, precomput
     window.review.selected.connect(state.select)
     window.tool_options.radius_requested.connect(c.brush.set_radius)
     window.tool_options.speck_area_requested.connect(c.brush.set_speck_area)
-    window.precompute_panel.cancel_requested.connect(precompute.cancel)
 
 
 def _reflect(window: MainWindow, state: LabelingState, history: History, notices: Notices, c: Controllers,
@@ -207,7 +211,6 @@ def _reflect(window: MainWindow, state: LabelingState, history: History, notices
     options.show_radius(state.radius)
     options.show_speck_area(state.speck_area)
 
-    notices.events.posted.connect(lambda e: window.message_bar.show_message(e.value.level, e.value.html))
     notices.events.status.connect(lambda e: window.show_status(e.value))
     history.events.note.connect(lambda e: notices.status(e.value))
     history.events.failed.connect(lambda e: notices.error(e.value))
@@ -218,7 +221,6 @@ def _reflect(window: MainWindow, state: LabelingState, history: History, notices
 
     c.checkpoints.sam_state.connect(window.sam_label.setText)
     c.prompting.click_ms.connect(lambda ms: window.click_label.setText(f"click→mask: {ms:.0f} ms"))
-    c.navigation.encode_state.connect(window.show_encode_state)
     c.prelabel.progress.connect(window.review.show_progress)
 
     def automatic_running(_running=None) -> None:
@@ -229,10 +231,6 @@ def _reflect(window: MainWindow, state: LabelingState, history: History, notices
     c.boxes.progress.connect(window.review.show_progress)
     c.prelabel.review_changed.connect(refresh_review)
     automatic_running()
-    c.importing.progress.connect(lambda text, _done, total: window.show_status(text) if total else None)
-    precompute = c.precompute.precompute
-    precompute.progress.connect(window.precompute_panel.show_progress)
-    precompute.finished.connect(window.precompute_panel.finish)
 
 
 def _show_history(actions, history: History) -> None:

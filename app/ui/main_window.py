@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
-    QProgressBar,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -27,7 +27,9 @@ from PySide6.QtWidgets import (
 from app.model.prompts import PromptSession
 from app.services.settings import Settings
 from app.ui import actions as action_specs
+from app.ui import docks as dock_layout
 from app.ui.canvas.view import CanvasView
+from app.ui.recent_menu import RecentFoldersMenu
 from app.ui.widgets.annotation_list import AnnotationList
 from app.ui.widgets.candidates_panel import CandidatesPanel
 from app.ui.widgets.category_picker import CategoryPicker
@@ -36,20 +38,24 @@ from app.ui.widgets.import_dialog import ImportPreview, ImportSourceDialog
 from app.ui.widgets.image_list import ImageList
 from app.ui.widgets.message_bar import MessageBar
 from app.ui.widgets.model_manager import ModelManager
-from app.ui.widgets.precompute_panel import PrecomputePanel
+from app.ui.widgets.notification_panel import NotificationPanel
 from app.ui.widgets.prelabel_review import PrelabelReview
+from app.ui.widgets.progress_strip import ProgressStrip
 from app.ui.widgets.tool_options import ToolOptions
 
 EXPORT_FILTERS = {"coco_rle": "COCO JSON (*.json)", "coco_polygons": "COCO JSON (*.json)"}
 
 
 def add_dock(window: QMainWindow, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-    """Put ``widget`` in a movable, floatable dock named ``title`` (its object name too)."""
+    """Put ``widget`` in a movable, floatable, closable dock named ``title`` (its object name
+    too, which saveState keys on), listed in ``window.docks``."""
     dock = QDockWidget(title, window)
     dock.setObjectName(title)
     dock.setWidget(widget)
-    dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+    dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable | QDockWidget.DockWidgetClosable)
     window.addDockWidget(area, dock)
+    if hasattr(window, "docks"):
+        window.docks[title] = dock
     return dock
 
 
@@ -67,8 +73,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.close_guard: Callable[[], bool] | None = None  # asked before closing; False keeps the window open
         self.closing: list[Callable[[], None]] = []  # run when the window does close
-        self.setWindowTitle("Maskwright")
-        self.resize(1400, 900)
+        self.setWindowTitle("Maskwright")  # its size: app.ui.window_state (the screen's, or the last one)
         self.canvas = CanvasView()
         self.message_bar = MessageBar()
         central = QWidget()
@@ -82,7 +87,9 @@ class MainWindow(QMainWindow):
         self.dialog: QDialog | None = None  # the import or export dialog last opened (tests reach it)
 
         self.actions = action_specs.build_actions(self)
-        action_specs.build_menus(self.menuBar(), self.actions)
+        self.menus = action_specs.build_menus(self.menuBar(), self.actions)
+        self.recent_menu = RecentFoldersMenu(settings, self)
+        self.menus["File"].insertMenu(self.actions["file.open_checkpoint"], self.recent_menu)
         toolbar = QToolBar("Main")
         toolbar.setObjectName("main_toolbar")
         toolbar.setFocusPolicy(Qt.NoFocus)
@@ -96,35 +103,30 @@ class MainWindow(QMainWindow):
         self.candidates = CandidatesPanel(prompts)
         self.tool_options = ToolOptions(self.actions)
         self.review = PrelabelReview(self.actions)
+        self.messages = NotificationPanel()
+        self.docks: dict[str, QDockWidget] = {}
         add_dock(self, "Images", self.image_list, Qt.LeftDockWidgetArea)
-        # Below the image list: the right column (candidates, categories, annotations) is full,
-        # and a window that fits a 768-pixel-high laptop screen must keep its status bar.
         add_dock(self, "Tools", self.tool_options, Qt.LeftDockWidgetArea)
         add_dock(self, "Candidates", self.candidates, Qt.RightDockWidgetArea)
         add_dock(self, "Categories", self.categories, Qt.RightDockWidgetArea)
-        annotations = add_dock(self, "Annotations", self.annotations, Qt.RightDockWidgetArea)
-        automatic = add_dock(self, "Automatic", self.review, Qt.RightDockWidgetArea)
-        self.tabifyDockWidget(annotations, automatic)
-        annotations.raise_()
+        add_dock(self, "Annotations", self.annotations, Qt.RightDockWidgetArea)
+        add_dock(self, "Automatic", self.review, Qt.RightDockWidgetArea)
+        add_dock(self, "Messages", self.messages, Qt.RightDockWidgetArea)
+        dock_layout.arrange(self, self.docks)
 
         self.sam_label, self.click_label = QLabel("No checkpoint"), QLabel("click→mask: –")
-        self.encode_label, self.progress = QLabel(""), QProgressBar()
-        self.progress.setMaximumWidth(140)
-        self.progress.setTextVisible(False)
-        self.progress.hide()
-        self.precompute_panel = PrecomputePanel()
-        for widget in (self.encode_label, self.progress, self.click_label, self.sam_label, self.precompute_panel):
+        self.encode_label = QLabel("")  # the last encode's result; while encoding, the progress strip
+        self.progress_strip = ProgressStrip()  # every long job, with its Cancel (follows app.model.progress.Jobs)
+        self.messages_button = QToolButton()  # the unread count; opens the Messages panel
+        self.messages_button.setAutoRaise(True)
+        self.messages_button.setFocusPolicy(Qt.NoFocus)
+        for widget in (self.progress_strip, self.encode_label, self.click_label, self.sam_label,
+                       self.messages_button):
             self.statusBar().addPermanentWidget(widget)
 
     # -- reflections (slots the bindings connect) ----------------------------------------------------
     def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
-
-    def show_encode_state(self, text: str, done: int, total: int) -> None:
-        self.encode_label.setText(text)
-        self.progress.setVisible(total > 0)
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
 
     def show_device(self, report) -> None:
         """Say where SAM's encoder runs and why not on a faster device (a DeviceReport)."""

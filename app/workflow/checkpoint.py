@@ -23,6 +23,8 @@ from app.services.sam.worker import SamWorker
 from app.services.settings import Settings
 from app.workflow.texts import CHECKPOINT_HELP, CHECKPOINT_HINT
 
+TOPIC = "checkpoint"  # the notices about having no working checkpoint
+
 
 class CheckpointLoader(QObject):
     sam_state = Signal(str)  # for the status bar: "SAM vit_b · cpu", "Loading x.pth…", "No checkpoint"
@@ -49,7 +51,7 @@ class CheckpointLoader(QObject):
         """Load ``path`` in the background on ``device`` (default: this session's)."""
         self.device = device = device or self.device
         self._loading = (str(path), device)  # remembered once it loads
-        self.state.set_sam(SamStatus())
+        self.state.set_sam(SamStatus(loading=True))
         entry = known_checkpoint(path, self.settings.models_dir)
         if entry is not None and self.checks is not None and not self.checks.busy \
                 and not is_verified(entry, self.settings.models_dir):
@@ -73,13 +75,14 @@ class CheckpointLoader(QObject):
 
     def explain_missing(self) -> None:
         self.sam_state.emit("No checkpoint")
-        self.notices.warning(CHECKPOINT_HELP)
+        self.notices.warning(CHECKPOINT_HELP, topic=TOPIC)
 
     def _on_loaded(self, device: str, name: str) -> None:
         self.loaded_any = True
         if self._loading is not None:
             self.settings.checkpoint, self.settings.device = self._loading
         self.sam_state.emit(f"SAM {name} · {device}")
+        self.notices.resolve(TOPIC)  # "No SAM checkpoint loaded" and failed loads are over
         self.notices.status(f"Checkpoint loaded: SAM {name} on {device}")
         self.state.set_sam(SamStatus(True, name, device))
 
@@ -88,7 +91,7 @@ class CheckpointLoader(QObject):
             self.state.set_sam(SamStatus())
             self.sam_state.emit("No checkpoint")
         hint = CHECKPOINT_HINT if kind == "checkpoint" else ""
-        self.notices.error(f"SAM {kind} failed: {escape(text)}{hint}")
+        self.notices.error(f"SAM {kind} failed: {escape(text)}{hint}", topic=TOPIC if kind == "checkpoint" else "")
         if kind == "checkpoint":
             self.checkpoint_failed.emit()
         self.notices.status(f"SAM {kind} failed: {text}")

@@ -1,4 +1,5 @@
-"""Exporting the project's annotations in the background, said when done, with the last choices kept.
+"""Exporting the project's annotations in the background, with progress and cancel, said when
+done, with the last choices kept.
 
 The *File > Export…* dialog sends a format, a destination, a hole policy for
 COCO polygons and a scope (all images, or those marked done); the quick paths
@@ -19,15 +20,22 @@ from app.services.settings import Settings
 
 SCOPES = ("all", "done")
 
+NAMES = {"coco_rle": "COCO (RLE)", "coco_polygons": "COCO (polygons)", "sa1b": "SA-1B", "yolo": "YOLO",
+         "labelme": "labelme", "png": "PNG masks"}
+
 
 class ExportController(QObject):
     exported = Signal(str)  # path
+    progress = Signal(str, int, int)  # text, images done, images (0: idle)
 
     def __init__(self, state: LabelingState, exporter: Exporter, settings: Settings, notices: Notices) -> None:
         super().__init__()
         self.state, self.exporter, self.settings, self.notices = state, exporter, settings, notices
+        self._name = ""
+        exporter.progress.connect(self._on_progress)
         exporter.finished.connect(self._on_exported)
-        exporter.failed.connect(lambda _path, text: self.notices.error(escape(text)))
+        exporter.failed.connect(self._on_failed)
+        exporter.cancelled.connect(self._on_cancelled)
 
     @property
     def choices(self) -> dict:
@@ -57,14 +65,32 @@ class ExportController(QObject):
             self.notices.warning("No image is marked done (Ctrl+D): nothing to export")
             return False
         self.settings.export_choices = {**last, "format": fmt, "path": str(path), "holes": holes, "scope": scope}
+        self._name = NAMES.get(fmt, fmt)
         self.notices.status(f"Exporting to {path}…")
+        images = len(project.dataset.images) if ids is None else len(ids)
+        self.progress.emit(f"Exporting {self._name}…", 0, max(1, images))
         self.exporter.start(project.dataset, choice, ids)
         return True
 
+    def cancel(self) -> None:
+        self.exporter.cancel()
+
+    def _on_progress(self, _path: str, done: int, total: int) -> None:
+        self.progress.emit(f"Exporting {self._name}: image {done}/{total}", done, total)
+
     def _on_exported(self, path: str, text: str) -> None:
+        self.progress.emit("", 0, 0)
         self.notices.info(escape(text))
         self.notices.status(text)
         self.exported.emit(path)
+
+    def _on_failed(self, _path: str, text: str) -> None:
+        self.progress.emit("", 0, 0)
+        self.notices.error(escape(text))
+
+    def _on_cancelled(self, _path: str, text: str) -> None:
+        self.progress.emit("", 0, 0)
+        self.notices.status(text)
 
 
 __all__ = ["SCOPES", "ExportController"]

@@ -42,6 +42,8 @@ class Navigation(QObject):
         loader.loaded.connect(self._on_loaded)
         loader.load_failed.connect(self._on_load_failed)
         state.events.sam_changed.connect(self._on_sam)
+        state.prompts.events.prompts_changed.connect(lambda _e: self._encode_if_cancelled())
+        self._cancelled: str | None = None  # the current image's key after its encode was cancelled
 
     # -- folder --------------------------------------------------------------------------------------
     def open_folder(self, folder: str | Path) -> bool:
@@ -115,9 +117,26 @@ class Navigation(QObject):
         image, display, factor = self._images[key]
         self._images.move_to_end(key)
         self.state.set_shown(ShownImage(display, image.shape[:2], factor))
+        self._cancelled = None
         if self.state.sam.ready:
             self.worker.encode(key, image)
         self._prefetch_next()
+
+    def cancel_encoding(self) -> None:
+        """Stop encoding the current image (the next prompt on it, or opening it again, encodes it)."""
+        key = self.state.image_key
+        if key is None or not self.state.sam.ready or self.worker.is_encoded(key):
+            return
+        self._cancelled = key
+        self.worker.cancel_encode(key)
+        self.encode_state.emit("", 0, 0)
+        self.notices.status("Encoding cancelled: a click on this image encodes it again")
+
+    def _encode_if_cancelled(self) -> None:
+        key = self._cancelled
+        if key is not None and key == self.state.image_key and key in self._images and self.state.prompts.prompts:
+            self._cancelled = None
+            self.worker.encode(key, self._images[key][0])
 
     def _prefetch_next(self) -> None:
         """Load and pre-encode the next image so moving forward is instant."""
@@ -142,11 +161,11 @@ class Navigation(QObject):
 
     # -- encoding progress ---------------------------------------------------------------------------
     def _on_encode_started(self, key: str, device: str) -> None:
-        if key == self.state.image_key:
+        if key == self.state.image_key and key != self._cancelled:
             self.encode_state.emit(f"Encoding on {device}…", 0, 1)
 
     def _on_encode_progress(self, key: str, done: int, total: int) -> None:
-        if key == self.state.image_key:
+        if key == self.state.image_key and key != self._cancelled:  # not the late news of a cancelled one
             self.encode_state.emit(f"Encoding {done}/{total}", done, total)
 
     def _on_encoded(self, key: str, seconds: float) -> None:

@@ -32,6 +32,7 @@ class Prelabeler(QObject):
     progress = Signal(str, int, int)  # text, done, total (total 0: idle)
     running_changed = Signal(bool)
     review_changed = Signal()  # the masks to review (of any image) may have changed
+    finished = Signal(bool)  # a job ended: cancelled?
 
     def __init__(self, state: LabelingState, history: History, worker: SamWorker, notices: Notices,
                  params: PrelabelParams | None = None) -> None:
@@ -102,6 +103,7 @@ class Prelabeler(QObject):
         self._set_running(False)
         self.progress.emit("", 0, 0)
         self.notices.status("Segment everything cancelled" if cancelled else "Segment everything finished")
+        self.finished.emit(cancelled)
 
     def _on_result(self, job: int, image_id: int, masks: list[AutoMask]) -> None:
         dataset = self.state.dataset

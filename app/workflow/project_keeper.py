@@ -24,6 +24,8 @@ from app.model.project import Project
 from app.services.autosave import Autosave
 from app.services.image_loader import ImageLoader
 
+SAVING = "saving"  # the notices about whether edits reach the disk
+
 
 def _fits(view: tuple[float, ...], shape: tuple[int, int]) -> bool:
     """Whether a saved view (XYWH, image pixels) shows some of an image of ``shape`` (H, W) at a
@@ -51,7 +53,8 @@ class ProjectKeeper(QObject):
         state.events.view_changed.connect(lambda event: self._on_view())
         loader.project_read.connect(self._on_read)
         loader.scan_finished.connect(self._on_scan_finished)
-        autosave.message.connect(lambda level, text: self.notices.post(level, escape(text)))
+        # One topic: "Saving works again" resolves the disk-full warning and the "Not closing" error.
+        autosave.message.connect(lambda level, text: self.notices.post(level, escape(text), topic=SAVING))
 
     @property
     def project(self) -> Project | None:
@@ -158,7 +161,8 @@ class ProjectKeeper(QObject):
         self.notices.error(
             f"<b>Not closing: some edits are not saved.</b> {error}. They are still here: free some space or make "
             "the folder writable and close again, or export them (File &gt; Export). Closing once more quits "
-            "without them."
+            "without them.",
+            topic=SAVING,
         )
         return False
 

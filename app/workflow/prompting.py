@@ -6,7 +6,8 @@ box, Backspace, Esc, undo, redo, another image) it asks the SAM worker for a
 decode of all prompts so far, with the previous mask as a mask prompt when
 refining is on. "Latest wins": each request has an id, and a result for an older
 one (or for prompts since cleared) is dropped. Without a checkpoint, a dragged
-box still gives one rectangular candidate.
+box still gives one rectangular candidate (saved with source "box"); prompts given while
+a checkpoint is loading are decoded once it is ready.
 """
 from __future__ import annotations
 
@@ -97,10 +98,13 @@ class Prompting(QObject):
             self.worker.cancel_decodes()
             return
         if not self.state.sam.ready:
-            if session.box is not None:
+            if self.state.sam.loading:  # _on_sam decodes them once it is ready
+                self.notices.status("SAM is still loading the checkpoint: your prompts are decoded as soon as it is ready")
+            elif session.box is not None:
                 session.set_candidates(BoxCandidates(tuple(session.box), session.shape))
             else:
-                self.notices.status("Points need a SAM checkpoint (File > Open checkpoint…); a dragged box works without.")
+                self.notices.status("Points need a SAM checkpoint (File > Open checkpoint…); a dragged box works "
+                                    "without. Your points are kept and decoded when one loads.")
             return
         self._request_id += 1
         self._request_started = time.perf_counter()

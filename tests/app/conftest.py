@@ -88,3 +88,8 @@ def wait_ready(qtbot, app, timeout=20000) -> None:
     qtbot.waitUntil(lambda: lab.state.sam.ready and lab.state.image_id is not None, timeout=timeout)
     qtbot.waitUntil(lambda: app.worker.is_encoded(lab.state.project.key(lab.state.image_id)), timeout=timeout)
     qtbot.waitUntil(lambda: app.window.canvas.image_shape is not None, timeout=timeout)
+
+
+def in_front(dock) -> bool:
+    """A dock that is shown and not behind another tab."""
+    return dock.isVisible() and not dock.visibleRegion().isEmpty()

@@ -90,7 +90,7 @@ def test_a_full_disk_warns_keeps_the_edits_and_saves_them_when_space_returns(
     shown(qtbot, app)
     monkeypatch.setattr(sidecar, "write_bytes_atomic", full)
     annotation = box_annotation(lab)
-    qtbot.waitUntil(lambda: "disk is full" in window.message_bar.text, timeout=3000)
+    qtbot.waitUntil(lambda: "disk is full" in window.message_bar.text, timeout=10000)
     text = window.message_bar.text
     assert window.message_bar.level == "warning" and str(image_folder) in text and "kept in memory" in text
     assert lab.state.project.dataset.annotation(annotation.id) is annotation and app.services.autosave.unsaved
@@ -99,7 +99,10 @@ def test_a_full_disk_warns_keeps_the_edits_and_saves_them_when_space_returns(
     assert window.isVisible() and window.message_bar.level == "error" and "Not closing" in window.message_bar.text
 
     monkeypatch.setattr(sidecar, "write_bytes_atomic", real)
-    qtbot.waitUntil(lambda: "Saving works again" in window.message_bar.text, timeout=5000)
+    qtbot.waitUntil(lambda: "Saving works again" in window.messages.texts()[0], timeout=15000)  # the newest
+    # The warning and the error are over: they leave the banner (the list keeps them, resolved).
+    assert "Not closing" not in window.message_bar.text and "disk is full" not in window.message_bar.text
+    assert sum("(resolved)" in line for line in window.messages.texts()) == 2
     assert len(saved_annotations(image_folder, "img_0.png")) == 1
     assert not app.services.autosave.unsaved
 

@@ -38,7 +38,7 @@ def test_a_box_only_coco_file_becomes_sam_masks(qtbot, make_app, image_folder, t
         app.controllers.importing.read(path)
     app.controllers.importing.apply(ready.args[0])
     waiting = [a for a in dataset.annotations() if a.waits_for_sam]
-    assert len(waiting) == 5 and "5 boxes waiting for SAM" in app.window.message_bar.text
+    assert len(waiting) == 5 and "5 boxes waiting for SAM" in app.window.messages.texts()[0]
     assert app.window.annotations.tree.topLevelItem(0).text(4) == "box, waiting for SAM (Ctrl+B)"
     drawn = app.bound.presenter._waiting.items  # dashed rectangles on the canvas, until SAM fills them
     qtbot.waitUntil(lambda: sum(i.isVisible() for i in drawn) == 2, timeout=5000)

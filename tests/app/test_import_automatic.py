@@ -70,7 +70,7 @@ def test_engine_masks_arrive_as_automatic_masks_with_their_embeddings(qtbot, mak
         assert all(a.category_id == app.state.current_category for a in auto)
         assert app.prelabel.to_review(image.id) == auto  # the Automatic panel reviews them
     assert covering in [a.mask for a in dataset.annotations(img_0.id)]  # existing annotations are kept
-    text = app.window.message_bar.text
+    text = app.window.messages.texts()[0]
     assert f"{on_it} mask{'s' * (on_it != 1)} dropped" in text and "1 embedding in the disk cache" in text
     assert "1 image the data engine failed on" in text
     assert worker.has_on_disk(content_hash(pixels))

@@ -102,7 +102,7 @@ def test_each_format_imports_into_the_window_and_exports_back(qtbot, make_app, n
             assert all(iou(a.rle(), b.rle()) >= 0.9 for a, b in zip(got[name], want[name]))
         else:
             assert got[name] == want[name], name
-    assert "Imported" in app.window.message_bar.text and path.name in app.window.message_bar.text
+    assert "Imported" in app.window.messages.texts()[0] and path.name in app.window.messages.texts()[0]
 
     # One undo step per image, on that image's history.
     image_id = dataset.image_by_name("sub/b.png").id
@@ -156,7 +156,7 @@ def test_import_asks_add_or_replace_names_unmatched_and_skipped(qtbot, make_app,
     annotations = dataset.annotations(a.id)
     assert len(annotations) == 2 and annotations[0].mask.area == 29 * 19 and annotations[1].waits_for_sam
     assert dataset.categories[annotations[0].category_id].name == "car"
-    text = app.window.message_bar.text
+    text = app.window.messages.texts()[0]
     assert "partial.json" in text and "1 box waiting for SAM" in text and "replaced 1 annotation" in text
     assert "fewer than 3 points" in text
     app.history.set_image(a.id)

@@ -30,15 +30,16 @@ def test_precompute_encodes_the_folder_in_the_background_and_nothing_is_encoded_
     wait_ready(qtbot, app)
     window = app.window
     progress, visible = [], []
+    strip = app.window.progress_strip
     app.services.precompute.progress.connect(lambda done, total, eta: (progress.append((done, total, eta)),
-                                                             visible.append(app.window.precompute_panel.isVisible())))
+                                                             visible.append(strip.row("precompute") is not None)))
     with qtbot.waitSignal(app.services.precompute.finished, timeout=60000) as finished:
         window.actions["image.precompute"].trigger()
     summary = finished.args[0]
     assert summary.startswith("Precomputed 5 images") and "skipped" not in summary
     assert progress[-1][:2] == (5, 5) and [d for d, _t, _e in progress] == sorted(d for d, _t, _e in progress)
     assert any(total == 5 and eta >= 0 for _d, total, eta in progress[:-1])  # an ETA once one was done
-    assert all(visible) and not app.window.precompute_panel.isVisible()
+    assert all(visible) and strip.row("precompute") is None
     assert len(app.worker.disk_cache.entries()) == 5
     window.close()
     forbid_encoding(monkeypatch)
@@ -80,9 +81,11 @@ def test_clicks_are_answered_first_and_cancel_stops_it(qtbot, make_app, folder, 
     assert app.services.precompute.running
     qtbot.waitUntil(lambda: len(encoded) >= 1, timeout=60000)
     assert latency < max(encoded), f"a click waited {latency:.2f} s, as long as encoding an image"
+    row = app.window.progress_strip.row("precompute")  # the status bar's row, with its Cancel
+    assert row is not None and row.cancel_button.isVisible()
     with qtbot.waitSignal(app.services.precompute.finished, timeout=5000) as finished:
-        qtbot.mouseClick(app.window.precompute_panel.cancel_button, Qt.LeftButton)
-    assert finished.args[0].startswith("Precompute stopped") and not app.window.precompute_panel.isVisible()
+        qtbot.mouseClick(row.cancel_button, Qt.LeftButton)
+    assert finished.args[0].startswith("Precompute stopped") and app.window.progress_strip.row("precompute") is None
     qtbot.wait(200)
     assert app.services.precompute.done < 5
     assert worker._queue.queued_precompute() == 0  # nothing left queued

@@ -37,7 +37,7 @@ def test_click_pick_accept_next_export(qtbot, make_app, image_folder, tiny_check
     assert len(candidates) == 3
     assert lab.state.prompts.selected == candidates.best
     panel = window.candidates
-    shown = [float(b.text().split("IoU ")[1].split()[0]) for b in panel.buttons if b.isVisible()]
+    shown = [float(b.text().split("IoU ")[1].split()[0]) for b in panel.buttons if b.isEnabled()]
     assert len(shown) == 3 and shown == sorted(shown, reverse=True)
     assert "click→mask" in window.click_label.text() and "ms" in window.click_label.text()
 

@@ -36,7 +36,7 @@ def test_accept_is_one_step_with_its_prompts_and_each_image_has_its_own_stack():
     history.set_image(1)
     boxed(session, history, (0, 0, 10, 10))
     annotation = edits.annotation_from_session(session, dataset.new_annotation_id(), 1)
-    assert annotation.provenance.source == "brush" and annotation.provenance.box == (0.0, 0.0, 10.0, 10.0)
+    assert annotation.provenance.source == "box" and annotation.provenance.box == (0.0, 0.0, 10.0, 10.0)
     history.push(edits.accept(dataset, session, annotation))
     assert session.prompts == [] and dataset.annotation(annotation.id) is annotation
     assert depth(history) == 2 and history.undo_text == "Accept mask" and not history.can_redo

@@ -33,7 +33,23 @@ def test_without_a_checkpoint_a_box_is_one_rectangle_and_points_say_what_they_ne
     assert isinstance(candidates, BoxCandidates) and candidates.mask(0)[20:60, 10:50].all()
     annotation = prompting.accept()
     assert annotation.area == 40 * 40 and annotation.provenance.box == (10.0, 20.0, 50.0, 60.0)
+    assert annotation.provenance.source == "box"  # not "brush": nobody painted it
     assert state.prompts.prompts == [] and state.dataset.annotation(annotation.id) is annotation
+
+
+def test_a_click_while_the_checkpoint_loads_says_it_will_be_decoded_and_is(qtbot, labeling, state, said,
+                                                                         tiny_checkpoint):
+    _navigation, prompting, checkpoints, _scan = labeling
+    checkpoints.load(tiny_checkpoint, "cpu")
+    assert state.sam.loading and not state.sam.ready
+    prompting.add_point(20, 20, True)
+    assert "still loading" in said.status[-1] and "decoded as soon as it is ready" in said.status[-1]
+    assert not any("need a SAM checkpoint" in line for line in said.status)
+    prompting.set_box(10, 10, 50, 50)  # no rectangle stand-in either: SAM is about to answer
+    assert state.prompts.candidates is None
+    qtbot.waitUntil(lambda: state.prompts.candidates is not None, timeout=20000)
+    assert state.sam.ready and not state.sam.loading
+    assert not isinstance(state.prompts.candidates, BoxCandidates)
 
 
 def test_clicks_decode_latest_wins_accept_and_undo(qtbot, labeling, state, history, notices, worker, tiny_checkpoint):

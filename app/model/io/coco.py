@@ -30,6 +30,7 @@ read as its last part, with a note.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -117,8 +118,12 @@ def write_coco(
     segmentation: SegmentationKind = "rle",
     tolerance: float = 1.0,
     holes: HolesPolicy = "rle",
+    progress: Callable[[int, int], None] | None = None,
 ) -> ExportReport:
     """Write ``dataset`` as one COCO instances JSON file, atomically.
+
+    ``progress(images done, images)`` is called after each image; an exception it
+    raises (a cancel) stops the export before anything is written.
 
     ``segmentation`` picks RLE (lossless) or polygons simplified by ``tolerance``
     pixels; ``holes`` says what polygon mode does with masks that have holes (see
@@ -132,7 +137,7 @@ def write_coco(
     path = Path(path)
     report = ExportReport(path, len(dataset.images), dataset.annotation_count, segmentation)
     annotations = []
-    for image in dataset.images.values():
+    for done, image in enumerate(dataset.images.values(), start=1):
         for annotation in dataset.annotations(image.id):
             if annotation.waits_for_sam:
                 report.boxes += 1
@@ -141,6 +146,8 @@ def write_coco(
                 annotations.append(_polygon_json(annotation, tolerance, holes, report))
             else:
                 annotations.append(_rle_json(annotation, annotation.iscrowd))
+        if progress is not None:
+            progress(done, len(dataset.images))
     document = {
         "info": INFO,
         "licenses": [],

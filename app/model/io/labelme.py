@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -339,9 +340,11 @@ def _shape_json(label: str, points: list, kind: str, group_id: int | None, flags
     return shape
 
 
-def write_labelme(dataset: Dataset, folder: Path | str, project_folder: Path | str) -> list[Path]:
+def write_labelme(dataset: Dataset, folder: Path | str, project_folder: Path | str,
+                  progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """Write one labelme JSON per image of ``dataset`` into ``folder``, each atomically, with
-    ``imagePath`` pointing at the image in ``project_folder``. Returns the written paths."""
+    ``imagePath`` pointing at the image in ``project_folder``; ``progress(images done, images)``
+    after each image (an exception it raises stops the export there). Returns the written paths."""
     folder, project_folder = Path(folder), Path(project_folder)
     names = {c.id: c.name for c in dataset.categories.values()}
     written = []
@@ -351,6 +354,8 @@ def write_labelme(dataset: Dataset, folder: Path | str, project_folder: Path | s
         image_path = Path(os.path.relpath(project_folder / image.file_name, target.parent)).as_posix()
         write_json_atomic(target, labelme_document(image, dataset.annotations(image.id), names, image_path))
         written.append(target)
+        if progress is not None:
+            progress(len(written), len(dataset.images))
     return written
 
 

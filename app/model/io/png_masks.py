@@ -15,6 +15,7 @@ pixels and are left out (and counted).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -40,7 +41,11 @@ def png_name(file_name: str) -> PurePosixPath:
     return name.with_suffix(".png")
 
 
-def write_png_masks(dataset: Dataset, folder: Path | str) -> PngReport:
+def write_png_masks(dataset: Dataset, folder: Path | str,
+                    progress: Callable[[int, int], None] | None = None) -> PngReport:
+    """Write ``folder/instances/<name>.png`` (16-bit instance ids in drawing order, 0 background)
+    and ``folder/classes/<name>.png`` (category values of ``categories.json``) per image, each
+    atomically; ``progress(images done, images)`` after each image."""
     folder = Path(folder)
     report = PngReport()
     categories = list(dataset.categories.values())
@@ -50,7 +55,7 @@ def write_png_masks(dataset: Dataset, folder: Path | str) -> PngReport:
     table = [{"value": 0, "id": None, "name": "background", "color": [0, 0, 0]}] + [
         {"value": value_of[c.id], "id": c.id, "name": c.name, "color": list(c.color)} for c in categories]
     write_bytes_atomic(folder / "categories.json", json.dumps(table, indent=1).encode("utf-8"))
-    for image in dataset.images.values():
+    for done, image in enumerate(dataset.images.values(), start=1):
         annotations = [a for a in dataset.annotations(image.id) if not a.mask.is_empty]
         report.boxes += sum(1 for a in dataset.annotations(image.id) if a.waits_for_sam)
         if len(annotations) > 65535:
@@ -74,6 +79,8 @@ def write_png_masks(dataset: Dataset, folder: Path | str) -> PngReport:
                 raise ValueError(f"{image.file_name}: OpenCV could not encode the {kind} PNG")
             write_bytes_atomic(target, data.tobytes())
             report.files.append(target)
+        if progress is not None:
+            progress(done, len(dataset.images))
     return report
 
 

@@ -32,6 +32,7 @@ annotation), so our own round trip keeps them. Foreign files get one category,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -77,10 +78,12 @@ def sam_bbox(mask) -> list[int]:
     return [x, y, max(w - 1, 0), max(h - 1, 0)] if w and h else [0, 0, 0, 0]
 
 
-def write_sa1b(dataset: Dataset, directory: Path | str) -> list[Path]:
+def write_sa1b(dataset: Dataset, directory: Path | str,
+               progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """Write one SA-1B JSON file per image into ``directory`` (created if needed),
     each atomically. Returns the written paths. Files already there that no
-    image maps to are left alone."""
+    image maps to are left alone. ``progress(files written, files)`` is called
+    after each file; an exception it raises (a cancel) stops the export there."""
     directory = Path(directory)
     targets: dict[PurePosixPath, ImageRecord] = {}
     for image in dataset.images.values():
@@ -105,6 +108,8 @@ def write_sa1b(dataset: Dataset, directory: Path | str) -> list[Path]:
         }
         write_json_atomic(path, document)
         written.append(path)
+        if progress is not None:
+            progress(len(written), len(targets))
     return written
 
 

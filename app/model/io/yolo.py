@@ -21,6 +21,7 @@ pixels more on masks with several parts or holes.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -186,10 +187,11 @@ def yolo_label_name(file_name: str) -> PurePosixPath:
     return PurePosixPath("labels") / name.with_suffix(".txt")
 
 
-def write_yolo(dataset: Dataset, folder: Path | str) -> dict[str, Any]:
+def write_yolo(dataset: Dataset, folder: Path | str,
+               progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Write ``data.yaml``, ``classes.txt`` and one label file per image (empty for an image
-    without annotations, which tells Ultralytics it is background) into ``folder``, atomically.
-    Returns ``{"files": [paths], "lines": n, "boxes": n}``."""
+    without annotations, which tells Ultralytics it is background) into ``folder``, atomically;
+    ``progress(images done, images)`` after each image. Returns ``{"files": [paths], "lines": n, "boxes": n}``."""
     folder = Path(folder)
     index = {c.id: i for i, c in enumerate(dataset.categories.values())}
     names = [c.name for c in dataset.categories.values()]
@@ -218,6 +220,8 @@ def write_yolo(dataset: Dataset, folder: Path | str) -> dict[str, Any]:
         write_bytes_atomic(target, "".join(f"{line}\n" for line in lines).encode("ascii"))
         written.append(target)
         lines_written += len(lines)
+        if progress is not None:
+            progress(len(written), len(dataset.images))
     return {"files": written, "lines": lines_written, "boxes": boxes}
 
 

@@ -89,6 +89,18 @@ class JobQueue:
                 self._cancel_encode(Lane.BACKGROUND, Reason.GAVE_WAY, unless=key)
             self._cond.notify_all()
 
+    def cancel_encode(self, key: str) -> None:
+        """The user stopped encoding ``key``: drop it if queued, stop it at the next encoder
+        block if running (it is not queued again)."""
+        with self._cond:
+            if self._current is not None and self._current[0] == key:
+                self._current = None
+            running = self._running.get(Lane.JOBS)
+            if running is not None and isinstance(running.job, EncodeImage) and running.job.key == key \
+                    and running.cancel is None:
+                running.cancel = Reason.CANCELLED
+            self._cond.notify_all()
+
     def post_prefetch(self, key: str, image: np.ndarray) -> None:
         with self._cond:
             encoding = {r.job.image_key for r in self._running.values()}

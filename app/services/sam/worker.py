@@ -80,6 +80,10 @@ class SamWorker(QThread):
         embedding is in memory; background encodes give way to it."""
         self._queue.post_encode(key, image)
 
+    def cancel_encode(self, key: str) -> None:
+        """Stop encoding ``key`` (queued or running, between two encoder blocks); nothing is kept."""
+        self._queue.cancel_encode(key)
+
     def prefetch(self, key: str, image: np.ndarray) -> None:
         """Encode ``key`` in the background, so moving to it later is instant."""
         self._queue.post_prefetch(key, image)

@@ -1,5 +1,5 @@
 """Annotations of the current image: category, colour, area, predicted IoU, source
-(sam, auto, brush, import; "edited" once a brush or mask operation changed it), show/hide, delete."""
+(sam, auto, brush, box, import; "edited" once a brush or mask operation changed it), show/hide, delete."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
@@ -21,7 +21,8 @@ class AnnotationList(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Show", "Category", "Area", "IoU", "Source"])
+        self.tree.setHeaderLabels(["", "Category", "Area", "IoU", "Source"])  # column 0: the show/hide boxes
+        self.tree.headerItem().setToolTip(0, "Show")
         self.tree.setRootIsDecorated(False)
         self.tree.setSelectionMode(QTreeWidget.SingleSelection)
         self.tree.setFocusPolicy(Qt.NoFocus)

@@ -1,7 +1,10 @@
-"""SAM's candidates for the current prompt: thumbnails ranked by predicted IoU.
+"""SAM's candidates for the current prompt: a compact strip of three thumbnails in one row,
+each with its predicted IoU and stability score, best predicted IoU first.
 
 Button k (key k) is the candidate ranked k-th by predicted IoU. A single button
 means SAM's single-mask output (more than one prompt is no longer ambiguous).
+The strip's size never changes with what it shows, so the panels below it stay
+put; it can sit in its dock or float over the canvas (:meth:`float_over`).
 """
 from __future__ import annotations
 
@@ -9,15 +12,16 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from app.model.prompts import PromptSession
 from app.ui.widgets.qimage import rgb_pixmap
 
-THUMB = 96
+THUMB = 52
+MARGIN = 8  # from the canvas's corner, when floating
 
 
-class CandidatesPanel(QWidget):
+class CandidatesPanel(QFrame):
     rank_clicked = Signal(int)
 
     def __init__(self, session: PromptSession, parent=None) -> None:
@@ -25,49 +29,93 @@ class CandidatesPanel(QWidget):
         self.session = session
         self.background: np.ndarray | None = None  # small RGB copy of the image
         self.header = QLabel()
-        self.header.setWordWrap(True)
+        self.header.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)  # long text never widens the column
         self.buttons: list[QToolButton] = []
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.header)
+        row = QHBoxLayout()
+        row.setSpacing(2)
+        small = self.font()
+        small.setPointSizeF(max(6.0, small.pointSizeF() * 0.85))
         for rank in range(3):
             button = QToolButton()
-            button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+            button.setFont(small)
+            button.setToolButtonStyle(Qt.ToolButtonTextUnderIcon)
             button.setIconSize(QSize(THUMB, THUMB))
             button.setCheckable(True)
             button.setFocusPolicy(Qt.NoFocus)
+            button.setAutoRaise(True)
             button.clicked.connect(lambda _=False, r=rank: self.rank_clicked.emit(r))
-            layout.addWidget(button)
+            row.addWidget(button)
             self.buttons.append(button)
-        layout.addStretch(1)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.setSpacing(1)
+        layout.addWidget(self.header)
+        layout.addLayout(row)
+        self.setAutoFillBackground(True)
+        self._fix_size()
         session.events.candidates_changed.connect(self._refresh)
         session.events.selection_changed.connect(self._refresh)
         self._refresh()
 
+    def _fix_size(self) -> None:
+        """The size of three scored candidates, whatever is shown now: nothing around moves."""
+        for button in self.buttons:
+            button.setText("IoU .000\nstab .000")
+            button.setIcon(QIcon(rgb_pixmap(np.zeros((THUMB, THUMB, 3), np.uint8))))
+        width = max(b.sizeHint().width() for b in self.buttons)
+        for button in self.buttons:
+            button.setFixedWidth(width)
+        self.header.setText("Xg")
+        self.setFixedHeight(self.sizeHint().height())
+        self.setMinimumWidth(self.sizeHint().width())
+        self._blank = QIcon(rgb_pixmap(np.full((THUMB, THUMB, 3), 60, np.uint8)))
+
     def set_background(self, rgb: np.ndarray | None) -> None:
         self.background = rgb
+
+    def float_over(self, canvas: QWidget | None) -> None:
+        """Show the strip in ``canvas``'s top-left corner (None: back to whoever takes it next)."""
+        if canvas is None:
+            return
+        self.setParent(canvas)
+        self.adjustSize()
+        self.move(MARGIN, MARGIN)
+        self.show()
+        self.raise_()
 
     def _refresh(self, _event=None) -> None:
         candidates = self.session.candidates
         count = 0 if candidates is None else len(candidates)
         if count == 0:
-            self.header.setText("No candidates yet: click the object (right click = background), or drag a box.")
+            self.header.setText("No candidates: click or drag a box")
+            self.header.setToolTip("Click the object (right click or Alt+click: background), or drag a box")
         elif count == 1:
-            self.header.setText("1 candidate: SAM gives a single mask once the prompt has more than one point or box.")
+            self.header.setText("1 candidate (more than one prompt)")
+            self.header.setToolTip("SAM gives a single mask once the prompt has more than one point or box")
         else:
-            self.header.setText(f"{count} candidates, best predicted IoU first. Keys 1-{count} pick, Tab cycles.")
+            self.header.setText(f"{count} candidates · keys 1-{count}, Tab")
+            self.header.setToolTip("Best predicted IoU first: keys 1-3 pick one, Tab cycles")
         order = candidates.order if candidates is not None else []
         for rank, button in enumerate(self.buttons):
+            button.setEnabled(rank < count)  # an empty slot keeps its place
             if rank >= count:
-                button.hide()
+                button.setText(f"{rank + 1}\n")
+                button.setIcon(self._blank)
+                button.setToolTip("")
+                button.setChecked(False)
                 continue
             index = order[rank]
             iou = float(candidates.iou_predictions[index])
             stability = float(candidates.stability_scores[index])
-            scores = "manual box" if np.isnan(iou) else f"IoU {iou:.3f}\nstability {stability:.3f}"
-            button.setText(f"{rank + 1}  {scores}")
+            if np.isnan(iou):
+                button.setText("box\nas drawn")
+                button.setToolTip(f"{rank + 1}: the dragged box as a rectangle (no SAM checkpoint)")
+            else:
+                button.setText(f"IoU {_score(iou)}\nstab {_score(stability)}")
+                button.setToolTip(f"Key {rank + 1}: predicted IoU {iou:.3f}, stability score {stability:.3f}")
             button.setIcon(QIcon(rgb_pixmap(self._thumbnail(candidates.thumbnail(index, THUMB)))))
             button.setChecked(index == self.session.selected)
-            button.show()
 
     def _thumbnail(self, mask: np.ndarray) -> np.ndarray:
         h, w = mask.shape
@@ -77,3 +125,9 @@ class CandidatesPanel(QWidget):
             base = np.full((h, w, 3), 30, np.float32)
         base[mask] = base[mask] * 0.3 + np.array([255, 210, 40], np.float32) * 0.7
         return base.astype(np.uint8)
+
+
+def _score(value: float) -> str:
+    """".962" (three digits in little room; "1.00" and "-.104" keep their sign and unit)."""
+    text = f"{value:.3f}"
+    return text[1:] if text.startswith("0.") else text.replace("-0.", "-.")

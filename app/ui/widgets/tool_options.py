@@ -35,6 +35,7 @@ def action_button(action: QAction, style: Qt.ToolButtonStyle = Qt.ToolButtonText
     button.setToolButtonStyle(style)
     button.setFocusPolicy(Qt.NoFocus)
     button.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+    button.setMinimumWidth(24)  # a narrow panel clips the label rather than widening the column
     return button
 
 
@@ -55,6 +56,7 @@ class ToolOptions(QWidget):
         self.speck_area.setToolTip("Remove specks: parts smaller than this are removed")
         for box in (self.radius, self.speck_area):
             box.setFocusPolicy(Qt.ClickFocus)  # keep single-key shortcuts working
+            box.setMinimumWidth(60)  # not as wide as a million: the panel stays narrow
         tools = QGridLayout()
         for column, action_id in enumerate(TOOL_ACTIONS):
             tools.addWidget(action_button(actions[action_id]), 0, column)
