@@ -86,7 +86,8 @@ class Sam(nn.Module):
         """:meth:`postprocess_masks` for one image as a :class:`MaskUpscaler` (the same two
         bilinear steps as separable products, in row blocks), built once per image."""
         low_res = self.prompt_encoder.mask_input_size[0]
-        return MaskUpscaler.for_sam(low_res, self.image_encoder.img_size, input_size, original_size, self.device)
+        frame = self.prompt_encoder.input_image_size[0]  # the mask frame (1024), as postprocess_masks
+        return MaskUpscaler.for_sam(low_res, frame, input_size, original_size, self.device)
 
     def postprocess_masks(
         self, masks: torch.Tensor, input_size: tuple[int, ...], original_size: tuple[int, ...]

@@ -67,5 +67,13 @@ class EfficientViTSam(Sam):
     ) -> torch.Tensor:
         """Low-res BxCx256x256 logits -> BxCxHxW logits in the original frame. ``input_size``
         (the encoder-frame size) is not needed: the crop is the image's size in the 1024 frame."""
-        frame = get_preprocess_shape(int(original_size[0]), int(original_size[1]), PROMPT_FRAME)
-        return super().postprocess_masks(masks, frame, original_size)
+        return super().postprocess_masks(masks, self._mask_frame(original_size), original_size)
+
+    def mask_upscaler(self, input_size: tuple[int, int], original_size: tuple[int, int]):
+        """:meth:`postprocess_masks` as a :class:`~sam_core.upscale.MaskUpscaler`: the crop is
+        the image's size in the 1024 frame, not ``input_size`` (the encoder's frame)."""
+        return super().mask_upscaler(self._mask_frame(original_size), original_size)
+
+    @staticmethod
+    def _mask_frame(original_size: tuple[int, ...]) -> tuple[int, int]:
+        return get_preprocess_shape(int(original_size[0]), int(original_size[1]), PROMPT_FRAME)
