@@ -14,6 +14,7 @@ from app.model.history import History
 from app.model.labeling_state import LabelingState
 from app.model.notices import Notices
 from app.model.progress import Jobs
+from app.model.session_stats import SessionStats
 from app.services.autosave import Autosave
 from app.services.checkpoints.device_probe import DeviceProbe
 from app.services.checkpoints.jobs import ModelJobs
@@ -72,6 +73,7 @@ class App:
     bound: Bound
     checkpoint: str | None = None  # the one build started loading (given or remembered)
     jobs: Jobs | None = None  # the long jobs the status bar shows
+    stats: SessionStats | None = None  # the session's figures the Statistics panel draws
 
     # The pieces tests and the self-test reach most often.
     @property
@@ -161,9 +163,11 @@ def build(
     state, history, notices = LabelingState(), History(), Notices()
     controllers, scan = make_controllers(services, state, history, notices)
     jobs = Jobs()
+    stats = SessionStats(state)  # counts what the document accepts; the click latency comes from Prompting
+    controllers.prompting.click_ms.connect(stats.record_click)
     window = MainWindow(services.settings, state.prompts)
-    bound = bind(window, state, history, notices, controllers, services.precompute, jobs)
-    app = App(services, state, history, notices, controllers, scan, window, bound, jobs=jobs)
+    bound = bind(window, state, history, notices, controllers, services.precompute, jobs, stats)
+    app = App(services, state, history, notices, controllers, scan, window, bound, jobs=jobs, stats=stats)
     window.close_guard = controllers.keeper.may_close
     window.closing.append(app.shutdown)
     services.worker.start(SamWorker.LowPriority)  # Windows and macOS; Linux uses nice (see SamWorker.run)

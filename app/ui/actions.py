@@ -40,7 +40,8 @@ def _categories() -> tuple[ActionSpec, ...]:
     )
 
 
-PANEL_KEYS = (  # dock title, action id, key: one function key each (F1 is help, F2 renames in lists)
+PANEL_KEYS = (  # dock title, action id, key: one function key each (F1 is help, F2 renames in lists,
+    # F10-F12 belong to the view: Statistics takes Shift with Messages' key)
     ("Images", "view.panel_images", "F3"),
     ("Tools", "view.panel_tools", "F4"),
     ("Candidates", "view.panel_candidates", "F5"),
@@ -48,6 +49,7 @@ PANEL_KEYS = (  # dock title, action id, key: one function key each (F1 is help,
     ("Annotations", "view.panel_annotations", "F7"),
     ("Automatic", "view.panel_automatic", "F8"),
     ("Messages", "view.panel_messages", "F9"),
+    ("Statistics", "view.panel_statistics", "Shift+F9"),
 )
 
 

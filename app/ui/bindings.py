@@ -14,6 +14,7 @@ from app.model.history import History
 from app.model.labeling_state import LabelingState
 from app.model.notices import Notices
 from app.model.progress import Jobs
+from app.model.session_stats import SessionStats
 from app.services.precompute import Precompute
 from app.ui import actions as action_specs
 from app.ui.canvas.presenter import CanvasPresenter
@@ -66,7 +67,7 @@ class Bound:
 
 
 def bind(window: MainWindow, state: LabelingState, history: History, notices: Notices, c: Controllers,
-         precompute: Precompute, jobs: Jobs) -> Bound:
+         precompute: Precompute, jobs: Jobs, stats: SessionStats) -> Bound:
     keys = KeyBindings(window.actions, window, window.settings, notices, window.categories)
     presenter = CanvasPresenter(window.canvas, state, history, c.prompting, c.brush)
     chrome = make_chrome(window, jobs)
@@ -74,6 +75,8 @@ def bind(window: MainWindow, state: LabelingState, history: History, notices: No
     window.actions["label.mask_input"].setChecked(state.prompts.use_mask_input)
     refresh_review = Deferrable(lambda: window.review.show_masks(c.prelabel.to_review(), state.selected))
     _reflect(window, state, history, notices, c, refresh_review)
+    window.statistics.follow(stats)
+    window.closing.append(lambda: window.statistics.follow(None))  # the panel goes before the figures
     _intents(window, state, c)
     bind_chrome(window, state, notices, chrome, c, precompute)  # last: the window's place, once all is built
     return Bound(presenter, keys, refresh_review, chrome)

@@ -4,8 +4,8 @@ show them, and the candidate strip's two homes (its dock, or floating on the can
 Default arrangement (the first start, or after the layout changed; later starts
 restore the user's own with :mod:`app.ui.window_state`): Images above Tools on
 the left, the candidate strip above Categories on the right, and Annotations,
-Automatic and Messages as tabs below them. The columns are narrow so that the
-canvas keeps at least 70% of a 1366-pixel-wide window. Every panel's height is
+Automatic, Messages and Statistics as tabs below them. The columns are narrow so
+that the canvas keeps at least 70% of a 1366-pixel-wide window. Every panel's height is
 fixed by its place, not by its content, so nothing moves when candidates appear.
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ def arrange(window: QMainWindow, docks: Mapping[str, QDockWidget]) -> None:
     """The default places and widths (before any saved state is restored)."""
     window.tabifyDockWidget(docks["Annotations"], docks["Automatic"])
     window.tabifyDockWidget(docks["Automatic"], docks["Messages"])
+    window.tabifyDockWidget(docks["Messages"], docks["Statistics"])
     docks["Annotations"].raise_()
     window.resizeDocks([docks["Images"], docks["Categories"]], [LEFT_WIDTH, RIGHT_WIDTH], Qt.Horizontal)
     window.resizeDocks([docks["Categories"], docks["Annotations"]], [170, 400], Qt.Vertical)

@@ -41,6 +41,7 @@ from app.ui.widgets.model_manager import ModelManager
 from app.ui.widgets.notification_panel import NotificationPanel
 from app.ui.widgets.prelabel_review import PrelabelReview
 from app.ui.widgets.progress_strip import ProgressStrip
+from app.ui.widgets.statistics_panel import StatisticsPanel
 from app.ui.widgets.tool_options import ToolOptions
 
 EXPORT_FILTERS = {"coco_rle": "COCO JSON (*.json)", "coco_polygons": "COCO JSON (*.json)"}
@@ -104,6 +105,7 @@ class MainWindow(QMainWindow):
         self.tool_options = ToolOptions(self.actions)
         self.review = PrelabelReview(self.actions)
         self.messages = NotificationPanel()
+        self.statistics = StatisticsPanel()
         self.docks: dict[str, QDockWidget] = {}
         add_dock(self, "Images", self.image_list, Qt.LeftDockWidgetArea)
         add_dock(self, "Tools", self.tool_options, Qt.LeftDockWidgetArea)
@@ -112,6 +114,8 @@ class MainWindow(QMainWindow):
         add_dock(self, "Annotations", self.annotations, Qt.RightDockWidgetArea)
         add_dock(self, "Automatic", self.review, Qt.RightDockWidgetArea)
         add_dock(self, "Messages", self.messages, Qt.RightDockWidgetArea)
+        add_dock(self, "Statistics", self.statistics, Qt.RightDockWidgetArea).visibilityChanged.connect(
+            self.statistics.set_in_front)  # a tab behind others draws nothing
         dock_layout.arrange(self, self.docks)
 
         self.sam_label, self.click_label = QLabel("No checkpoint"), QLabel("click→mask: –")
