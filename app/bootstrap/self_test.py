@@ -152,6 +152,8 @@ def _run_checks(checks: Checklist, tmp: Path, device: str, gui: bool) -> None:
     checks.run("decode a click", decode)
     checks.run("export COCO and read it back", export_coco)
     checks.run("export SA-1B and read it back", export_sa1b)
+    checks.run("export YOLO, labelme and PNG masks, read the first two back",
+               lambda: _check_other_formats(state["dataset"], tmp))
     checks.run("HTTPS certificates for model downloads", _check_tls)
     if gui:
         checks.run("the window, offscreen: load, encode, click, accept",
@@ -178,6 +180,25 @@ def _check_images(tmp: Path, photo: np.ndarray) -> str:
     _require(jpg.size == photo.shape[:2] and error < 8 and not jpg.warnings, f"the JPEG read back wrong ({error:.1f})")
     _require(cut.size == photo.shape[:2] and len(cut.warnings) == 1, "a damaged JPEG was not flagged")
     return f"PNG exact, JPEG mean error {error:.1f}, damaged JPEG flagged: {cut.warnings[0][:60]}…"
+
+
+def _check_other_formats(dataset, tmp: Path) -> str:
+    """The formats that need PyYAML (YOLO's data.yaml) and OpenCV's PNG writer: a bundle
+    missing either fails here, not in the user's first export."""
+    from app.model.io.labelme import parse_labelme, write_labelme
+    from app.model.io.png_masks import write_png_masks
+    from app.model.io.yolo import parse_yolo, write_yolo
+
+    objects = sum(1 for a in dataset.annotations() if not a.mask.is_empty)
+    write_yolo(dataset, tmp / "yolo")
+    yolo = parse_yolo(tmp / "yolo").annotation_count
+    _require(yolo == objects, f"YOLO: {yolo} objects read back instead of {objects}")
+    write_labelme(dataset, tmp / "labelme", tmp)
+    labelme = parse_labelme(tmp / "labelme").annotation_count
+    _require(labelme == objects, f"labelme: {labelme} objects read back instead of {objects}")
+    report = write_png_masks(dataset, tmp / "png")
+    _require(report.masks == objects, f"PNG masks: {report.masks} masks written instead of {objects}")
+    return f"{objects} objects each way; {len(report.files)} PNG files"
 
 
 def _dataset(sam_mask: np.ndarray, predicted_iou: float):
