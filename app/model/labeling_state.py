@@ -40,10 +40,11 @@ MIN_RADIUS, MAX_RADIUS = 1.0, 512.0
 
 @dataclass(frozen=True)
 class SamStatus:
-    """Whether a SAM checkpoint is loaded (``ready``), its name ("vit_b") and device ("cpu")."""
+    """Whether a SAM checkpoint is loaded (``ready``), its family and variant (``title``:
+    "SAM vit_b", "SAM 2.1 hiera_t", "MobileSAM vit_t") and device ("cpu")."""
 
     ready: bool = False
-    name: str = ""
+    title: str = ""
     device: str = ""
 
 

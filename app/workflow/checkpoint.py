@@ -25,7 +25,7 @@ from app.workflow.texts import CHECKPOINT_HELP, CHECKPOINT_HINT
 
 
 class CheckpointLoader(QObject):
-    sam_state = Signal(str)  # for the status bar: "SAM vit_b · cpu", "Loading x.pth…", "No checkpoint"
+    sam_state = Signal(str)  # for the status bar: "SAM 2.1 hiera_t · cpu", "Loading x.pth…", "No checkpoint"
     checkpoint_failed = Signal()  # a checkpoint did not load (after the error message)
 
     def __init__(self, state: LabelingState, worker: SamWorker, settings: Settings, notices: Notices,
@@ -75,13 +75,13 @@ class CheckpointLoader(QObject):
         self.sam_state.emit("No checkpoint")
         self.notices.warning(CHECKPOINT_HELP)
 
-    def _on_loaded(self, device: str, name: str) -> None:
+    def _on_loaded(self, device: str, title: str) -> None:
         self.loaded_any = True
         if self._loading is not None:
             self.settings.checkpoint, self.settings.device = self._loading
-        self.sam_state.emit(f"SAM {name} · {device}")
-        self.notices.status(f"Checkpoint loaded: SAM {name} on {device}")
-        self.state.set_sam(SamStatus(True, name, device))
+        self.sam_state.emit(f"{title} · {device}")
+        self.notices.status(f"Checkpoint loaded: {title} on {device}")
+        self.state.set_sam(SamStatus(True, title, device))
 
     def _on_failed(self, kind: str, text: str) -> None:
         if kind == "checkpoint":
@@ -93,18 +93,18 @@ class CheckpointLoader(QObject):
             self.checkpoint_failed.emit()
         self.notices.status(f"SAM {kind} failed: {text}")
 
-    def _on_kept(self, device: str, name: str) -> None:
+    def _on_kept(self, device: str, title: str) -> None:
         """A new checkpoint failed (its error came first) and the worker still holds the SAM
         that answered before: it is ready again."""
-        self.sam_state.emit(f"SAM {name} · {device}")
-        self.notices.status(f"Still using SAM {name} on {device}")
-        self.state.set_sam(SamStatus(True, name, device))
+        self.sam_state.emit(f"{title} · {device}")
+        self.notices.status(f"Still using {title} on {device}")
+        self.state.set_sam(SamStatus(True, title, device))
 
     def _on_fell_back(self, text: str) -> None:
         self.notices.warning(escape(text))
         sam = self.state.sam
-        self.state.set_sam(SamStatus(sam.ready, sam.name, "cpu"))
-        self.sam_state.emit(f"SAM {sam.name} · cpu")
+        self.state.set_sam(SamStatus(sam.ready, sam.title, "cpu"))
+        self.sam_state.emit(f"{sam.title} · cpu")
 
 
 __all__ = ["CheckpointLoader"]

@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 import torch
 
-from sam_core import EmbeddingCache, SamPredictor, content_hash
+from sam_core import EmbeddingCache, ImageEmbedding, SamPredictor, content_hash
 
 
 class DiskEmbeddings:
@@ -42,9 +42,12 @@ class DiskEmbeddings:
         return self.cache.path_for(image_hash, checkpoint_id).is_file()
 
     def store(self, predictor: SamPredictor, image_hash: str) -> Future:
-        """Save the predictor's current embedding on the writer thread; the future is done
+        """Save the predictor's current embedding (every tensor its family's decoder needs:
+        SAM 2's high-resolution features, HQ-SAM's early ViT feature) as fp16 on the writer
+        thread; the future is done
         when the file is written (or raises why it could not be)."""
-        embedding = predictor.get_image_embedding().detach().to("cpu", torch.float16).clone()
+        embedding = ImageEmbedding({name: tensor.detach().to("cpu", torch.float16).clone()
+                                    for name, tensor in predictor.get_embedding().items()})
         args = (image_hash, predictor.model.checkpoint_id, embedding, predictor.original_size, predictor.input_size)
         return self._pool.submit(self._save, *args)
 

@@ -38,8 +38,8 @@ class SamWorker(QThread):
     """Owns SAM, its predictors and its embeddings; every public method is safe to call from
     the UI thread. Start it with :meth:`start` and end it with :meth:`stop`."""
 
-    sam_loaded = Signal(str, str)  # device, config name
-    sam_kept = Signal(str, str)  # device, config name: a new checkpoint failed and this SAM still answers
+    sam_loaded = Signal(str, str)  # device, config title ("SAM 2.1 hiera_t")
+    sam_kept = Signal(str, str)  # device, config title: a new checkpoint failed and this SAM still answers
     encode_started = Signal(str, str)  # image key, device
     encode_progress = Signal(str, int, int)  # image key, blocks done, blocks in all
     encoded = Signal(str, float)  # image key, seconds
@@ -186,10 +186,10 @@ class SamWorker(QThread):
         """The one place where what jobs report becomes a signal (from any thread: Qt
         queues it to the receivers' thread)."""
         match event:
-            case events.SamLoaded(device, name):
-                self.sam_loaded.emit(device, name)
-            case events.SamKept(device, name):
-                self.sam_kept.emit(device, name)
+            case events.SamLoaded(device, title):
+                self.sam_loaded.emit(device, title)
+            case events.SamKept(device, title):
+                self.sam_kept.emit(device, title)
             case events.EncodeStarted(key, device):
                 self.encode_started.emit(key, device)
             case events.EncodeProgress(key, done, total):
