@@ -5,7 +5,8 @@ device chosen for this session (``--device``, else the remembered one), puts
 SAM's status into the labelling state (controllers that wait for SAM follow
 ``sam_changed``), remembers a checkpoint that loaded, and tells the user, in one
 line, what failed and how to get a checkpoint. An official checkpoint of the models
-folder is SHA-256 checked in the background before its first use, and again only
+folder is checked in the background before its first use (its SHA-256, or, where none is
+published, that it loads as the catalogue's network), and again only
 when the file changed (:mod:`app.services.checkpoints.verified`).
 """
 from __future__ import annotations
@@ -53,7 +54,8 @@ class CheckpointLoader(QObject):
         entry = known_checkpoint(path, self.settings.models_dir)
         if entry is not None and self.checks is not None and not self.checks.busy \
                 and not is_verified(entry, self.settings.models_dir):
-            self.sam_state.emit(f"Checking {Path(path).name} (SHA-256)…")
+            how = "SHA-256" if entry.exact_size else "size, and that it loads"
+            self.sam_state.emit(f"Checking {Path(path).name} ({how})…")
             self._checking = str(Path(self.settings.models_dir) / entry.file_name)
             self.checks.verify(entry, self.settings.models_dir)
             return
