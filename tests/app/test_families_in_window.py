@@ -69,6 +69,7 @@ def test_each_family_labels_in_the_window(qtbot, make_app, image_folder, family_
     candidates = click(qtbot, app, 60.5, 50.5)
     assert len(candidates) == count
     assert candidates.mask(candidates.best).shape == state.project.dataset.images[first].shape
+    assert len([b for b in window.candidates.buttons if b.isVisible()]) == count  # the picker shows them all
     rank = next((r for r, i in enumerate(candidates.order) if candidates.mask(i).any()), None)
     assert rank is not None, "every candidate is empty"
     app.prompting.pick(rank)
@@ -93,6 +94,11 @@ def test_a_reopened_image_decodes_from_the_disk_cache(qtbot, make_app, settings,
     before = click(qtbot, app, 40.5, 30.5)
     cache = app.worker.disk_cache
     qtbot.waitUntil(lambda: len(cache.entries()) >= 1, timeout=10000)
+    image_hash, checkpoint_id = cache.entries()[0].name.split(".")[0].split("-")
+    stored = cache.load(image_hash, checkpoint_id)
+    expected = {"sam2": {"image_embed", "high_res_feat_s0", "high_res_feat_s1"},
+                "hq_sam": {"image_embed", "interm_embed"}}
+    assert set(stored.embedding) == expected[family]  # every tensor the family's decoder needs is on disk
     app.window.close()
     app.shutdown()
 
@@ -119,6 +125,9 @@ def test_segment_everything_runs_with_each_family(qtbot, make_app, image_folder,
     qtbot.waitUntil(lambda: not app.prelabel.running, timeout=60000)
     messages = app.window.message_bar.text
     assert "failed" not in messages.lower(), messages
+    dataset = app.state.project.dataset
+    auto = [a for image_id in dataset.images for a in dataset.annotations(image_id) if a.provenance.source == "auto"]
+    assert auto and all(a.mask.area > 0 for a in auto)  # masks came back from the family's generator
 
 
 def test_segment_everything_keeps_the_familys_own_iou_threshold(tmp_path, tiny_sam):
@@ -128,3 +137,29 @@ def test_segment_everything_keeps_the_familys_own_iou_threshold(tmp_path, tiny_s
     assert PrelabelParams().generator(sam2).pred_iou_thresh == 0.8  # SAM2AutomaticMaskGenerator's
     assert PrelabelParams().generator(tiny_sam).pred_iou_thresh == 0.88  # SAM v1's
     assert QUICK.generator(sam2).pred_iou_thresh == 0.0  # a setting given is kept
+
+
+def test_precompute_sizes_the_disk_cache_by_the_familys_embedding(qtbot, tmp_path, image_folder):
+    from app.services.precompute import EMBEDDING_BYTES, Precompute
+    from app.services.sam.worker import SamWorker
+    from sam_core import EmbeddingCache
+
+    worker = SamWorker()
+    worker.start()
+    try:
+        worker.set_disk_cache(EmbeddingCache(tmp_path / "embeddings", max_bytes=4 * EMBEDDING_BYTES))
+        with qtbot.waitSignal(worker.sam_loaded, timeout=20000):
+            worker.load_checkpoint(str(_sam2(tmp_path / "sam2.1_hiera_test.pt")), "cpu")
+        sam2_entry = 2 * (256 * 64 * 64 + 32 * 256 * 256 + 64 * 128 * 128)  # image_embed and both feature maps
+        assert worker.embedding_bytes() == sam2_entry + 512
+        precompute = Precompute(worker)
+        warnings = []
+        precompute.message.connect(lambda level, text: warnings.append(text) if level == "warning" else None)
+        images = sorted(image_folder.iterdir())
+        assert precompute.start([(path.name, path) for path in images], sam_ready=True)
+        precompute.cancel()
+        # The three images' SAM v1 embeddings would fit in the cache; SAM 2's, four times as large, do not.
+        assert len(images) * EMBEDDING_BYTES < 4 * EMBEDDING_BYTES and len(warnings) == 1
+        assert "holds about 1 images" in warnings[0] and f"the folder has {len(images)}" in warnings[0]
+    finally:
+        worker.stop()

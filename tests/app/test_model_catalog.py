@@ -34,7 +34,8 @@ SAM2_FILES = {"hiera_t": "tiny", "hiera_s": "small", "hiera_b+": "base_plus", "h
 
 def published_configs():
     """(file name, config) of every published file the catalogue should offer besides SAM v1."""
-    yield from ((f"sam2.1_hiera_{SAM2_FILES[v]}.pt", Sam2Config("sam2.1", v, shape)) for v, shape in HIERA_VARIANTS.items())
+    for variant, shape in HIERA_VARIANTS.items():
+        yield f"sam2.1_hiera_{SAM2_FILES[variant]}.pt", Sam2Config("sam2.1", variant, shape)
     yield "mobile_sam.pt", MOBILE_SAM_CONFIG
     yield from ((f"efficientvit_sam_{v}.pt", config) for v, config in EFFICIENTVIT_SAM_VARIANTS.items())
     yield "sam_hq_vit_tiny.pth", HQSamConfig(MOBILE_SAM_TINY_VIT)
@@ -64,8 +65,10 @@ def test_the_catalogue_offers_every_family_with_its_official_source_and_no_inven
         assert entry.size_text.startswith("~") and "no SHA-256 is published" in entry.check
     assert sorted(by_name) == ["sam_vit_b_01ec64.pth", "sam_vit_h_4b8939.pth", "sam_vit_l_0b3195.pth"]
     urls = {e.file_name: e.url() for e in CATALOG}
-    assert urls["sam2.1_hiera_tiny.pt"] == "https://dl.fbaipublicfiles.com/segment_anything_2/092824/sam2.1_hiera_tiny.pt"
-    assert urls["mobile_sam.pt"] == "https://raw.githubusercontent.com/ChaoningZhang/MobileSAM/master/weights/mobile_sam.pt"
+    assert urls["sam2.1_hiera_tiny.pt"] == \
+        "https://dl.fbaipublicfiles.com/segment_anything_2/092824/sam2.1_hiera_tiny.pt"
+    assert urls["mobile_sam.pt"] == \
+        "https://raw.githubusercontent.com/ChaoningZhang/MobileSAM/master/weights/mobile_sam.pt"
     assert urls["sam_hq_vit_h.pth"] == "https://huggingface.co/lkeab/hq-sam/resolve/main/sam_hq_vit_h.pth"
     assert urls["efficientvit_sam_xl1.pt"] == \
         "https://huggingface.co/mit-han-lab/efficientvit-sam/resolve/main/efficientvit_sam_xl1.pt"
@@ -138,6 +141,7 @@ def test_adopting_a_file_picks_the_entry_it_loads_as(tmp_path, checkpoints):
         assert adopt(source, models, entries) == models / entry.file_name
         assert installed(entry, models) is not None
     assert sorted(p.name for p in models.iterdir()) == ["mobile_sam.pt", "sam_hq_vit_tiny.pth", "verified.json"]
+    assert adopt(models / "mobile_sam.pt", models, entries) == models / "mobile_sam.pt"  # in place: checked there
 
     stranger = tmp_path / "other.pt"
     stranger.write_bytes(checkpoints["hq"])

@@ -89,10 +89,9 @@ def _not_official(what: str) -> DownloadError:
 def _adopt_loading(source: Path, models_dir: Path, candidates: tuple[CheckpointEntry, ...],
                    on_progress: ProgressCallback | None, cancel: threading.Event | None) -> Path:
     """Copy ``source`` in, load the copy, and keep it under the name of the candidate it loads as."""
-    final = next((models_dir / e.file_name for e in candidates if (models_dir / e.file_name).exists()
-                  and os.path.samefile(models_dir / e.file_name, source)), None)
-    if final is not None:  # already in place under one of the names: check it there
-        return verify(next(e for e in candidates if e.file_name == final.name), models_dir, on_progress, cancel)
+    here = next((e for e in candidates if _same_file(models_dir / e.file_name, source)), None)
+    if here is not None:  # already in place under one of the names: check it there
+        return verify(here, models_dir, on_progress, cancel)
     try:
         models_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -119,6 +118,13 @@ def _adopt_loading(source: Path, models_dir: Path, candidates: tuple[CheckpointE
         raise DownloadError("disk", f"Cannot put {entry.file_name} into {models_dir}: {exc.strerror or exc}") from None
     remember(entry, models_dir)
     return final
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _copy_hashing(source: Path, part: Path, size: int, on_progress: ProgressCallback | None,

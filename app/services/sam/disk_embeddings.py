@@ -8,6 +8,7 @@ so the image is ready for clicks at once. Any of the worker's lanes may use it.
 """
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -16,6 +17,15 @@ import numpy as np
 import torch
 
 from sam_core import EmbeddingCache, ImageEmbedding, SamPredictor, content_hash
+
+
+HEADER_BYTES = 512  # about what an entry's header takes
+
+
+def stored_bytes(shapes: dict[str, tuple[int, ...]]) -> int:
+    """Bytes of one cache entry for an embedding of these tensor shapes (``embedding_shapes()``
+    of a network: SAM v1 about 2 MB, SAM 2 about 8 MB, HQ-SAM vit_h about 12.5 MB): fp16, header included."""
+    return 2 * sum(math.prod(shape) for shape in shapes.values()) + HEADER_BYTES
 
 
 class DiskEmbeddings:

@@ -22,7 +22,7 @@ from PySide6.QtCore import QThread, Signal
 from app.services.messages import one_line
 from app.services.sam import events
 from app.services.sam.checkpoint_job import LoadCheckpoint
-from app.services.sam.disk_embeddings import DiskEmbeddings
+from app.services.sam.disk_embeddings import DiskEmbeddings, stored_bytes
 from app.services.sam.embedding_store import EmbeddingStore
 from app.services.sam.encoder_watch import EncoderWatch
 from app.services.sam.job import Cancelled, Job
@@ -111,6 +111,12 @@ class SamWorker(QThread):
     def disk_cache(self) -> EmbeddingCache | None:
         disk = self._queue.disk
         return None if disk is None else disk.cache
+
+    def embedding_bytes(self) -> int | None:
+        """Bytes one image takes in the disk cache with the loaded SAM (None with none loaded):
+        the family's whole embedding, SAM 2's high-resolution features included."""
+        shapes = self._queue.embedding_shapes
+        return None if shapes is None else stored_bytes(shapes)
 
     def has_on_disk(self, image_hash: str) -> bool:
         """Whether the loaded checkpoint's embedding of that image is in the disk cache."""
