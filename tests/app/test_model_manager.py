@@ -246,3 +246,28 @@ def test_a_model_without_a_published_hash_downloads_checks_by_loading_and_labels
     assert "its size is right and it loads as MobileSAM vit_t" in manager.message.text()
     assert app.window.sam_label.text().startswith("MobileSAM ") and app.state.sam.title.startswith("MobileSAM")
     assert (settings.models_dir / "mobile_sam.pt").read_bytes() == data
+
+
+def test_a_remembered_model_without_a_published_hash_is_loaded_as_a_check_once(qtbot, make_app, settings,
+                                                                             monkeypatch, tmp_path):
+    from app.services.checkpoints.verified import RECORD, installed
+    from sam_core.testing import HQ_TINY_TEST_CONFIG, write_random_family_checkpoint
+
+    path = settings.models_dir / "sam_hq_vit_tiny.pth"
+    path.parent.mkdir(parents=True)
+    write_random_family_checkpoint(path, HQ_TINY_TEST_CONFIG, seed=4)  # copied in by hand: never checked
+    entry = CheckpointEntry("vit_tiny", path.name, path.stat().st_size, None, "for tests", "HQ-SAM",
+                            loads_as=f"hq_sam {HQ_TINY_TEST_CONFIG.variant}")
+    monkeypatch.setattr(model_catalog, "CATALOG", (entry,))
+    settings.checkpoint = str(path)
+    app = make_app()
+    qtbot.waitUntil(lambda: app.state.sam.ready, timeout=30000)
+    assert installed(entry, settings.models_dir) == path and "loads_as" in (settings.models_dir / RECORD).read_text()
+    assert app.window.sam_label.text().startswith("HQ-SAM ")
+    app.window.close()
+
+    size = path.stat().st_size
+    path.write_bytes(bytes(size))  # replaced by something of that size that is no checkpoint
+    again = make_app()
+    qtbot.waitUntil(lambda: "does not load as HQ-SAM vit_tiny" in again.window.message_bar.text, timeout=30000)
+    assert not again.state.sam.ready and not path.exists()
