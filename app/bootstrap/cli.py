@@ -21,7 +21,8 @@ from sam_core.runtime import configure_threads
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="maskwright", description="Label images with Segment Anything.")
     parser.add_argument("folder", nargs="?", help="folder of images to open (or a *.maskwright file in it)")
-    parser.add_argument("--checkpoint", help="SAM v1 checkpoint, e.g. sam_vit_b_01ec64.pth")
+    parser.add_argument("--checkpoint", help="a checkpoint of any SAM family Maskwright loads, "
+                                              "e.g. sam_vit_b_01ec64.pth or sam2.1_hiera_tiny.pt")
     parser.add_argument("--device", choices=DEVICES, help="where SAM runs (default: remembered, else auto)")
     parser.add_argument("--settings", type=Path, help=argparse.SUPPRESS)  # an ini file instead of the user's
     parser.add_argument("--self-test", action="store_true",

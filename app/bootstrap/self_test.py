@@ -118,7 +118,7 @@ def _run_checks(checks: Checklist, tmp: Path, device: str, gui: bool) -> None:
     def load() -> str:
         sam = state["sam"] = load_sam(checkpoint, device=None if device == "auto" else device)
         _require(sam.config.embed_dim == TINY_CONFIG.embed_dim, f"wrong shape inferred: {sam.config}")
-        return f"SAM {sam.config.name} on {sam.device}, fingerprint {sam.checkpoint_id}"
+        return f"{sam.config.title} on {sam.device}, fingerprint {sam.checkpoint_id}"
 
     def encode() -> str:
         predictor = state["predictor"] = SamPredictor(state["sam"])

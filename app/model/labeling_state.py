@@ -40,11 +40,12 @@ MIN_RADIUS, MAX_RADIUS = 1.0, 512.0
 
 @dataclass(frozen=True)
 class SamStatus:
-    """Whether a SAM checkpoint is loaded (``ready``), its name ("vit_b") and device ("cpu"),
-    and whether one is ``loading`` now (prompts given meanwhile are decoded once it is ready)."""
+    """Whether a SAM checkpoint is loaded (``ready``), its family and variant (``title``:
+    "SAM vit_b", "SAM 2.1 hiera_t", "MobileSAM vit_t") and device ("cpu"), and whether one is
+    ``loading`` now (prompts given meanwhile are decoded once it is ready)."""
 
     ready: bool = False
-    name: str = ""
+    title: str = ""
     device: str = ""
     loading: bool = False
 

@@ -22,7 +22,7 @@ from app.services.sam.worker import SamWorker
 from sam_core import content_hash
 from sam_core.image_files import ImageReadError, read_image
 
-EMBEDDING_BYTES = 256 * 64 * 64 * 2 + 512  # one fp16 embedding file, header included
+EMBEDDING_BYTES = 256 * 64 * 64 * 2 + 512  # one SAM v1 fp16 embedding file, header included (before SAM loads)
 
 
 class Precompute(QObject):
@@ -95,8 +95,9 @@ class Precompute(QObject):
     # -- the pipeline -----------------------------------------------------------------------------------
     def _warn_if_too_big(self) -> None:
         cache = self.worker.disk_cache
-        if cache is not None and self.total * EMBEDDING_BYTES > cache.max_bytes:
-            fits = cache.max_bytes // EMBEDDING_BYTES
+        each = self.worker.embedding_bytes() or EMBEDDING_BYTES  # SAM 2's are four times SAM v1's
+        if cache is not None and self.total * each > cache.max_bytes:
+            fits = cache.max_bytes // each
             self.message.emit(
                 "warning",
                 f"The embedding cache ({cache.max_bytes // 2**20} MB in {cache.directory}) holds about {fits} images "

@@ -5,7 +5,8 @@ device chosen for this session (``--device``, else the remembered one), puts
 SAM's status into the labelling state (controllers that wait for SAM follow
 ``sam_changed``), remembers a checkpoint that loaded, and tells the user, in one
 line, what failed and how to get a checkpoint. An official checkpoint of the models
-folder is SHA-256 checked in the background before its first use, and again only
+folder is checked in the background before its first use (its SHA-256, or, where none is
+published, that it loads as the catalogue's network), and again only
 when the file changed (:mod:`app.services.checkpoints.verified`).
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ TOPIC = "checkpoint"  # the notices about having no working checkpoint
 
 
 class CheckpointLoader(QObject):
-    sam_state = Signal(str)  # for the status bar: "SAM vit_b · cpu", "Loading x.pth…", "No checkpoint"
+    sam_state = Signal(str)  # for the status bar: "SAM 2.1 hiera_t · cpu", "Loading x.pth…", "No checkpoint"
     checkpoint_failed = Signal()  # a checkpoint did not load (after the error message)
 
     def __init__(self, state: LabelingState, worker: SamWorker, settings: Settings, notices: Notices,
@@ -55,7 +56,8 @@ class CheckpointLoader(QObject):
         entry = known_checkpoint(path, self.settings.models_dir)
         if entry is not None and self.checks is not None and not self.checks.busy \
                 and not is_verified(entry, self.settings.models_dir):
-            self.sam_state.emit(f"Checking {Path(path).name} (SHA-256)…")
+            how = "SHA-256" if entry.exact_size else "size, and that it loads"
+            self.sam_state.emit(f"Checking {Path(path).name} ({how})…")
             self._checking = str(Path(self.settings.models_dir) / entry.file_name)
             self.checks.verify(entry, self.settings.models_dir)
             return
@@ -77,14 +79,14 @@ class CheckpointLoader(QObject):
         self.sam_state.emit("No checkpoint")
         self.notices.warning(CHECKPOINT_HELP, topic=TOPIC)
 
-    def _on_loaded(self, device: str, name: str) -> None:
+    def _on_loaded(self, device: str, title: str) -> None:
         self.loaded_any = True
         if self._loading is not None:
             self.settings.checkpoint, self.settings.device = self._loading
-        self.sam_state.emit(f"SAM {name} · {device}")
+        self.sam_state.emit(f"{title} · {device}")
         self.notices.resolve(TOPIC)  # "No SAM checkpoint loaded" and failed loads are over
-        self.notices.status(f"Checkpoint loaded: SAM {name} on {device}")
-        self.state.set_sam(SamStatus(True, name, device))
+        self.notices.status(f"Checkpoint loaded: {title} on {device}")
+        self.state.set_sam(SamStatus(True, title, device))
 
     def _on_failed(self, kind: str, text: str) -> None:
         if kind == "checkpoint":
@@ -96,18 +98,18 @@ class CheckpointLoader(QObject):
             self.checkpoint_failed.emit()
         self.notices.status(f"SAM {kind} failed: {text}")
 
-    def _on_kept(self, device: str, name: str) -> None:
+    def _on_kept(self, device: str, title: str) -> None:
         """A new checkpoint failed (its error came first) and the worker still holds the SAM
         that answered before: it is ready again."""
-        self.sam_state.emit(f"SAM {name} · {device}")
-        self.notices.status(f"Still using SAM {name} on {device}")
-        self.state.set_sam(SamStatus(True, name, device))
+        self.sam_state.emit(f"{title} · {device}")
+        self.notices.status(f"Still using {title} on {device}")
+        self.state.set_sam(SamStatus(True, title, device))
 
     def _on_fell_back(self, text: str) -> None:
         self.notices.warning(escape(text))
         sam = self.state.sam
-        self.state.set_sam(SamStatus(sam.ready, sam.name, "cpu"))
-        self.sam_state.emit(f"SAM {sam.name} · cpu")
+        self.state.set_sam(SamStatus(sam.ready, sam.title, "cpu"))
+        self.sam_state.emit(f"{sam.title} · cpu")
 
 
 __all__ = ["CheckpointLoader"]

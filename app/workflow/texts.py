@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from app.services.checkpoints.catalog import CATALOG, format_bytes
 
-_FIRST, *_OTHERS = CATALOG  # vit_b: the smallest and fastest
+_FIRST, *_OTHERS = (e for e in CATALOG if e.family == "SAM")  # vit_b: the smallest and fastest v1
+_LIGHT = next(e for e in CATALOG if e.family == "MobileSAM")
 
 CHECKPOINT_HELP = (
-    "<b>No SAM checkpoint loaded.</b> Click-to-mask needs Meta's Segment Anything (v1) weights. "
-    "<b>File &gt; Get a SAM model…</b> downloads and checks one for you; or "
-    f"download <code>{_FIRST.file_name}</code> ({format_bytes(_FIRST.size)}, fastest; "
+    "<b>No SAM checkpoint loaded.</b> Click-to-mask needs Segment Anything weights: SAM, SAM 2.1, "
+    "MobileSAM, EfficientViT-SAM or HQ-SAM. <b>File &gt; Get a SAM model…</b> downloads and checks one for "
+    f"you (on a CPU, <code>{_LIGHT.file_name}</code>, {_LIGHT.size_text}, is the fastest); or "
+    f"download <code>{_FIRST.file_name}</code> ({format_bytes(_FIRST.size)}; "
     f"<a href='{_FIRST.url()}'>direct link</a>), "
     + " or ".join(f"<code>{entry.file_name}</code>" for entry in _OTHERS) + " from "
     "<a href='https://github.com/facebookresearch/segment-anything#model-checkpoints'>"
@@ -18,6 +20,7 @@ CHECKPOINT_HELP = (
 )
 
 CHECKPOINT_HINT = (
-    " Official SAM v1 checkpoints: <a href='https://github.com/facebookresearch/segment-anything"
-    "#model-checkpoints'>facebookresearch/segment-anything</a>."
+    " Official checkpoints: File &gt; Get a SAM model…, or <a href='https://github.com/facebookresearch/"
+    "segment-anything#model-checkpoints'>facebookresearch/segment-anything</a> (SAM v1), "
+    "<a href='https://github.com/facebookresearch/sam2#model-description'>facebookresearch/sam2</a> (SAM 2.1)."
 )

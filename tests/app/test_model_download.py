@@ -47,8 +47,8 @@ def server(blob):
         yield server
 
 
-def test_the_catalogue_lists_the_official_checkpoints():
-    assert [(e.variant, e.file_name, e.size) for e in CATALOG] == [
+def test_the_catalogue_lists_meta_s_sam_v1_checkpoints_first_with_their_sha256():
+    assert [(e.variant, e.file_name, e.size) for e in CATALOG[:3]] == [
         ("vit_b", "sam_vit_b_01ec64.pth", 375_042_383),
         ("vit_l", "sam_vit_l_0b3195.pth", 1_249_524_607),
         ("vit_h", "sam_vit_h_4b8939.pth", 2_564_550_879),
@@ -59,7 +59,7 @@ def test_the_catalogue_lists_the_official_checkpoints():
     assert CATALOG[0].url() == "https://dl.fbaipublicfiles.com/segment_anything/sam_vit_b_01ec64.pth"
     assert OFFICIAL_BASE_URL.startswith("https://")
     assert by_size(1_249_524_607) is CATALOG[1] and by_size(5) is None
-    assert CATALOG[0].label.startswith("vit_b · 375 MB") and format_bytes(2_564_550_879) == "2.6 GB"
+    assert CATALOG[0].label.startswith("SAM vit_b · 375 MB · Apache-2.0") and format_bytes(2_564_550_879) == "2.6 GB"
 
 
 def test_a_full_download_is_verified_then_renamed(tmp_path, server, entry, blob):

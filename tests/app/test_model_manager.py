@@ -48,7 +48,7 @@ def test_download_from_the_file_menu_verifies_and_loads_the_model(qtbot, make_ap
     app = make_app()
     assert not app.state.sam.ready
     manager = open_manager(app)
-    assert manager.list.count() == 1 and manager.list.item(0).text().startswith("vit_tiny · 20")
+    assert manager.list.count() == 1 and manager.list.item(0).text().startswith("SAM vit_tiny · 20")
     assert manager.primary.text() == "Download"
     details = []
     manager.jobs.progress.connect(lambda progress: details.append(manager.detail.text()))
@@ -115,7 +115,7 @@ def test_a_file_that_is_no_official_checkpoint_is_refused(qtbot, make_app, setti
     other.write_bytes(b"not a checkpoint")
     manager = open_manager(make_app())
     manager.use_local_file(other)
-    qtbot.waitUntil(lambda: "not an official SAM v1 checkpoint" in manager.message.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "not one of the official checkpoints" in manager.message.text(), timeout=10000)
     assert "File &gt; Open checkpoint" in manager.message.text()
     assert not settings.models_dir.exists() or not any(settings.models_dir.iterdir())
 
@@ -209,3 +209,65 @@ def test_an_unexpected_job_error_comes_back_on_one_line(qtbot, monkeypatch, tmp_
         jobs.adopt(tmp_path / "x.pth", tmp_path / "models")
     jobs.shutdown()
     assert failed.args == ["error", "RuntimeError: the disk exploded"] and not jobs.busy
+
+
+def test_the_manager_lists_every_family_with_size_licence_use_and_check(qtbot, make_app):
+    manager = open_manager(make_app())
+    texts = [manager.list.item(row).text() for row in range(manager.list.count())]
+    assert len(texts) == len(model_catalog.CATALOG) and all("Apache-2.0" in text for text in texts)
+    for title in ("SAM vit_b", "SAM 2.1 hiera_t", "MobileSAM vit_t", "EfficientViT-SAM l0", "HQ-SAM vit_h"):
+        assert any(text.startswith(title + " · ") for text in texts), title
+    mobile = next(row for row, text in enumerate(texts) if text.startswith("MobileSAM"))
+    assert "fastest on a CPU" in texts[mobile] and "~41 MB" in texts[mobile]
+    manager.list.setCurrentRow(mobile)
+    about = manager.about.text()
+    assert about.startswith("mobile_sam.pt · ~41 MB · Apache-2.0") and "no SHA-256 is published" in about
+    assert "ChaoningZhang/MobileSAM" in manager.list.item(mobile).toolTip()
+    manager.list.setCurrentRow(0)
+    assert "checked against its SHA-256" in manager.about.text()
+    assert "ec2df627" in manager.list.item(0).toolTip()
+
+
+def test_a_model_without_a_published_hash_downloads_checks_by_loading_and_labels(qtbot, make_app, settings,
+                                                                               monkeypatch, tmp_path):
+    from sam_core.testing import MOBILE_SAM_TEST_CONFIG, write_random_family_checkpoint
+
+    data = write_random_family_checkpoint(tmp_path / "mobile.pt", MOBILE_SAM_TEST_CONFIG, seed=2).read_bytes()
+    entry = CheckpointEntry("vit_t", "mobile_sam.pt", len(data), None, "fastest on a CPU", "MobileSAM",
+                            loads_as=f"mobile_sam {MOBILE_SAM_TEST_CONFIG.variant}")
+    monkeypatch.setattr(model_catalog, "CATALOG", (entry,))
+    with LoopbackServer({"mobile_sam.pt": data}) as server:
+        settings.model_base_url = server.base_url
+        app = make_app()
+        manager = open_manager(app)
+        assert "no SHA-256 is published" in manager.about.text()
+        manager.primary.click()
+        qtbot.waitUntil(lambda: app.state.sam.ready, timeout=30000)
+    assert "its size is right and it loads as MobileSAM vit_t" in manager.message.text()
+    assert app.window.sam_label.text().startswith("MobileSAM ") and app.state.sam.title.startswith("MobileSAM")
+    assert (settings.models_dir / "mobile_sam.pt").read_bytes() == data
+
+
+def test_a_remembered_model_without_a_published_hash_is_loaded_as_a_check_once(qtbot, make_app, settings,
+                                                                             monkeypatch, tmp_path):
+    from app.services.checkpoints.verified import RECORD, installed
+    from sam_core.testing import HQ_TINY_TEST_CONFIG, write_random_family_checkpoint
+
+    path = settings.models_dir / "sam_hq_vit_tiny.pth"
+    path.parent.mkdir(parents=True)
+    write_random_family_checkpoint(path, HQ_TINY_TEST_CONFIG, seed=4)  # copied in by hand: never checked
+    entry = CheckpointEntry("vit_tiny", path.name, path.stat().st_size, None, "for tests", "HQ-SAM",
+                            loads_as=f"hq_sam {HQ_TINY_TEST_CONFIG.variant}")
+    monkeypatch.setattr(model_catalog, "CATALOG", (entry,))
+    settings.checkpoint = str(path)
+    app = make_app()
+    qtbot.waitUntil(lambda: app.state.sam.ready, timeout=30000)
+    assert installed(entry, settings.models_dir) == path and "loads_as" in (settings.models_dir / RECORD).read_text()
+    assert app.window.sam_label.text().startswith("HQ-SAM ")
+    app.window.close()
+
+    size = path.stat().st_size
+    path.write_bytes(bytes(size))  # replaced by something of that size that is no checkpoint
+    again = make_app()
+    qtbot.waitUntil(lambda: "does not load as HQ-SAM vit_tiny" in again.window.message_bar.text, timeout=30000)
+    assert not again.state.sam.ready and not path.exists()

@@ -122,12 +122,12 @@ def test_a_checkpoint_that_fails_after_a_good_one_leaves_sam_ready(qtbot, labeli
     _navigation, prompting, checkpoints, _scan = labeling
     checkpoints.load(tiny_checkpoint, "cpu")
     qtbot.waitUntil(lambda: state.sam.ready, timeout=20000)
-    name = state.sam.name
+    title = state.sam.title
     broken = tmp_path / "broken.pth"
     broken.write_bytes(b"not a checkpoint")
     with qtbot.waitSignal(worker.sam_kept, timeout=20000):
         checkpoints.load(broken, "cpu")
-    assert state.sam.ready and state.sam.name == name
+    assert state.sam.ready and state.sam.title == title
     assert any("Still using SAM" in line for line in said.status)
     prompting.add_point(80, 60, True)
     qtbot.waitUntil(lambda: state.prompts.candidates is not None, timeout=10000)

@@ -1,8 +1,10 @@
-"""Fetch SAM checkpoints: resumable HTTP download with a SHA-256 check.
+"""Fetch SAM checkpoints: resumable HTTP download with a SHA-256 check, or, for an entry
+whose project publishes no SHA-256, a size check and a check that the file loads as the
+entry's network (:mod:`~app.services.checkpoints.load_check`).
 
 No Qt: the model manager runs these functions on a worker thread and passes a
 progress callback and a cancel event. Files are written to ``<name>.part`` and
-renamed only after their SHA-256 matches (and the match is recorded, see
+renamed only after they passed their check (and the pass is recorded, see
 :mod:`~app.services.checkpoints.verified`), so a half-downloaded or corrupt
 checkpoint is never where the app looks for one. An interrupted download keeps
 its ``.part`` file and the next attempt resumes it with an HTTP ``Range`` request.
@@ -39,6 +41,7 @@ from app.services.checkpoints.transfer import (  # noqa: F401  (Progress, Meter:
     sha256_file,
     writable_part,
 )
+from app.services.checkpoints.load_check import require_loads_as
 from app.services.checkpoints.verified import installed, present, remember, verify
 
 _Meter = Meter  # the name the tests knew
@@ -103,13 +106,19 @@ def download(
             if exc.kind != "interrupted" or attempt >= attempts:
                 raise
             pause(retry_delay * attempt, cancel)  # a dropped connection often works again a moment later
-    if digest != entry.sha256:
+    if entry.exact_size and digest != entry.sha256:
         part.unlink(missing_ok=True)
         raise DownloadError(
             "checksum",
             f"{entry.file_name} failed its SHA-256 check (got {digest[:12]}…, expected {entry.sha256[:12]}…); "
             "the file was deleted, please download it again",
         )
+    if not entry.exact_size:
+        try:
+            require_loads_as(entry, part, entry.file_name)
+        except DownloadError as exc:
+            part.unlink(missing_ok=True)
+            raise DownloadError("load", f"{exc}; the file was deleted") from None
     try:
         os.replace(part, final)
     except OSError as exc:
@@ -122,10 +131,12 @@ def _fetch(url: str, entry: CheckpointEntry, part: Path, hashed: _PartHash, on_p
            timeout: float) -> str:
     """One HTTP request that fills ``part`` up to ``entry.size`` bytes; returns the SHA-256
     of the whole file. ``hashed`` covers the part on disk when an earlier attempt of this
-    download wrote it; otherwise the part is hashed first. The rest is hashed as it arrives."""
+    download wrote it; otherwise the part is hashed first. The rest is hashed as it arrives.
+    An entry without an exact size takes the file's size from the server's answer, which
+    must be within the entry's tolerance."""
     check_cancel(cancel)
     offset = writable_part(part)  # refuses a link or anything not made here
-    if offset > entry.size:
+    if offset > entry.size and not entry.size_matches(offset):
         part.unlink()
         offset = 0
     if hashed.size != offset:  # the first attempt, or the part changed: read it once
@@ -133,9 +144,9 @@ def _fetch(url: str, entry: CheckpointEntry, part: Path, hashed: _PartHash, on_p
         if offset:
             sha256_file(part, cancel, on_progress, hashed.digest)
             hashed.size = offset
-    if offset == entry.size:
+    if entry.exact_size and offset == entry.size:
         return hashed.digest.hexdigest()
-    _check_space(part.parent, entry.size - offset)
+    _check_space(part.parent, max(entry.size - offset, 0))
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
     if offset:
         request.add_header("Range", f"bytes={offset}-")
@@ -159,21 +170,26 @@ def _fetch(url: str, entry: CheckpointEntry, part: Path, hashed: _PartHash, on_p
             offset = 0
             hashed.restart()
         length = response.headers.get("Content-Length")
-        if length is not None and length.isdigit() and offset + int(length) != entry.size:
+        total = offset + int(length) if length is not None and length.isdigit() else None
+        if total is None and not entry.exact_size:
+            raise DownloadError("size", f"{host} did not say how large {entry.file_name} is, so a cut-off "
+                                        "download could not be told from a whole one")
+        if total is not None and not entry.size_matches(total):
             kind = response.headers.get("Content-Type", "unknown type")
             raise DownloadError(
                 "size",
-                f"{host} sent {format_bytes(offset + int(length))} ({kind}) instead of the {format_bytes(entry.size)} "
+                f"{host} sent {format_bytes(total)} ({kind}) instead of the {entry.size_text} "
                 f"of {entry.file_name}; a proxy or captive portal may be answering instead of the server",
             )
-        meter = Meter(entry.size, offset, on_progress, "download")
+        size = entry.size if entry.exact_size else total
+        meter = Meter(size, offset, on_progress, "download")
         try:
             with open_part(part, resume=offset > 0) as handle:
                 handle.seek(offset)
                 handle.truncate()
-                while meter.done < entry.size:
+                while meter.done < size:
                     check_cancel(cancel)
-                    chunk = response.read(min(CHUNK, entry.size - meter.done))
+                    chunk = response.read(min(CHUNK, size - meter.done))
                     if not chunk:
                         break
                     handle.write(chunk)
@@ -182,17 +198,17 @@ def _fetch(url: str, entry: CheckpointEntry, part: Path, hashed: _PartHash, on_p
         except (OSError, http.client.HTTPException) as exc:
             if isinstance(exc, OSError) and disk_error(exc, part) is not None:
                 raise disk_error(exc, part) from None
-            raise _interrupted(entry, meter.done, network_message(exc, host)) from None
+            raise _interrupted(entry, meter.done, size, network_message(exc, host)) from None
         meter.add(0, force=True)
-    if meter.done < entry.size:
-        raise _interrupted(entry, meter.done, "the connection closed early")
+    if meter.done < size:
+        raise _interrupted(entry, meter.done, size, "the connection closed early")
     return hashed.digest.hexdigest()
 
 
-def _interrupted(entry: CheckpointEntry, done: int, why: str) -> DownloadError:
+def _interrupted(entry: CheckpointEntry, done: int, size: int, why: str) -> DownloadError:
     return DownloadError(
         "interrupted",
-        f"Download of {entry.file_name} stopped at {format_bytes(done)} of {format_bytes(entry.size)} ({why}); "
+        f"Download of {entry.file_name} stopped at {format_bytes(done)} of {format_bytes(size)} ({why}); "
         "Download again resumes from there",
     )
 

@@ -25,7 +25,8 @@ CHUNK = 1 << 20
 class DownloadError(Exception):
     """Why a checkpoint could not be fetched or adopted. ``kind`` is one of "network"
     (offline, proxy, firewall, TLS), "http", "interrupted", "checksum", "size", "disk",
-    "not_official" or "cancelled"; ``str(error)`` is one line for the user."""
+    "not_official", "load" (a file without a published SHA-256 does not load as
+    its catalogue entry's network) or "cancelled"; ``str(error)`` is one line for the user."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)

@@ -1,14 +1,15 @@
-"""Which checkpoints of the models folder passed their SHA-256 check, remembered between runs.
+"""Which checkpoints of the models folder passed their check, remembered between runs.
 
 A file with a catalogue name and the right size is not trusted for that alone:
-before its first use it is hashed, and a match is recorded in
+before its first use it is hashed (an entry with a SHA-256) or loaded (an entry
+without one, :mod:`~app.services.checkpoints.load_check`), and a pass is recorded in
 ``<models folder>/verified.json`` as ``{file name: {"size", "mtime_ns", "inode",
-"sha256"}}``. Later starts compare the file's size, modification time and inode
+"sha256"}}`` or ``{..., "loads_as"}``. Later starts compare the file's size, modification time and inode
 with that record (a ``stat``, no reading), so the hash is not computed again
 unless the file changed, was replaced or touched. Only regular files count: a
 symbolic link or anything else under a catalogue name is never verified.
 
-No Qt. Hashing reads the whole file: call :func:`verify` off the UI thread;
+No Qt. Hashing and loading read the whole file: call :func:`verify` off the UI thread;
 :func:`installed` and :func:`is_verified` only ``stat`` and read the small record.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from app.model.io.atomic import write_json_atomic
 from app.services.checkpoints import catalog
 from app.services.checkpoints.catalog import CheckpointEntry
+from app.services.checkpoints.load_check import require_loads_as
 from app.services.checkpoints.transfer import DownloadError, ProgressCallback, sha256_file
 
 RECORD = "verified.json"
@@ -38,6 +40,11 @@ def _stamp(path: Path) -> dict[str, int] | None:
     return {"size": info.st_size, "mtime_ns": info.st_mtime_ns, "inode": info.st_ino}
 
 
+def _passed(entry: CheckpointEntry, stamp: dict[str, int]) -> dict:
+    """The record of ``entry``'s file, as ``stamp`` describes it, having passed its check."""
+    return dict(stamp, sha256=entry.sha256) if entry.exact_size else dict(stamp, loads_as=entry.loads_as)
+
+
 def _read_record(models_dir: Path) -> dict:
     try:
         value = json.loads((Path(models_dir) / RECORD).read_bytes())
@@ -47,11 +54,11 @@ def _read_record(models_dir: Path) -> dict:
 
 
 def is_verified(entry: CheckpointEntry, models_dir: Path) -> bool:
-    """Whether ``entry``'s file in ``models_dir`` matched its SHA-256 and has not changed since."""
+    """Whether ``entry``'s file in ``models_dir`` passed its check and has not changed since."""
     stamp = _stamp(Path(models_dir) / entry.file_name)
-    if stamp is None or stamp["size"] != entry.size:
+    if stamp is None or not entry.size_matches(stamp["size"]):
         return False
-    return _read_record(models_dir).get(entry.file_name) == dict(stamp, sha256=entry.sha256)
+    return _read_record(models_dir).get(entry.file_name) == _passed(entry, stamp)
 
 
 def installed(entry: CheckpointEntry, models_dir: Path) -> Path | None:
@@ -64,20 +71,20 @@ def present(entry: CheckpointEntry, models_dir: Path) -> Path | None:
     """A regular file of ``entry``'s name and size in ``models_dir``, verified or not."""
     path = Path(models_dir) / entry.file_name
     stamp = _stamp(path)
-    return path if stamp is not None and stamp["size"] == entry.size else None
+    return path if stamp is not None and entry.size_matches(stamp["size"]) else None
 
 
 _RECORD_LOCK = threading.Lock()
 
 
 def remember(entry: CheckpointEntry, models_dir: Path) -> None:
-    """Record that ``entry``'s file, as it is now, matched its SHA-256 (the caller hashed it)."""
+    """Record that ``entry``'s file, as it is now, passed its check (the caller made it)."""
     stamp = _stamp(Path(models_dir) / entry.file_name)
     if stamp is None:
         return
     with _RECORD_LOCK:
         record = _read_record(models_dir)
-        record[entry.file_name] = dict(stamp, sha256=entry.sha256)
+        record[entry.file_name] = _passed(entry, stamp)
         try:
             write_json_atomic(Path(models_dir) / RECORD, record)
         except OSError:
@@ -86,14 +93,24 @@ def remember(entry: CheckpointEntry, models_dir: Path) -> None:
 
 def verify(entry: CheckpointEntry, models_dir: Path, on_progress: ProgressCallback | None = None,
            cancel: threading.Event | None = None) -> Path:
-    """Hash ``entry``'s file in ``models_dir`` unless it is verified already; returns its path.
-    ``DownloadError("checksum")`` (and the file is deleted: it is not the checkpoint its name
-    says) when the hash differs, ``DownloadError("disk")`` when it cannot be read."""
+    """Check ``entry``'s file in ``models_dir`` unless it is verified already; returns its path.
+    ``DownloadError("checksum")`` when the hash differs, or ``DownloadError("load")`` when an
+    entry without a SHA-256 does not load as its network (either way the file is deleted:
+    it is not the checkpoint its name says); ``DownloadError("disk")`` when it cannot be read."""
     path = Path(models_dir) / entry.file_name
     if is_verified(entry, models_dir):
         return path
     if present(entry, models_dir) is None:
-        raise DownloadError("disk", f"{path} is not a regular file of {entry.size:,} bytes")
+        size = f"{entry.size:,} bytes" if entry.exact_size else f"about {entry.size_text}"
+        raise DownloadError("disk", f"{path} is not a regular file of {size}")
+    if not entry.exact_size:
+        try:
+            require_loads_as(entry, path)
+        except DownloadError as exc:
+            path.unlink(missing_ok=True)
+            raise DownloadError("load", f"{exc}; it was deleted, please download it again") from None
+        remember(entry, models_dir)
+        return path
     try:
         digest = sha256_file(path, cancel, on_progress)
     except OSError as exc:

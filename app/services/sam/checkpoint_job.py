@@ -31,7 +31,7 @@ class LoadCheckpoint(Job):
                 raise
             sam = self._load()  # the file is good; the old SAM took the room it needs
         ctx.install_sam(sam)
-        return SamLoaded(str(sam.device), sam.config.name)
+        return SamLoaded(str(sam.device), sam.config.title)
 
     def _load(self) -> Sam:
         try:
@@ -45,7 +45,7 @@ class LoadCheckpoint(Job):
         kept = ctx.sam
         if kept is None:
             return (Failed(self.kind, text),)
-        return Failed(self.kind, text), SamKept(str(kept.device), kept.config.name)
+        return Failed(self.kind, text), SamKept(str(kept.device), kept.config.title)
 
     def retry_on_cpu(self, ctx: JobContext, error: BaseException) -> bool:
         self.device = "cpu"

@@ -8,6 +8,7 @@ so the image is ready for clicks at once. Any of the worker's lanes may use it.
 """
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,7 +16,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 import torch
 
-from sam_core import EmbeddingCache, SamPredictor, content_hash
+from sam_core import EmbeddingCache, ImageEmbedding, SamPredictor, content_hash
+
+
+HEADER_BYTES = 512  # about what an entry's header takes
+
+
+def stored_bytes(shapes: dict[str, tuple[int, ...]]) -> int:
+    """Bytes of one cache entry for an embedding of these tensor shapes (``embedding_shapes()``
+    of a network: SAM v1 about 2 MB, SAM 2 about 8 MB, HQ-SAM vit_h about 12.5 MB): fp16, header included."""
+    return 2 * sum(math.prod(shape) for shape in shapes.values()) + HEADER_BYTES
 
 
 class DiskEmbeddings:
@@ -42,9 +52,12 @@ class DiskEmbeddings:
         return self.cache.path_for(image_hash, checkpoint_id).is_file()
 
     def store(self, predictor: SamPredictor, image_hash: str) -> Future:
-        """Save the predictor's current embedding on the writer thread; the future is done
+        """Save the predictor's current embedding (every tensor its family's decoder needs:
+        SAM 2's high-resolution features, HQ-SAM's early ViT feature) as fp16 on the writer
+        thread; the future is done
         when the file is written (or raises why it could not be)."""
-        embedding = predictor.get_image_embedding().detach().to("cpu", torch.float16).clone()
+        embedding = ImageEmbedding({name: tensor.detach().to("cpu", torch.float16).clone()
+                                    for name, tensor in predictor.get_embedding().items()})
         args = (image_hash, predictor.model.checkpoint_id, embedding, predictor.original_size, predictor.input_size)
         return self._pool.submit(self._save, *args)
 

@@ -12,14 +12,16 @@ from typing import NamedTuple
 
 import torch
 
-from sam_core import SamPredictor
+from sam_core import ImageEmbedding, SamPredictor
 
 
 class Embedding(NamedTuple):
-    """``tensor`` 1x256x64x64 float32 on SAM's device; sizes (H, W) of the original image
-    and (h, w) of its resized input, as :meth:`SamPredictor.set_image_embedding` takes them."""
+    """``embedding``: every tensor the family's decoder needs (``image_embed`` 1x256x64x64
+    float32 on SAM's device; SAM 2 adds two high-resolution feature maps, HQ-SAM an early
+    ViT feature); sizes (H, W) of the original image and (h, w) of its resized input, as
+    :meth:`SamPredictor.set_image_embedding` takes them."""
 
-    tensor: torch.Tensor
+    embedding: ImageEmbedding
     original_size: tuple[int, int]
     input_size: tuple[int, int]
 
@@ -35,7 +37,7 @@ class EmbeddingStore:
 
     def keep(self, key: str, predictor: SamPredictor, protect: str | None = None) -> None:
         """Hold ``predictor``'s current embedding under ``key``."""
-        embedding = Embedding(predictor.get_image_embedding(), predictor.original_size, predictor.input_size)
+        embedding = Embedding(predictor.get_embedding(), predictor.original_size, predictor.input_size)
         with self._lock:
             self._items[key] = embedding
             self._items.move_to_end(key)
@@ -61,4 +63,4 @@ class EmbeddingStore:
         """Put every embedding on ``device`` (after SAM moved there)."""
         with self._lock:
             for key, embedding in self._items.items():
-                self._items[key] = embedding._replace(tensor=embedding.tensor.to(device))
+                self._items[key] = embedding._replace(embedding=embedding.embedding.to(device))

@@ -15,7 +15,7 @@ from app.services.messages import one_line
 @dataclass(frozen=True)
 class SamLoaded:
     device: str
-    name: str  # the config's name, e.g. "vit_b"
+    title: str  # the config's title: family and variant, e.g. "SAM vit_b", "SAM 2.1 hiera_t"
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class SamKept:
     """A new checkpoint failed to load; the SAM that was working still answers."""
 
     device: str
-    name: str
+    title: str  # as :class:`SamLoaded`'s
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,13 @@ class JobQueue:
             return self._disk
 
     @property
+    def embedding_shapes(self) -> dict[str, tuple[int, ...]] | None:
+        """The tensor shapes of the loaded SAM's embedding (None with none loaded)."""
+        with self._cond:
+            sam = self._sam
+        return None if sam is None else sam.embedding_shapes()
+
+    @property
     def checkpoint_id(self) -> str | None:
         with self._cond:
             return None if self._sam is None else self._sam.checkpoint_id

@@ -28,11 +28,13 @@ from sam_core.image_files import read_image
 
 @dataclass(frozen=True)
 class PrelabelParams:
-    """Generator settings; the defaults are SAM's own (only confident, stable masks)."""
+    """Generator settings; the defaults are SAM's own (only confident, stable masks).
+    ``pred_iou_thresh`` None is the loaded family's own (SAM v1 0.88, SAM 2 0.8), as are
+    the settings not listed here (SAM 2's ``use_m2m``)."""
 
     points_per_side: int = 32
     points_per_batch: int = 64
-    pred_iou_thresh: float = 0.88
+    pred_iou_thresh: float | None = None
     stability_score_thresh: float = 0.95
     box_nms_thresh: float = 0.7
     min_mask_region_area: int = 0

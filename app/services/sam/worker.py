@@ -24,7 +24,7 @@ from app.services.messages import one_line
 from app.services.sam import events
 from app.services.sam.boxes_to_masks import BoxJob
 from app.services.sam.checkpoint_job import LoadCheckpoint
-from app.services.sam.disk_embeddings import DiskEmbeddings
+from app.services.sam.disk_embeddings import DiskEmbeddings, stored_bytes
 from app.services.sam.embedding_store import EmbeddingStore
 from app.services.sam.encoder_watch import EncoderWatch
 from app.services.sam.job import Cancelled, Job
@@ -40,8 +40,8 @@ class SamWorker(QThread):
     """Owns SAM, its predictors and its embeddings; every public method is safe to call from
     the UI thread. Start it with :meth:`start` and end it with :meth:`stop`."""
 
-    sam_loaded = Signal(str, str)  # device, config name
-    sam_kept = Signal(str, str)  # device, config name: a new checkpoint failed and this SAM still answers
+    sam_loaded = Signal(str, str)  # device, config title ("SAM 2.1 hiera_t")
+    sam_kept = Signal(str, str)  # device, config title: a new checkpoint failed and this SAM still answers
     encode_started = Signal(str, str)  # image key, device
     encode_progress = Signal(str, int, int)  # image key, blocks done, blocks in all
     encoded = Signal(str, float)  # image key, seconds
@@ -131,6 +131,12 @@ class SamWorker(QThread):
         disk = self._queue.disk
         return None if disk is None else disk.cache
 
+    def embedding_bytes(self) -> int | None:
+        """Bytes one image takes in the disk cache with the loaded SAM (None with none loaded):
+        the family's whole embedding, SAM 2's high-resolution features included."""
+        shapes = self._queue.embedding_shapes
+        return None if shapes is None else stored_bytes(shapes)
+
     def has_on_disk(self, image_hash: str) -> bool:
         """Whether the loaded checkpoint's embedding of that image is in the disk cache."""
         disk, checkpoint_id = self._queue.disk, self._queue.checkpoint_id
@@ -205,10 +211,10 @@ class SamWorker(QThread):
         """The one place where what jobs report becomes a signal (from any thread: Qt
         queues it to the receivers' thread)."""
         match event:
-            case events.SamLoaded(device, name):
-                self.sam_loaded.emit(device, name)
-            case events.SamKept(device, name):
-                self.sam_kept.emit(device, name)
+            case events.SamLoaded(device, title):
+                self.sam_loaded.emit(device, title)
+            case events.SamKept(device, title):
+                self.sam_kept.emit(device, title)
             case events.EncodeStarted(key, device):
                 self.encode_started.emit(key, device)
             case events.EncodeProgress(key, done, total):

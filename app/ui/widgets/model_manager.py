@@ -1,5 +1,7 @@
-"""The model manager: pick an official SAM checkpoint, download it (progress, speed, ETA,
-cancel, resume) or use a file already on disk; every file is SHA-256 checked first.
+"""The model manager: pick an official checkpoint of any SAM family Maskwright loads (size,
+licence, what it is good for), download it (progress, speed, ETA, cancel, resume) or use a
+file already on disk. Every file is checked first: against its SHA-256 where one is known
+(SAM v1), else by its size and by loading it as the model listed (the others publish none).
 
 A non-modal dialog: it never blocks labelling. The work runs in :class:`ModelJobs`;
 this widget only shows state and emits ``chosen(path)`` for a verified checkpoint.
@@ -46,11 +48,16 @@ class ModelManager(QDialog):
         self.jobs.finished.connect(self._on_finished)
         self.jobs.failed.connect(self._on_failed)
 
-        intro = QLabel("Click-to-mask needs one of Meta's Segment Anything (v1) checkpoints. Pick one to download; "
-                       "it is checked against its published SHA-256 before Maskwright uses it.")
+        intro = QLabel("Click-to-mask needs a Segment Anything checkpoint: SAM, SAM 2.1, MobileSAM, EfficientViT-SAM "
+                       "or HQ-SAM. Pick one to download. SAM v1 files are checked against their SHA-256 before "
+                       "Maskwright uses them; the other projects publish no SHA-256, so Maskwright checks the size "
+                       "and that the file loads as the model listed (a cut-off or wrong file is caught, a changed "
+                       "weight inside a whole file is not).")
         intro.setWordWrap(True)
         self.list = QListWidget()
         self.list.currentRowChanged.connect(lambda _row: self._update_buttons())
+        self.about = QLabel("")  # the selected entry: file, size, licence, how it is checked
+        self.about.setWordWrap(True)
         self.list.itemDoubleClicked.connect(lambda _item: self.primary.click())
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)  # permille: vit_h's byte count does not fit an int
@@ -78,10 +85,10 @@ class ModelManager(QDialog):
         buttons.addStretch(1)
         buttons.addWidget(close)
         column = QVBoxLayout(self)
-        for widget in (intro, self.list, self.progress, self.detail, self.message, where):
+        for widget in (intro, self.list, self.about, self.progress, self.detail, self.message, where):
             column.addWidget(widget)
         column.addLayout(buttons)
-        self.resize(560, 360)
+        self.resize(680, 520)
         self.refresh()
 
     # -- state ----------------------------------------------------------------------------------------
@@ -92,7 +99,7 @@ class ModelManager(QDialog):
         for entry in self.entries:
             text = entry.label + ("  ✓ downloaded" if installed(entry, self.models_dir) else "")
             item = QListWidgetItem(text)
-            item.setToolTip(f"{entry.file_name}, {entry.size:,} bytes, SHA-256 {entry.sha256}")
+            item.setToolTip(_tooltip(entry, self.base_url))
             self.list.addItem(item)
         self.list.setCurrentRow(min(row, len(self.entries) - 1))
         self._update_buttons()
@@ -102,9 +109,11 @@ class ModelManager(QDialog):
         return self.entries[max(self.list.currentRow(), 0)]
 
     def _update_buttons(self) -> None:
+        entry = self.selected
+        self.about.setText(f"{entry.file_name} · {entry.size_text} · {entry.licence} · {entry.check}")
         busy = self.jobs.busy
         have = installed(self.selected, self.models_dir) is not None
-        unchecked = not have and present(self.selected, self.models_dir) is not None  # its SHA-256 comes first
+        unchecked = not have and present(self.selected, self.models_dir) is not None  # its check comes first
         part = (self.models_dir / (self.selected.file_name + ".part")).exists()
         self.primary.setText("Use this model" if have else "Check and use" if unchecked
                              else ("Resume download" if part else "Download"))
@@ -155,7 +164,10 @@ class ModelManager(QDialog):
     def _on_finished(self, path: str) -> None:
         self.progress.hide()
         self.detail.setText("")
-        self._say(f"{html.escape(Path(path).name)} is verified (SHA-256 matches). Loading it…")
+        entry = next((e for e in self.entries if e.file_name == Path(path).name), None)
+        passed = ("SHA-256 matches" if entry is None or entry.exact_size
+                  else f"its size is right and it loads as {html.escape(entry.title)}; no SHA-256 is published")
+        self._say(f"{html.escape(Path(path).name)} is verified ({passed}). Loading it…")
         self.refresh()
         self.chosen.emit(path)
 
@@ -180,3 +192,10 @@ class ModelManager(QDialog):
     def closeEvent(self, event) -> None:
         self.jobs.cancel()
         super().closeEvent(event)
+
+
+def _tooltip(entry: CheckpointEntry, base_url: str) -> str:
+    size = f"{entry.size:,} bytes" if entry.exact_size else f"about {entry.size_text} (the tensors' size; " \
+        "no exact size is published)"
+    check = f"SHA-256 {entry.sha256}" if entry.exact_size else entry.check
+    return f"{entry.file_name}, {size}, {entry.licence}; {check}; from {entry.url(base_url)}"
