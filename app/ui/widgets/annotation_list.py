@@ -1,16 +1,23 @@
 """Annotations of the current image: category, colour, area, predicted IoU, source
-(sam, auto, brush, import; "edited" once a brush or mask operation changed it), show/hide, delete."""
+(sam, auto, brush, import; "edited" once a brush or mask operation changed it), show/hide, delete.
+
+The list follows the document row by row: an added, removed or changed annotation
+inserts, takes out or rewrites its own row (at its drawing-order position), so a
+change costs the same with 20 annotations or 20,000. Rows are filled from scratch
+only when another image is shown, or when one command changed most of them.
+"""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHeaderView, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from app.model import Dataset
+from app.model import Annotation, Dataset
 from app.model.events import follow
 from app.ui.deferrable import Deferrable
 from app.ui.widgets.qimage import swatch
 
 ID_ROLE = Qt.UserRole
+REFILL_OVER = 0.5  # a command that touches more than this share of the rows refills the list
 
 
 class AnnotationList(QWidget):
@@ -25,6 +32,7 @@ class AnnotationList(QWidget):
         self.tree.setRootIsDecorated(False)
         self.tree.setSelectionMode(QTreeWidget.SingleSelection)
         self.tree.setFocusPolicy(Qt.NoFocus)
+        self.tree.setUniformRowHeights(True)  # Qt then never measures every row
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
@@ -39,7 +47,10 @@ class AnnotationList(QWidget):
         self.image_id: int | None = None
         self.hidden: set[int] = set()
         self._filling = False
-        self.refresh_soon = Deferrable(self.refresh)  # held during a command: one refill, not one per event
+        self._items: dict[int, QTreeWidgetItem] = {}  # annotation id -> its row
+        self._wanted: int | None = None  # the selected annotation, even before its row exists
+        self._pending: dict[int, None] = {}  # annotation ids whose rows are out of date (ordered set)
+        self.refresh_soon = Deferrable(self._apply_pending)  # held during a command: rows patched once
         self.tree.itemChanged.connect(self._on_item_changed)
         self.tree.itemSelectionChanged.connect(self._on_selection)
         self.delete_button.clicked.connect(self._on_delete)
@@ -54,38 +65,95 @@ class AnnotationList(QWidget):
 
     def _on_event(self, event) -> None:
         if event.type.startswith("annotation_") and event.value.image_id == self.image_id:
-            self.refresh_soon()
+            self._pending[event.value.id] = None
         elif event.type.startswith("category_"):
-            self.refresh_soon()
+            category_id = event.value.id
+            self._pending.update((i, None) for i, item in self._items.items() if item.data(1, ID_ROLE) == category_id)
+        else:
+            return
+        self.refresh_soon()
 
+    # -- filling --------------------------------------------------------------------------------------
     def refresh(self) -> None:
+        """Fill the rows from scratch (another image, another document)."""
+        self._pending.clear()
         self._filling = True
-        current = self.current_id()
         self.tree.clear()
-        if self.dataset is not None and self.image_id in self.dataset.images:
-            for annotation in self.dataset.annotations(self.image_id):
-                category = self.dataset.categories[annotation.category_id]
-                iou = annotation.provenance.predicted_iou
-                source = annotation.provenance.source + (", edited" if annotation.provenance.edited else "")
-                item = QTreeWidgetItem(["", category.name, str(annotation.area), "—" if iou is None else f"{iou:.3f}",
-                                        source])
-                item.setData(0, ID_ROLE, annotation.id)
-                item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
-                item.setCheckState(0, Qt.Unchecked if annotation.id in self.hidden else Qt.Checked)
-                item.setIcon(1, swatch(category.color))
-                self.tree.addTopLevelItem(item)
-                if annotation.id == current:
-                    item.setSelected(True)
+        self._items.clear()
+        if self._has_image():
+            items = [self._make_item(a) for a in self.dataset.annotations(self.image_id)]
+            self.tree.addTopLevelItems(items)
+            self._show_wanted()
         self._filling = False
 
+    def _apply_pending(self) -> None:
+        """Patch the rows of the annotations that changed since the last patch."""
+        pending, self._pending = list(self._pending), {}
+        if not pending:
+            return
+        if not self._has_image() or len(pending) > REFILL_OVER * max(len(self._items), 1) + 8:
+            self.refresh()
+            return
+        self._filling = True
+        dataset, shown = self.dataset, []
+        for annotation_id in pending:
+            annotation = _find(dataset, annotation_id)
+            if annotation is None or annotation.image_id != self.image_id:
+                item = self._items.pop(annotation_id, None)
+                if item is not None:
+                    self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(item))
+            elif annotation_id in self._items:
+                self._fill_item(self._items[annotation_id], annotation)
+            else:
+                shown.append(annotation)
+        # Bottom first: every row above one is in place when it is inserted at its position.
+        for annotation in sorted(shown, key=lambda a: dataset.order_key(a.id)):
+            self.tree.insertTopLevelItem(dataset.annotation_index(annotation.id), self._make_item(annotation))
+        self._show_wanted()
+        self._filling = False
+
+    def _show_wanted(self) -> None:
+        item = self._items.get(self._wanted)
+        if item is not None and not item.isSelected():
+            item.setSelected(True)
+
+    def _has_image(self) -> bool:
+        return self.dataset is not None and self.image_id in self.dataset.images
+
+    def _make_item(self, annotation: Annotation) -> QTreeWidgetItem:
+        item = QTreeWidgetItem()
+        item.setData(0, ID_ROLE, annotation.id)
+        item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+        self._fill_item(item, annotation)
+        self._items[annotation.id] = item
+        return item
+
+    def _fill_item(self, item: QTreeWidgetItem, annotation: Annotation) -> None:
+        category = self.dataset.categories[annotation.category_id]
+        iou = annotation.provenance.predicted_iou
+        source = annotation.provenance.source + (", edited" if annotation.provenance.edited else "")
+        for column, text in enumerate(("", category.name, str(annotation.area),
+                                       "—" if iou is None else f"{iou:.3f}", source)):
+            item.setText(column, text)
+        item.setData(1, ID_ROLE, category.id)
+        item.setCheckState(0, Qt.Unchecked if annotation.id in self.hidden else Qt.Checked)
+        item.setIcon(1, swatch(category.color))
+
+    # -- selection and intents ------------------------------------------------------------------------
     def current_id(self) -> int | None:
+        """The annotation whose row is selected, or None."""
         items = self.tree.selectedItems()
         return items[0].data(0, ID_ROLE) if items else None
 
     def select(self, annotation_id: int | None) -> None:
-        for i in range(self.tree.topLevelItemCount()):
-            item = self.tree.topLevelItem(i)
-            item.setSelected(item.data(0, ID_ROLE) == annotation_id)
+        self._wanted = annotation_id
+        current = self.current_id()
+        if current == annotation_id:
+            return
+        if current in self._items:
+            self._items[current].setSelected(False)
+        if annotation_id in self._items:
+            self._items[annotation_id].setSelected(True)
 
     def _on_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
         if not self._filling and column == 0:
@@ -100,3 +168,10 @@ class AnnotationList(QWidget):
         current = self.current_id()
         if current is not None:
             self.delete_requested.emit(current)
+
+
+def _find(dataset: Dataset, annotation_id: int) -> Annotation | None:
+    try:
+        return dataset.annotation(annotation_id)
+    except KeyError:
+        return None
