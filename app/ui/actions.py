@@ -105,6 +105,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("view.pan_right", "Pan right", ("Right",), "", "View"),
     ActionSpec("view.pan_up", "Pan up", ("Up",), "", "View"),
     ActionSpec("view.pan_down", "Pan down", ("Down",), "", "View"),
+    ActionSpec("view.opacity_up", "More opaque masks", ("Ctrl+]",), "", "View"),
+    ActionSpec("view.opacity_down", "More transparent masks", ("Ctrl+[",), "", "View"),
+    ActionSpec("view.hide_all", "Hide all annotations", ("Ctrl+H",), "", "View", checkable=True, short="Hide all",
+               tip="Show the image alone (the annotations stay; nothing is changed)"),
+    ActionSpec("view.outline_only", "Outlines only", ("Ctrl+L",), "", "View", checkable=True, short="Outlines",
+               tip="Draw each annotation's border instead of filling it"),
+    ActionSpec("view.color_by_instance", "Colour by instance", ("Ctrl+I",), "", "View", checkable=True,
+               short="By instance", tip="A colour per annotation instead of its category's"),
     ActionSpec("help.cheat_sheet", "Keyboard cheat sheet", ("?", "F1"), "", "Help"),
 )
 

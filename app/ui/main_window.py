@@ -36,6 +36,7 @@ from app.ui.widgets.model_manager import ModelManager
 from app.ui.widgets.precompute_panel import PrecomputePanel
 from app.ui.widgets.prelabel_review import PrelabelReview
 from app.ui.widgets.tool_options import ToolOptions
+from app.ui.widgets.view_controls import ViewControls
 
 EXPORT_FILTERS = {"coco_rle": "COCO JSON (*.json)", "coco_polygons": "COCO JSON (*.json)"}
 
@@ -88,10 +89,16 @@ class MainWindow(QMainWindow):
         self.candidates = CandidatesPanel(prompts)
         self.tool_options = ToolOptions(self.actions)
         self.review = PrelabelReview(self.actions)
+        self.view_controls = ViewControls(self.actions)
         add_dock(self, "Images", self.image_list, Qt.LeftDockWidgetArea)
         # Below the image list: the right column (candidates, categories, annotations) is full,
         # and a window that fits a 768-pixel-high laptop screen must keep its status bar.
-        add_dock(self, "Tools", self.tool_options, Qt.LeftDockWidgetArea)
+        tools = QWidget()
+        tools_column = QVBoxLayout(tools)
+        tools_column.setContentsMargins(0, 0, 0, 0)
+        tools_column.addWidget(self.tool_options)
+        tools_column.addWidget(self.view_controls)
+        add_dock(self, "Tools", tools, Qt.LeftDockWidgetArea)
         add_dock(self, "Candidates", self.candidates, Qt.RightDockWidgetArea)
         add_dock(self, "Categories", self.categories, Qt.RightDockWidgetArea)
         annotations = add_dock(self, "Annotations", self.annotations, Qt.RightDockWidgetArea)
