@@ -134,8 +134,14 @@ def test_accept_undo_delete_hide_and_reopen_draw_the_right_pixels_and_touch_only
     layer = app.window.canvas.annotations.source
     app.navigation.go(1)
     qtbot.waitUntil(lambda: app.state.shown is not None and app.state.image_id != image, timeout=20000)
+    assert listed_ids(window.annotations) == dataset.annotation_ids(app.state.image_id) == []
+    deleted_away = dataset.annotation_ids(image)[5]  # changed while not shown (what segment everything does)
+    dataset.remove_annotation(deleted_away)
+    before = canvas.annotations.uploads
     app.navigation.go(-1)
     qtbot.waitUntil(lambda: app.state.shown is not None and app.state.image_id == image, timeout=20000)
     assert canvas.annotations.source is layer  # the kept layer: reopening draws nothing again
+    assert canvas.annotations.uploads - before <= 4  # only the tiles the deletion touched are sent again
     assert np.array_equal(canvas.annotation_image(), expected_overlay(app, image))
     assert listed_ids(window.annotations) == dataset.annotation_ids(image)
+    assert tree.topLevelItem(0) is rows[dataset.annotation_ids(image)[0]]  # the kept rows, not new ones

@@ -223,9 +223,10 @@ class CanvasPresenter:
         self._layers.move_to_end(image_id)
         while len(self._layers) > KEPT_LAYERS:
             self._layers.popitem(last=False)
-        layer.flush()
+        changed = layer.flush()
         self._shown_layer = layer
-        self.canvas.set_annotation_overlay(layer.rgba)
+        if self.canvas.set_annotation_overlay(layer.rgba):  # its tiles were kept: send only what changed
+            self.canvas.refresh_annotations(changed)
         self.redraw_outline()
 
     def redraw_stroke(self) -> None:

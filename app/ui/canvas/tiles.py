@@ -2,9 +2,11 @@
 
 pyqtgraph converts an ImageItem's whole array into a QImage whenever ``setImage`` is
 called: 48 MB for a 4000x3000 overlay, on every change. Split into tiles of ``TILE``
-display pixels, one ImageItem each under one parent item, a change that touches one
-annotation's box converts a tile or a few. Tiles with nothing in them are hidden, so
-they cost nothing to paint. The parent carries the layer's opacity and visibility.
+display pixels, one ImageItem each, a change that touches one annotation's box
+converts a tile or a few. Tiles with nothing in them are hidden, so they cost nothing
+to paint. The tiles of the last ``KEPT`` sources shown are kept (hidden), so showing
+one of those again sends only what changed meanwhile. The parent item carries the
+layer's opacity and visibility.
 """
 from __future__ import annotations
 
@@ -15,6 +17,24 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
 TILE = 512  # display pixels per side
+KEPT = 2  # sources whose tiles are kept: the image shown and the one before
+
+
+class _TileSet:
+    """The tiles of one source array (hxwx4 uint8, display frame) under their own group."""
+
+    def __init__(self, parent: pg.ItemGroup, source: np.ndarray, scale: tuple[float, float]) -> None:
+        self.source, self.scale = source, scale
+        self.group = pg.ItemGroup()
+        self.group.setParentItem(parent)
+        self.items: dict[tuple[int, int], pg.ImageItem] = {}  # (row, column) -> item
+
+    def discard(self) -> None:
+        scene = self.group.scene()
+        self.group.setParentItem(None)
+        if scene is not None:
+            scene.removeItem(self.group)
+        self.items.clear()
 
 
 class TiledOverlay:
@@ -23,31 +43,48 @@ class TiledOverlay:
         self.group.setZValue(z)
         view_box.addItem(self.group, ignoreBounds=True)
         self.tile = tile
-        self.source: np.ndarray | None = None  # hxwx4 uint8, display frame
-        self._items: dict[tuple[int, int], pg.ImageItem] = {}  # (row, column) -> item
-        self._scale = (1.0, 1.0)
+        self._sets: list[_TileSet] = []  # last shown last
+        self._shown: _TileSet | None = None
         self.uploads = 0  # tiles sent to Qt since the overlay was made (what a change cost)
 
-    def set_source(self, rgba: np.ndarray | None, size: tuple[float, float] | None = None) -> None:
+    @property
+    def source(self) -> np.ndarray | None:
+        """The array shown (hxwx4 uint8, display frame), or None."""
+        return None if self._shown is None else self._shown.source
+
+    def set_source(self, rgba: np.ndarray | None, size: tuple[float, float] | None = None) -> bool:
         """Show ``rgba`` (the display frame) stretched over ``size`` (W, H of the original frame),
-        or nothing. The array is read again on :meth:`refresh`: change it in place."""
-        for item in self._items.values():
-            item.setParentItem(None)
-            item.scene() and item.scene().removeItem(item)
-        self._items.clear()
-        self.source = rgba
+        or nothing. The array is read again on :meth:`refresh`: change it in place.
+
+        Returns True when ``rgba``'s tiles were kept from an earlier call: they are shown
+        as they were then, and the caller refreshes what changed since."""
+        if self._shown is not None:
+            self._shown.group.hide()
+            self._shown = None
         if rgba is None or rgba.size == 0:
-            return
+            return False
         h, w = rgba.shape[:2]
         width, height = size if size is not None else (w, h)
-        self._scale = (width / w, height / h)
+        scale = (width / w, height / h)
+        kept = next((s for s in self._sets if s.source is rgba and s.scale == scale), None)
+        if kept is not None:
+            self._sets.remove(kept)
+            self._sets.append(kept)
+            self._shown = kept
+            kept.group.show()
+            return True
+        self._shown = _TileSet(self.group, rgba, scale)
+        self._sets.append(self._shown)
+        while len(self._sets) > KEPT:
+            self._sets.pop(0).discard()
         self.refresh([(0, 0, w, h)])
+        return False
 
     def refresh(self, boxes: Iterable[tuple[int, int, int, int]]) -> None:
-        """Send again the tiles that the display boxes (x0, y0, x1, y1) touch."""
-        if self.source is None:
+        """Send again the tiles of the shown source that the display boxes (x0, y0, x1, y1) touch."""
+        if self._shown is None:
             return
-        h, w = self.source.shape[:2]
+        h, w = self._shown.source.shape[:2]
         t = self.tile
         touched = set()
         for x0, y0, x1, y1 in boxes:
@@ -56,20 +93,20 @@ class TiledOverlay:
                 touched.update((r, c) for r in range(y0 // t, (y1 - 1) // t + 1)
                                for c in range(x0 // t, (x1 - 1) // t + 1))
         for row, column in sorted(touched):
-            self._send(row, column)
+            self._send(self._shown, row, column)
 
-    def _send(self, row: int, column: int) -> None:
-        t, (sx, sy) = self.tile, self._scale
+    def _send(self, tiles: _TileSet, row: int, column: int) -> None:
+        t, (sx, sy) = self.tile, tiles.scale
         y0, x0 = row * t, column * t
-        part = self.source[y0 : y0 + t, x0 : x0 + t]
-        item = self._items.get((row, column))
+        part = tiles.source[y0 : y0 + t, x0 : x0 + t]
+        item = tiles.items.get((row, column))
         if not part[..., 3].any():
             if item is not None:
                 item.hide()
             return
         if item is None:
-            item = self._items[(row, column)] = pg.ImageItem(axisOrder="row-major")
-            item.setParentItem(self.group)
+            item = tiles.items[(row, column)] = pg.ImageItem(axisOrder="row-major")
+            item.setParentItem(tiles.group)
         # A copy: pyqtgraph converts C-contiguous RGBA uint8 as it is, and the source changes in place.
         item.setImage(np.ascontiguousarray(part), autoLevels=False, levels=None)
         item.setRect(QRectF(x0 * sx, y0 * sy, part.shape[1] * sx, part.shape[0] * sy))
@@ -81,4 +118,4 @@ class TiledOverlay:
         return self.source
 
 
-__all__ = ["TILE", "TiledOverlay"]
+__all__ = ["KEPT", "TILE", "TiledOverlay"]

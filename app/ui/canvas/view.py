@@ -108,15 +108,16 @@ class CanvasView(pg.GraphicsView):
             self.image_item.clear()
             return
         self.image_shape, self.factor = tuple(shape or display.shape[:2]), factor
-        self.image_item.setImage(display, autoLevels=False, levels=(0, 255))
+        self.image_item.setImage(display, autoLevels=False, levels=None)  # uint8 shown as is: no per-pixel rescale
         self.image_item.setRect(QRectF(0, 0, self.image_shape[1], self.image_shape[0]))
         self.fit()
 
-    def set_annotation_overlay(self, rgba: np.ndarray | None) -> None:
+    def set_annotation_overlay(self, rgba: np.ndarray | None) -> bool:
         """Show ``rgba`` (hxwx4 uint8, the display frame) over the image; the array is read
-        again, tile by tile, by :meth:`refresh_annotations`."""
+        again, tile by tile, by :meth:`refresh_annotations`. True when its tiles were kept
+        from when it was last shown: refresh what changed since."""
         size = None if self.image_shape is None else (self.image_shape[1], self.image_shape[0])
-        self.annotations.set_source(rgba, size)
+        return self.annotations.set_source(rgba, size)
 
     def refresh_annotations(self, boxes) -> None:
         """The annotation overlay changed in these display boxes (x0, y0, x1, y1)."""

@@ -3,10 +3,13 @@
 
 The list follows the document row by row: an added, removed or changed annotation
 inserts, takes out or rewrites its own row (at its drawing-order position), so a
-change costs the same with 20 annotations or 20,000. Rows are filled from scratch
-only when another image is shown, or when one command changed most of them.
+change costs the same with 20 annotations or 20,000. The rows of the image shown before
+are kept (and kept up to date), so going back and forth fills nothing; rows are filled
+from scratch only for an image not kept, or when one command changed most of them.
 """
 from __future__ import annotations
+
+from collections import OrderedDict
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHeaderView, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
@@ -18,6 +21,7 @@ from app.ui.widgets.qimage import swatch
 
 ID_ROLE = Qt.UserRole
 REFILL_OVER = 0.5  # a command that touches more than this share of the rows refills the list
+KEPT_IMAGES = 1  # images whose rows are kept besides the one shown
 
 
 class AnnotationList(QWidget):
@@ -50,6 +54,9 @@ class AnnotationList(QWidget):
         self._items: dict[int, QTreeWidgetItem] = {}  # annotation id -> its row
         self._wanted: int | None = None  # the selected annotation, even before its row exists
         self._pending: dict[int, None] = {}  # annotation ids whose rows are out of date (ordered set)
+        # image id -> (its rows in order, id -> row, ids out of date) for images shown before
+        self._kept: OrderedDict[int, tuple[list[QTreeWidgetItem], dict[int, QTreeWidgetItem], dict[int, None]]] = \
+            OrderedDict()
         self.refresh_soon = Deferrable(self._apply_pending)  # held during a command: rows patched once
         self.tree.itemChanged.connect(self._on_item_changed)
         self.tree.itemSelectionChanged.connect(self._on_selection)
@@ -57,13 +64,43 @@ class AnnotationList(QWidget):
 
     def set_dataset(self, dataset: Dataset | None) -> None:
         self.dataset = follow(self.dataset, dataset, self._on_event)
+        self._kept.clear()
         self.refresh()
 
     def show_image(self, image_id: int | None, hidden: set[int]) -> None:
-        self.image_id, self.hidden = image_id, hidden
-        self.refresh()
+        """Show ``image_id``'s annotations (``hidden``: the state's set of hidden ids, read live)."""
+        self.hidden = hidden
+        if image_id == self.image_id:
+            self.refresh()
+            return
+        self._apply_pending()
+        self._filling = True
+        if self._has_image() and self._items:
+            self._kept[self.image_id] = (self.tree.invisibleRootItem().takeChildren(), self._items, {})
+            while len(self._kept) > KEPT_IMAGES:
+                self._kept.popitem(last=False)
+        self._filling = False
+        self.image_id, self._items = image_id, {}
+        kept = self._kept.pop(image_id, None)
+        if kept is None or not self._has_image():
+            self.refresh()
+            return
+        rows, self._items, self._pending = kept
+        self._filling = True
+        self.tree.clear()
+        self.tree.addTopLevelItems(rows)
+        self.tree.clearSelection()
+        self._show_wanted()
+        self._filling = False
+        self.refresh_soon()  # what changed while it was not shown
 
     def _on_event(self, event) -> None:
+        if event.type == "image_removed":
+            self._kept.pop(event.value.id, None)
+        elif event.type.startswith("annotation_") and event.value.image_id in self._kept:
+            self._kept[event.value.image_id][2][event.value.id] = None
+        elif event.type.startswith("category_"):
+            self._kept.clear()  # rare: those images are filled again when shown
         if event.type.startswith("annotation_") and event.value.image_id == self.image_id:
             self._pending[event.value.id] = None
         elif event.type.startswith("category_"):
