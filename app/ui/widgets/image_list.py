@@ -52,7 +52,7 @@ class ImageList(QListWidget):
         if item is None:
             return
         record = self.project.dataset.images[image_id]
-        count = len(self.project.dataset.annotations(image_id))
+        count = self.project.dataset.annotation_count_of(image_id)  # no list of thousands per change
         status = "✓ done" if self.project.is_done(image_id) else "todo"
         if image_id in self.project.missing:
             status += " · file missing"
