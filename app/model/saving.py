@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app.model import Annotation, Category, ImageRecord
+from app.model.io.line_cache import LineCache
 from app.model.io.sidecar import (
     SidecarPaths,
     open_session,
@@ -48,6 +49,7 @@ class Snapshot:
     categories: tuple[Category, ...] | None = None  # None: project.json unchanged
     settings: dict[str, Any] = field(default_factory=dict)
     images: tuple[ImageState, ...] = ()
+    lines: LineCache | None = None  # the tracker's encoded lines, used by the writer thread only
 
     @property
     def empty(self) -> bool:
@@ -121,7 +123,8 @@ def write_snapshot(snapshot: Snapshot, protected: set[Path] | frozenset[Path] = 
             fail("written by a newer Maskwright, so it is left untouched and these edits are not saved", path)
         else:
             try:
-                result.written.append(write_image_file(paths, state.record, state.done, list(state.annotations)))
+                result.written.append(write_image_file(paths, state.record, state.done, state.annotations,
+                                                                snapshot.lines))
             except (OSError, ValueError) as exc:  # ValueError: a mask that cannot be encoded
                 failed_images.append(state)
                 fail(exc, path)
@@ -133,6 +136,7 @@ def write_snapshot(snapshot: Snapshot, protected: set[Path] | frozenset[Path] = 
             snapshot.categories if failed_project else None,
             snapshot.settings,
             tuple(failed_images),
+            snapshot.lines,
         )
     return result
 
@@ -154,6 +158,7 @@ class ChangeTracker:
         self._settings = False  # ...or only for settings (last image, view): not edits
         self._session_written = False
         self._session_ended = False
+        self.lines = LineCache()  # encoded annotation lines, kept between saves (writer thread only)
         project.dataset.events.connect(self._on_dataset)
         project.events.done_changed.connect(self._on_done)
         project.events.settings_changed.connect(self._on_settings)
@@ -247,6 +252,7 @@ class ChangeTracker:
             categories=tuple(dataset.categories.values()) if self._categories or self._settings else None,
             settings=dict(project.settings),
             images=tuple(images),
+            lines=self.lines,
         )
         self._images.clear()
         self._set_aside.clear()
