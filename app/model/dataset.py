@@ -13,6 +13,7 @@ from dataclasses import replace
 from types import MappingProxyType
 
 from app.model.annotation import Annotation, Category, ImageRecord
+from app.model.drawing_order import DrawingOrder
 from app.model.events import EmitterGroup
 
 EVENT_NAMES: tuple[str, ...] = (
@@ -42,7 +43,8 @@ class Dataset:
     Ids are non-negative ints (files from other tools may start at 0).
     ``new_*_id()`` never hands out an id used earlier in this dataset's life, so
     an undo that re-adds a removed record keeps its id.
-    Each image's annotations keep an order (later ones are drawn on top).
+    Each image's annotations keep an order (later ones are drawn on top); adding,
+    removing and finding one's position cost the same however many the image has.
     """
 
     def __init__(self) -> None:
@@ -51,7 +53,7 @@ class Dataset:
         self._image_ids_by_name: dict[str, int] = {}
         self._categories: dict[int, Category] = {}
         self._annotations: dict[int, Annotation] = {}
-        self._annotation_ids_by_image: dict[int, dict[int, None]] = {}  # ordered sets
+        self._order: dict[int, DrawingOrder] = {}  # per image
         self._next_ids = {"image": 1, "category": 1, "annotation": 1}
 
     # -- reading ------------------------------------------------------------
@@ -80,13 +82,25 @@ class Dataset:
     def annotations(self, image_id: int | None = None) -> list[Annotation]:
         """Annotations of one image in drawing order, or of all images, image by image."""
         if image_id is None:
-            return [self._annotations[a] for ids in self._annotation_ids_by_image.values() for a in ids]
-        return [self._annotations[a] for a in self._annotation_ids_by_image[image_id]]
+            return [self._annotations[a] for order in self._order.values() for a in order]
+        return [self._annotations[a] for a in self._order[image_id]]
+
+    def annotation_ids(self, image_id: int) -> list[int]:
+        """Ids of one image's annotations in drawing order (a new list)."""
+        return list(self._order[image_id].ids)
+
+    def annotation_count_of(self, image_id: int) -> int:
+        """How many annotations the image has (without listing them)."""
+        return len(self._order[image_id])
 
     def annotation_index(self, annotation_id: int) -> int:
         """Position of the annotation among its image's annotations."""
-        image_id = self._annotations[annotation_id].image_id
-        return list(self._annotation_ids_by_image[image_id]).index(annotation_id)
+        return self._order[self._annotations[annotation_id].image_id].index(annotation_id)
+
+    def order_key(self, annotation_id: int) -> int:
+        """A number that sorts annotations of one image into drawing order (it may change
+        between changes of the document; the order it gives never does)."""
+        return self._order[self._annotations[annotation_id].image_id].key(annotation_id)
 
     @property
     def annotation_count(self) -> int:
@@ -116,18 +130,18 @@ class Dataset:
         self._claim("image", image.id, self._images)
         self._images[image.id] = image
         self._image_ids_by_name[image.file_name] = image.id
-        self._annotation_ids_by_image[image.id] = {}
+        self._order[image.id] = DrawingOrder()
         self.events.image_added.emit(image)
         return image
 
     def remove_image(self, image_id: int) -> ImageRecord:
         """Remove an image and, first, all its annotations."""
         image = self._images[image_id]
-        for annotation_id in reversed(list(self._annotation_ids_by_image[image_id])):
+        for annotation_id in reversed(list(self._order[image_id])):
             self.remove_annotation(annotation_id)
         del self._images[image_id]
         del self._image_ids_by_name[image.file_name]
-        del self._annotation_ids_by_image[image_id]
+        del self._order[image_id]
         self.events.image_removed.emit(image)
         return image
 
@@ -175,13 +189,7 @@ class Dataset:
         self._check_annotation(annotation)
         self._claim("annotation", annotation.id, self._annotations)
         self._annotations[annotation.id] = annotation
-        order = self._annotation_ids_by_image[annotation.image_id]
-        if index is None or index >= len(order):
-            order[annotation.id] = None
-        else:
-            ids = list(order)
-            ids.insert(index, annotation.id)
-            self._annotation_ids_by_image[annotation.image_id] = dict.fromkeys(ids)
+        self._order[annotation.image_id].insert(annotation.id, index)
         self.events.annotation_added.emit(annotation)
         return annotation
 
@@ -197,7 +205,7 @@ class Dataset:
 
     def remove_annotation(self, annotation_id: int) -> Annotation:
         annotation = self._annotations.pop(annotation_id)
-        del self._annotation_ids_by_image[annotation.image_id][annotation_id]
+        self._order[annotation.image_id].remove(annotation_id)
         self.events.annotation_removed.emit(annotation)
         return annotation
 

@@ -5,8 +5,9 @@ project, the image shown, the selected and hidden annotations, the tool and its
 options, the current category, the live brush stroke, whether SAM is ready, the
 current image's display copy and the visible part of it (the view), and the
 prompt session of the current image (:class:`~app.model.prompts.PromptSession`,
-which has its own events). Setters validate, change, then emit; setting a value
-it already has emits nothing.
+which has its own events), and how annotations are shown
+(:class:`~app.model.view_options.ViewOptions`, with its own events too). Setters
+validate, change, then emit; setting a value it already has emits nothing.
 
 It follows the open document: an annotation that goes away (deleted, erased
 away, undone) is deselected (a hidden one stays hidden should undo bring it back),
@@ -33,6 +34,7 @@ from app.model.events import EmitterGroup, follow
 from app.model.paint import Stroke
 from app.model.project import Project
 from app.model.prompts import PromptSession
+from app.model.view_options import ViewOptions
 
 TOOLS = ("prompt", "brush", "eraser")
 MIN_RADIUS, MAX_RADIUS = 1.0, 512.0
@@ -71,6 +73,7 @@ class LabelingState:
             "image_shown", "view_changed", "view_requested",
         ))
         self.prompts = prompts if prompts is not None else PromptSession()
+        self.view_options = ViewOptions()  # how the canvas shows annotations; has its own events
         self.project: Project | None = None
         self.image_id: int | None = None
         self.selected: int | None = None

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app.model import Annotation, Category, ImageRecord
+from app.model.io.line_cache import LineCache
 from app.model.io.sidecar import (
     NEWER,
     SidecarPaths,
@@ -50,6 +51,7 @@ class Snapshot:
     categories: tuple[Category, ...] | None = None  # None: project.json unchanged
     settings: dict[str, Any] = field(default_factory=dict)
     images: tuple[ImageState, ...] = ()
+    lines: LineCache | None = None  # the tracker's encoded lines, used by the writer thread only
 
     @property
     def empty(self) -> bool:
@@ -137,7 +139,8 @@ def write_snapshot(
             fail(protected.get(path, NEWER) if isinstance(protected, Mapping) else NEWER, path)
         else:
             try:
-                result.written.append(write_image_file(paths, state.record, state.done, list(state.annotations)))
+                result.written.append(write_image_file(paths, state.record, state.done, list(state.annotations),
+                                                       snapshot.lines))
             except Exception as exc:  # OSError, a mask that cannot be encoded, anything: this file only
                 failed_images.append(state)
                 fail(exc, path)
@@ -149,6 +152,7 @@ def write_snapshot(
             snapshot.categories if failed_project else None,
             snapshot.settings,
             tuple(failed_images),
+            snapshot.lines,
         )
     return result
 
@@ -170,6 +174,7 @@ class ChangeTracker:
         self._settings = False  # ...or only for settings (last image, view): not edits
         self._session_written = False
         self._session_ended = False
+        self.lines = LineCache()  # encoded annotation lines, kept between saves (writer thread only)
         project.dataset.events.connect(self._on_dataset)
         project.events.done_changed.connect(self._on_done)
         project.events.settings_changed.connect(self._on_settings)
@@ -264,6 +269,7 @@ class ChangeTracker:
             categories=tuple(dataset.categories.values()) if self._categories or self._settings else None,
             settings=dict(project.settings),
             images=tuple(images),
+            lines=self.lines,
         )
         self._images.clear()
         self._set_aside.clear()

@@ -147,6 +147,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
                group="theme"),
     ActionSpec("view.theme_light", "Theme: light", (), "", "View", checkable=True, group="theme"),
     ActionSpec("view.theme_dark", "Theme: dark", (), "", "View", checkable=True, group="theme"),
+    ActionSpec("view.opacity_up", "More opaque masks", ("Ctrl+]",), "", "View"),
+    ActionSpec("view.opacity_down", "More transparent masks", ("Ctrl+[",), "", "View"),
+    ActionSpec("view.hide_all", "Hide all annotations", ("Ctrl+H",), "", "View", checkable=True, short="Hide all",
+               tip="Show the image alone (the annotations stay; nothing is changed)"),
+    ActionSpec("view.outline_only", "Outlines only", ("Ctrl+L",), "", "View", checkable=True, short="Outlines",
+               tip="Draw each annotation's border instead of filling it"),
+    ActionSpec("view.color_by_instance", "Colour by instance", ("Ctrl+K",), "", "View", checkable=True,
+               short="By instance", tip="A colour per annotation instead of its category's"),
     ActionSpec("help.cheat_sheet", "Keyboard cheat sheet", ("?", "F1"), "", "Help"),
 )
 

@@ -85,6 +85,7 @@ def bind(window: MainWindow, state: LabelingState, history: History, notices: No
 def _handlers(window: MainWindow, state: LabelingState, c: Controllers, keys: KeyBindings) -> dict:
     canvas, actions = window.canvas, window.actions
     nav, prompting, brush, prelabel = c.navigation, c.prompting, c.brush, c.prelabel
+    view = state.view_options  # pure view state: set directly, like the selection
 
     def project_folder():
         return None if state.project is None else state.project.folder
@@ -128,6 +129,12 @@ def _handlers(window: MainWindow, state: LabelingState, c: Controllers, keys: Ke
         "view.pan_right": lambda: canvas.pan(0.1, 0),
         "view.pan_up": lambda: canvas.pan(0, -0.1),
         "view.pan_down": lambda: canvas.pan(0, 0.1),
+        "view.opacity_up": lambda: view.step_opacity(1),
+        "view.opacity_down": lambda: view.step_opacity(-1),
+        "view.hide_all": lambda: view.set_hide_all(actions["view.hide_all"].isChecked()),
+        "view.outline_only": lambda: view.set_outline_only(actions["view.outline_only"].isChecked()),
+        "view.color_by_instance": lambda: view.set_color_by(
+            "instance" if actions["view.color_by_instance"].isChecked() else "category"),
         "tool.prompt": lambda: brush.set_tool("prompt"),
         "tool.brush": lambda: brush.set_tool("brush"),
         "tool.eraser": lambda: brush.set_tool("eraser"),
@@ -180,6 +187,7 @@ def _intents(window: MainWindow, state: LabelingState, c: Controllers) -> None:
     window.review.selected.connect(state.select)
     window.tool_options.radius_requested.connect(c.brush.set_radius)
     window.tool_options.speck_area_requested.connect(c.brush.set_speck_area)
+    window.view_controls.opacity_requested.connect(state.view_options.set_opacity)
 
 
 def _reflect(window: MainWindow, state: LabelingState, history: History, notices: Notices, c: Controllers,
@@ -213,6 +221,8 @@ def _reflect(window: MainWindow, state: LabelingState, history: History, notices
     events.options_changed.connect(lambda _e: actions["mask.no_overlap"].setChecked(state.no_overlap))
     options.show_radius(state.radius)
     options.show_speck_area(state.speck_area)
+    state.view_options.events.changed.connect(lambda _e: _show_view_options(window, state.view_options))
+    _show_view_options(window, state.view_options)
 
     notices.events.status.connect(lambda e: window.show_status(e.value))
     history.events.note.connect(lambda e: notices.status(e.value))
@@ -234,6 +244,14 @@ def _reflect(window: MainWindow, state: LabelingState, history: History, notices
     c.boxes.progress.connect(window.review.show_progress)
     c.prelabel.review_changed.connect(refresh_review)
     automatic_running()
+
+
+def _show_view_options(window: MainWindow, view) -> None:
+    actions = window.actions
+    actions["view.hide_all"].setChecked(view.hide_all)
+    actions["view.outline_only"].setChecked(view.outline_only)
+    actions["view.color_by_instance"].setChecked(view.color_by == "instance")
+    window.view_controls.show_opacity(view.opacity)
 
 
 def _show_history(actions, history: History) -> None:

@@ -43,6 +43,7 @@ from app.ui.widgets.prelabel_review import PrelabelReview
 from app.ui.widgets.progress_strip import ProgressStrip
 from app.ui.widgets.statistics_panel import StatisticsPanel
 from app.ui.widgets.tool_options import ToolOptions
+from app.ui.widgets.view_controls import ViewControls
 
 EXPORT_FILTERS = {"coco_rle": "COCO JSON (*.json)", "coco_polygons": "COCO JSON (*.json)"}
 
@@ -106,9 +107,15 @@ class MainWindow(QMainWindow):
         self.review = PrelabelReview(self.actions)
         self.messages = NotificationPanel()
         self.statistics = StatisticsPanel()
+        self.view_controls = ViewControls(self.actions)
         self.docks: dict[str, QDockWidget] = {}
         add_dock(self, "Images", self.image_list, Qt.LeftDockWidgetArea)
-        add_dock(self, "Tools", self.tool_options, Qt.LeftDockWidgetArea)
+        tools = QWidget()  # the brush's options and the view controls, one panel
+        tools_column = QVBoxLayout(tools)
+        tools_column.setContentsMargins(0, 0, 0, 0)
+        tools_column.addWidget(self.tool_options)
+        tools_column.addWidget(self.view_controls)
+        add_dock(self, "Tools", tools, Qt.LeftDockWidgetArea)
         add_dock(self, "Candidates", self.candidates, Qt.RightDockWidgetArea)
         add_dock(self, "Categories", self.categories, Qt.RightDockWidgetArea)
         add_dock(self, "Annotations", self.annotations, Qt.RightDockWidgetArea)

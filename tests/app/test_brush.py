@@ -105,7 +105,7 @@ def test_brush_paints_at_full_resolution_with_footprint_and_one_undo_step(qtbot,
     holed = dataset.annotation(annotation.id).mask.full_mask()
     assert not holed[32, 60] and holed[32, 40] and holed[90, 60]
     assert canvas.stroke_item.image is None and lab.state.stroke is None
-    overlay = canvas.annotation_item.image
+    overlay = canvas.annotation_image()
     assert overlay.shape[:2] == (38, 50) and overlay[int(90 / canvas.factor), int(60 / canvas.factor), 3] > 0
 
     for _ in range(3):
@@ -230,7 +230,9 @@ def test_brush_moves_over_a_big_annotation_redraw_small_boxes_and_its_overlay_on
     boxes, overlays = [], []
     update = overlay.StrokePreview.update
     monkeypatch.setattr(overlay.StrokePreview, "update", lambda self, box: (boxes.append(box), update(self, box)))
-    monkeypatch.setattr(canvas, "set_annotation_overlay", overlays.append)
+    refresh = canvas.refresh_annotations  # called once per change, after the overlay changed in place
+    monkeypatch.setattr(canvas, "refresh_annotations",
+                        lambda boxes: (overlays.append(canvas.annotation_image().copy()), refresh(boxes)))
     drag_path(canvas, [(20, 30), (30, 32), (40, 35), (50, 40), (58, 118)])
     first, *moves = boxes
     assert first[2] * first[3] >= 150 * 110  # the stroke's start draws the whole annotation once

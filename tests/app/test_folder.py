@@ -81,7 +81,7 @@ def test_big_images_show_a_downsampled_copy_and_keep_full_resolution_masks(
     assert full.shape == (300, 900)
     annotation = lab.prompting.accept()
     assert annotation.mask.shape == (300, 900) and np.array_equal(annotation.mask.full_mask(), full)
-    overlay = canvas.annotation_item.image
+    overlay = canvas.annotation_image()
     assert overlay.shape == (100, 300, 4)
     assert abs(np.count_nonzero(overlay[..., 3]) - full.sum() / 9) <= 0.2 * full.sum() / 9 + 20
 

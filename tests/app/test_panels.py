@@ -49,12 +49,12 @@ def test_categories_and_annotation_list(qtbot, make_app, image_folder):
     window.actions["category.2"].trigger()
     assert dataset.annotation(first.id).category_id == 2
     assert window.annotations.tree.topLevelItem(0).text(1) == "car"
-    overlay = canvas.annotation_item.image
+    overlay = canvas.annotation_image()
     assert overlay[20, 20].tolist()[:3] == [0, 0, 255] and overlay[20, 20, 3] > 0
 
     # Hide the second one: its pixels leave the overlay; then delete it.
     window.annotations.tree.topLevelItem(1).setCheckState(0, Qt.Unchecked)
-    assert second.id in lab.state.hidden and canvas.annotation_item.image[60, 70, 3] == 0
+    assert second.id in lab.state.hidden and canvas.annotation_image()[60, 70, 3] == 0
     tree.setCurrentItem(tree.topLevelItem(1))
     window.actions["label.delete"].trigger()
     assert [a.id for a in dataset.annotations(lab.state.image_id)] == [first.id]

@@ -169,7 +169,7 @@ def test_results_give_way_to_annotations_made_meanwhile_and_in_no_overlap_mode(q
     assert lab.history.undo_text == last_step and not any(a.provenance.source == "auto" for a in dataset.annotations(image))
     redraws = []
     canvas = app.window.canvas
-    canvas.set_annotation_overlay = lambda rgba, real=canvas.set_annotation_overlay: (redraws.append(1), real(rgba))
+    canvas.refresh_annotations = lambda boxes, real=canvas.refresh_annotations: (redraws.append(1), real(boxes))
     app.worker.prelabelled.emit(lab.prelabel._job, image, masks)
     assert len(redraws) == 1  # one redraw for the whole batch, once it is in
     added = [a for a in dataset.annotations(image) if a.provenance.source == "auto"]

@@ -22,7 +22,7 @@ def test_self_test_passes_headless_and_says_what_it_checked(tmp_path):
                   "load it", "encode an image", "decode a click", "export COCO and read it back",
                   "export SA-1B and read it back", "HTTPS certificates for model downloads", "the window, offscreen"):
         assert f"[ok]   {check}" in out
-    assert "[FAIL]" not in out and "Self-test passed: 9 checks" in out and out.rstrip().endswith("on cpu.")
+    assert "[FAIL]" not in out and "Self-test passed: 10 checks" in out and out.rstrip().endswith("on cpu.")
     assert list(tmp_path.iterdir()) == []  # everything went to a temporary folder that is gone
 
 

@@ -138,6 +138,23 @@ def document_bytes(document: dict[str, Any]) -> bytes:
     return ("{\n" + ",\n".join(lines) + "\n}\n").encode("ascii")
 
 
+def annotation_line(annotation: Annotation) -> str:
+    """One annotation as the image file writes it (one line, without the indent)."""
+    return json.dumps(_annotation_to_json(annotation), separators=(",", ":"), allow_nan=False)
+
+
+def image_bytes(image: ImageRecord, done: bool, lines: list[str]) -> bytes:
+    """``document_bytes(image_to_json(image, done, annotations))`` from the annotations' lines
+    (:func:`annotation_line`, which a caller may keep between saves): the same bytes."""
+    head = image_to_json(image, done, [])
+    del head["annotations"]
+    parts = [f" {json.dumps(key)}: {json.dumps(value, separators=(',', ':'), allow_nan=False)}"
+             for key, value in head.items()]
+    parts.append(' "annotations": [\n' + ",\n".join(f"  {line}" for line in lines) + "\n ]" if lines
+                 else ' "annotations": []')
+    return ("{\n" + ",\n".join(parts) + "\n}\n").encode("ascii")
+
+
 # -- reading -----------------------------------------------------------------------------------------
 
 

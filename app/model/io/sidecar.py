@@ -40,6 +40,7 @@ from app.model.annotation import Annotation, Category, ImageRecord
 from app.model.io.atomic import move_atomic, remove_stale_temporaries, write_bytes_atomic
 from app.model.io.confined import OutsideProjectError, confined_dir, not_a_real_folder
 from app.model.io.fields import FormatError, load_json
+from app.model.io.line_cache import LineCache
 from app.model.io.project_format import (
     NewerVersionError,
     StoredImage,
@@ -304,10 +305,14 @@ def write_project_file(paths: SidecarPaths, categories: list[Category], settings
     return paths.project_file
 
 
-def write_image_file(paths: SidecarPaths, image: ImageRecord, done: bool, annotations: list[Annotation]) -> Path:
+def write_image_file(paths: SidecarPaths, image: ImageRecord, done: bool, annotations: list[Annotation],
+                     lines: LineCache | None = None) -> Path:
+    """Write one image's file; with ``lines``, only annotations it has not encoded yet are encoded."""
     path = paths.image_file(image.file_name)
     confined_dir(paths.folder, paths.annotations_dir)
-    write_bytes_atomic(path, document_bytes(image_to_json(image, done, annotations)))
+    data = lines.image_bytes(image, done, annotations) if lines is not None \
+        else document_bytes(image_to_json(image, done, annotations))
+    write_bytes_atomic(path, data)
     return path
 
 

@@ -1,4 +1,5 @@
-"""Mask overlays in the display frame, as numpy arrays (no Qt).
+"""Mask overlays in the display frame, as numpy arrays (no Qt): the whole-image recompose,
+the candidate's patch, the selected annotation's outline and the live stroke.
 
 The display frame is the image shrunk by ``factor`` (original pixels per display
 pixel, >= 1) for big images; masks stay full-resolution in the document and are
@@ -6,8 +7,9 @@ only resampled here, for drawing.
 """
 from __future__ import annotations
 
+import colorsys
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import cv2
 import numpy as np
@@ -38,34 +40,77 @@ def crop_to_display(crop: np.ndarray, x: int, y: int, factor: float, shape: tupl
     return small.astype(bool), dx0, dy0
 
 
+def instance_color(annotation_id: int) -> tuple[int, int, int]:
+    """A distinct RGB colour for one annotation, when the view colours by instance: hues a
+    golden-ratio step apart, so neighbours made one after the other never look alike."""
+    hue = (annotation_id * 0.618033988749895 + 0.31) % 1.0
+    r, g, b = colorsys.hsv_to_rgb(hue, 0.8, 0.95)
+    return round(r * 255), round(g * 255), round(b * 255)
+
+
+def outline_width(shape: tuple[int, int]) -> int:
+    """How many display pixels wide outlines are drawn: about one per 1200 pixels of the
+    longer side, so they stay visible when a big image is fitted to the window."""
+    return max(1, round(max(shape) / 1200))
+
+
 def compose(
     annotations: Iterable[Annotation],
-    colors: dict[int, tuple[int, int, int]],
+    color_of: Callable[[Annotation], tuple[int, int, int]],
     shape: tuple[int, int],
     factor: float = 1.0,
-    alpha: int = FILL_ALPHA,
+    alpha: int = 255,
+    outline: int = 0,
 ) -> np.ndarray:
-    """An hxwx4 uint8 RGBA overlay of ``annotations`` (later ones on top), each in
-    its category's colour; ``shape`` is the display (h, w)."""
-    rgba = np.zeros((*shape, 4), dtype=np.uint8)
-    for annotation in annotations:
+    """An hxwx4 uint8 RGBA overlay of ``annotations`` in drawing order (later ones on top),
+    each in ``color_of(annotation)``; ``shape`` is the display (h, w).
+
+    With ``outline`` > 0 only each visible region's border is drawn: the pixels that have,
+    within ``outline`` pixels along their row or column, a pixel of another annotation,
+    of none, or the image's edge.
+
+    This is the whole-image recompose, the reference the incremental
+    :class:`~app.ui.canvas.annotation_layer.AnnotationLayer` must match pixel for pixel.
+    """
+    annotations = list(annotations)
+    top = np.zeros(shape, dtype=np.int64)  # 1 + index of the annotation drawn at each pixel
+    for number, annotation in enumerate(annotations, start=1):
         mask = annotation.mask
         if mask.is_empty:
             continue
         crop, dx, dy = crop_to_display(mask.crop, *mask.origin, factor, shape)
-        region = rgba[dy : dy + crop.shape[0], dx : dx + crop.shape[1]]
-        crop = crop[: region.shape[0], : region.shape[1]]
-        region[crop] = (*colors.get(annotation.category_id, (255, 0, 0)), alpha)
-    return rgba
+        region = top[dy : dy + crop.shape[0], dx : dx + crop.shape[1]]
+        region[crop[: region.shape[0], : region.shape[1]]] = number
+    if outline > 0:
+        padded = np.pad(top, outline)  # outside the image counts as no annotation
+        h, w = shape
+        border = np.zeros(shape, dtype=bool)
+        for d in range(1, outline + 1):
+            for oy, ox in ((d, 0), (-d, 0), (0, d), (0, -d)):
+                border |= padded[outline + oy : outline + oy + h, outline + ox : outline + ox + w] != top
+        top = np.where(border, top, 0)
+    colors = np.zeros((len(annotations) + 1, 4), dtype=np.uint8)
+    for number, annotation in enumerate(annotations, start=1):
+        colors[number] = (*color_of(annotation), alpha)
+    return colors[top]
 
 
-def mask_overlay(mask: np.ndarray, color: tuple[int, int, int], shape: tuple[int, int], factor: float = 1.0,
-                 alpha: int = CANDIDATE_ALPHA) -> np.ndarray:
-    """An hxwx4 RGBA overlay of one full-resolution HxW bool mask."""
-    small, _, _ = crop_to_display(np.ascontiguousarray(mask), 0, 0, factor, shape)
-    rgba = np.zeros((*shape, 4), dtype=np.uint8)
-    rgba[small[: shape[0], : shape[1]]] = (*color, alpha)
-    return rgba
+def mask_patch(mask: np.ndarray, color: tuple[int, int, int], shape: tuple[int, int], factor: float = 1.0,
+               alpha: int = CANDIDATE_ALPHA) -> tuple[np.ndarray, tuple[float, float, float, float]] | None:
+    """One full-resolution HxW bool mask (a candidate) as an RGBA patch of the display frame
+    over its bounding box: (hxwx4 uint8, XYWH of the patch in the original frame); None
+    when the mask is empty. Only the box is resampled and coloured, never the whole image."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if len(rows) == 0:
+        return None
+    y, x = int(rows[0]), int(cols[0])
+    crop = np.ascontiguousarray(mask[y : rows[-1] + 1, x : cols[-1] + 1], dtype=bool)
+    small, dx, dy = crop_to_display(crop, x, y, factor, shape)
+    small = small[: shape[0] - dy, : shape[1] - dx]
+    rgba = np.zeros((*small.shape, 4), dtype=np.uint8)
+    rgba[small] = (*color, alpha)
+    sy, sx = mask.shape[0] / shape[0], mask.shape[1] / shape[1]  # original pixels per display pixel
+    return rgba, (dx * sx, dy * sy, small.shape[1] * sx, small.shape[0] * sy)
 
 
 def outline(crop: np.ndarray, x: int, y: int, factor: float, shape: tuple[int, int]) -> list[np.ndarray]:

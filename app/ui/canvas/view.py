@@ -3,7 +3,9 @@ outline, prompts, and the brush footprint under the cursor.
 
 Everything is placed in the original image frame (x = column, y = row, pixel
 (c, r) covers [c, c+1) x [r, r+1)), whatever the resolution of the display copy.
-``setImage`` is called only when pixels change.
+``setImage`` is called only when pixels change: the annotation overlay is tiled
+(:class:`~app.ui.canvas.tiles.TiledOverlay`) and the candidate and the stroke are
+patches over their own boxes, so a change sends Qt only the pixels around it.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from PySide6.QtGui import QColor, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem
 
 from app.ui.canvas.prompt_items import PromptItems
+from app.ui.canvas.tiles import TiledOverlay
 from app.ui.canvas.viewbox import LabelViewBox
 
 
@@ -37,11 +40,12 @@ class CanvasView(pg.GraphicsView):
         self.view_box = LabelViewBox()
         self.setCentralItem(self.view_box)
         self.image_item = _image_item(0)
-        self.annotation_item = _image_item(10)
+        self.view_box.addItem(self.image_item)
+        self.annotations = TiledOverlay(self.view_box, 10)
         self.stroke_item = _image_item(15)  # the annotation being painted, live
         self.candidate_item = _image_item(20)
-        for item in (self.image_item, self.annotation_item, self.stroke_item, self.candidate_item):
-            self.view_box.addItem(item)
+        for item in (self.stroke_item, self.candidate_item):
+            self.view_box.addItem(item, ignoreBounds=True)
         self.outline_item = self._line_item(QGraphicsPathItem(), 2, 30)
         self.prompts = PromptItems(self.view_box)
         self.footprint = self._line_item(QGraphicsEllipseItem(), 1, 60)
@@ -104,17 +108,33 @@ class CanvasView(pg.GraphicsView):
             self.image_item.clear()
             return
         self.image_shape, self.factor = tuple(shape or display.shape[:2]), factor
-        self.image_item.setImage(display, autoLevels=False, levels=(0, 255))
-        rect = QRectF(0, 0, self.image_shape[1], self.image_shape[0])
-        for item in (self.image_item, self.annotation_item, self.candidate_item):
-            item.setRect(rect)
+        self.image_item.setImage(display, autoLevels=False, levels=None)  # uint8 shown as is: no per-pixel rescale
+        self.image_item.setRect(QRectF(0, 0, self.image_shape[1], self.image_shape[0]))
         self.fit()
 
-    def set_annotation_overlay(self, rgba: np.ndarray | None) -> None:
-        self._set_rgba(self.annotation_item, rgba)
+    def set_annotation_overlay(self, rgba: np.ndarray | None) -> bool:
+        """Show ``rgba`` (hxwx4 uint8, the display frame) over the image; the array is read
+        again, tile by tile, by :meth:`refresh_annotations`. True when its tiles were kept
+        from when it was last shown: refresh what changed since."""
+        size = None if self.image_shape is None else (self.image_shape[1], self.image_shape[0])
+        return self.annotations.set_source(rgba, size)
 
-    def set_candidate_overlay(self, rgba: np.ndarray | None) -> None:
-        self._set_rgba(self.candidate_item, rgba)
+    def refresh_annotations(self, boxes) -> None:
+        """The annotation overlay changed in these display boxes (x0, y0, x1, y1)."""
+        self.annotations.refresh(boxes)
+
+    def annotation_image(self) -> np.ndarray | None:
+        """The annotation overlay as shown (hxwx4 uint8, display frame), or None."""
+        return self.annotations.image()
+
+    def set_annotation_style(self, opacity: float, visible: bool) -> None:
+        """The annotation overlay's opacity (0..1) and whether it is shown at all."""
+        self.annotations.group.setOpacity(opacity)
+        self.annotations.group.setVisible(visible)
+
+    def set_candidate_overlay(self, rgba: np.ndarray | None, rect: QRectF | None = None) -> None:
+        """The shown candidate: an RGBA patch placed over ``rect`` (original frame)."""
+        self._set_rgba(self.candidate_item, rgba, rect)
 
     def set_stroke_overlay(self, rgba: np.ndarray | None, rect: QRectF | None = None) -> None:
         """The live stroke: an RGBA patch placed over ``rect`` (original frame)."""
@@ -139,7 +159,7 @@ class CanvasView(pg.GraphicsView):
         self.outline_item.setPath(path)
 
     def clear_overlays(self) -> None:
-        self.annotation_item.clear()
+        self.annotations.set_source(None)
         self.stroke_item.clear()
         self.candidate_item.clear()
         self.set_outline([])

@@ -54,7 +54,7 @@ class ImageList(QListWidget):
         if item is None:
             return
         record = self.project.dataset.images[image_id]
-        count = len(self.project.dataset.annotations(image_id))
+        count = self.project.dataset.annotation_count_of(image_id)  # no list of thousands per change
         status = "✓ done" if self.project.is_done(image_id) else "todo"
         name = display_name(record.file_name)  # Qt would drop bytes that are not UTF-8
         item.setToolTip(name)
