@@ -49,5 +49,20 @@ class ViewOptions:
             raise ValueError(f"colour by one of {COLOR_BY}, got {mode!r}")
         self._set("color_by", mode)
 
+    def remembered(self) -> dict:
+        """What the next session starts with: opacity, outlines, colour (not *hide all*: a
+        window that opens showing no annotations would look like lost work)."""
+        return {"opacity": self.opacity, "outline_only": self.outline_only, "color_by": self.color_by}
+
+    def restore(self, saved: dict) -> None:
+        """Apply what :meth:`remembered` gave; a missing or damaged value keeps the default."""
+        opacity = saved.get("opacity")
+        if isinstance(opacity, (int, float)) and not isinstance(opacity, bool) and opacity == opacity:
+            self.set_opacity(opacity)
+        if isinstance(saved.get("outline_only"), bool):
+            self.set_outline_only(saved["outline_only"])
+        if saved.get("color_by") in COLOR_BY:
+            self.set_color_by(saved["color_by"])
+
 
 __all__ = ["COLOR_BY", "DEFAULT_OPACITY", "OPACITY_STEP", "OPTIONS", "ViewOptions"]

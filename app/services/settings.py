@@ -220,6 +220,20 @@ class Settings:
         self._set("theme", value)
 
     @property
+    def view_options(self) -> dict:
+        """The canvas's remembered view options (see ``ViewOptions.remembered``); a damaged
+        entry reads as none."""
+        try:
+            value = json.loads(self._get("view_options", "{}"))
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    @view_options.setter
+    def view_options(self, value: dict) -> None:
+        self._set("view_options", json.dumps(value))
+
+    @property
     def candidates_on_canvas(self) -> bool:
         """The candidate strip floats on the canvas instead of sitting in its panel."""
         return self._get("candidates_on_canvas", "false") == "true"

@@ -89,6 +89,9 @@ def bind_chrome(window: MainWindow, state: LabelingState, notices: Notices, chro
     if settings.candidates_on_canvas:
         chrome.panels.float_candidates(True)
     chrome.panels.sync()
+    view = state.view_options
+    view.restore(settings.view_options)
+    view.events.changed.connect(lambda _e: setattr(settings, "view_options", view.remembered()))
     window.closing.insert(0, lambda: window_state.save(window, settings))  # before anything shuts down
 
 

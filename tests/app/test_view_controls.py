@@ -77,3 +77,19 @@ def test_opacity_hide_all_outlines_and_colour_by_instance(qtbot, make_app, image
     assert np.array_equal(shown, expected_overlay(app, state.image_id))
     qtbot.keyClick(canvas, Qt.Key_K, Qt.ControlModifier)
     assert view.color_by == "category" and canvas.annotation_image()[20, 20, :3].tolist() == red.tolist()
+
+
+def test_view_options_return_in_the_next_session_but_hide_all_does_not(qtbot, make_app, image_folder):
+    first = make_app(image_folder, None)
+    view = first.state.view_options
+    view.set_opacity(0.8)
+    view.set_outline_only(True)
+    view.set_color_by("instance")
+    view.set_hide_all(True)
+    first.window.close()
+    again = make_app(image_folder, None)
+    restored, actions = again.state.view_options, again.window.actions
+    assert (restored.opacity, restored.outline_only, restored.color_by, restored.hide_all) == (0.8, True, "instance",
+                                                                                                False)
+    assert actions["view.outline_only"].isChecked() and actions["view.color_by_instance"].isChecked()
+    assert not actions["view.hide_all"].isChecked()
