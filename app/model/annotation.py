@@ -15,8 +15,8 @@ from typing import Literal
 
 from app.model.mask import Mask
 
-Source = Literal["sam", "auto", "brush", "import"]
-SOURCES: tuple[str, ...] = ("sam", "auto", "brush", "import")
+Source = Literal["sam", "auto", "brush", "polygon", "import"]
+SOURCES: tuple[str, ...] = ("sam", "auto", "brush", "polygon", "import")
 
 RGB = tuple[int, int, int]
 
@@ -78,7 +78,8 @@ class Provenance:
     - ``crop_box``: XYWH of the image crop the automatic mask generator ran on
       (SA-1B's ``crop_box``), ``None`` when not known.
     - ``source``: ``"sam"`` (interactive prompt), ``"auto"`` (automatic mask
-      generator), ``"brush"`` (painted) or ``"import"`` (read from a file).
+      generator), ``"brush"`` (painted), ``"polygon"`` (drawn with the polygon tool)
+      or ``"import"`` (read from a file).
     - ``edited``: a brush changed the mask after it was made.
     - ``reviewed``: the user accepted an automatic mask as it is.
     """
