@@ -36,6 +36,7 @@ from app.workflow.export import ExportController
 from app.workflow.folder_scan import FolderScan
 from app.workflow.importing import ImportController
 from app.workflow.navigation import Navigation
+from app.workflow.polygon import PolygonTool
 from app.workflow.precompute_folder import PrecomputeLauncher
 from app.workflow.prelabeling import Prelabeler
 from app.workflow.project_keeper import ProjectKeeper
@@ -131,6 +132,7 @@ def make_controllers(services: Services, state: LabelingState, history: History,
         navigation=navigation,
         prompting=Prompting(state, history, s.worker, s.settings, notices),
         brush=Brush(state, history, notices),
+        polygon=PolygonTool(state, history, notices),
         prelabel=Prelabeler(state, history, s.worker, notices),
         categories=CategoryEditor(state, history, notices),
         annotations=AnnotationEditor(state, history),

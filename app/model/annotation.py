@@ -16,8 +16,8 @@ from typing import Literal, Union
 
 from app.model.mask import Mask
 
-Source = Literal["sam", "auto", "brush", "box", "import"]
-SOURCES: tuple[str, ...] = ("sam", "auto", "brush", "box", "import")
+Source = Literal["sam", "auto", "brush", "box", "polygon", "import"]
+SOURCES: tuple[str, ...] = ("sam", "auto", "brush", "box", "polygon", "import")
 
 RGB = tuple[int, int, int]
 AttributeValue = Union[bool, int, float, str]
@@ -98,7 +98,8 @@ class Provenance:
       (SA-1B's ``crop_box``), ``None`` when not known.
     - ``source``: ``"sam"`` (interactive prompt), ``"auto"`` (automatic mask
       generator), ``"brush"`` (painted), ``"box"`` (a dragged rectangle taken as it
-      is, made while no SAM checkpoint was loaded) or ``"import"`` (read from a file).
+      is, made while no SAM checkpoint was loaded), ``"polygon"`` (drawn with the
+      polygon tool) or ``"import"`` (read from a file).
     - ``edited``: a brush changed the mask after it was made.
     - ``reviewed``: the user accepted an automatic mask as it is.
     """

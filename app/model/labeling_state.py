@@ -5,8 +5,8 @@ project, the image shown, the selected and hidden annotations, the tool and its
 options, the current category, the live brush stroke, whether SAM is ready, the
 current image's display copy and the visible part of it (the view), and the
 prompt session of the current image (:class:`~app.model.prompts.PromptSession`,
-which has its own events), and how annotations are shown
-(:class:`~app.model.view_options.ViewOptions`, with its own events too). Setters
+which has its own events), the vertices of the polygon being drawn, and how annotations
+are shown (:class:`~app.model.view_options.ViewOptions`, with its own events too). Setters
 validate, change, then emit; setting a value it already has emits nothing.
 
 It follows the open document: an annotation that goes away (deleted, erased
@@ -18,7 +18,8 @@ Events (value): ``project_changed`` (Project or None), ``image_changed`` (image 
 or None), ``selection_changed`` (annotation id or None), ``visibility_changed``
 (annotation id), ``tool_changed`` (tool), ``radius_changed`` (radius, image pixels),
 ``options_changed`` (the option's name: "no_overlap" or "speck_area"),
-``category_changed`` (category id or None), ``stroke_changed`` (None),
+``category_changed`` (category id or None), ``stroke_changed`` (None), ``polygon_changed``
+(the vertices so far),
 ``sam_changed`` (:class:`SamStatus`), ``image_shown`` (:class:`ShownImage` or None: the
 current image's pixels are there to draw), ``view_changed`` (the view the user moved
 to, XYWH in the original frame), ``view_requested`` (a view the canvas should go to).
@@ -36,7 +37,7 @@ from app.model.project import Project
 from app.model.prompts import PromptSession
 from app.model.view_options import ViewOptions
 
-TOOLS = ("prompt", "brush", "eraser")
+TOOLS = ("prompt", "brush", "eraser", "polygon")
 MIN_RADIUS, MAX_RADIUS = 1.0, 512.0
 
 
@@ -70,7 +71,7 @@ class LabelingState:
         self.events = EmitterGroup(self, (
             "project_changed", "image_changed", "selection_changed", "visibility_changed", "tool_changed",
             "radius_changed", "options_changed", "category_changed", "stroke_changed", "sam_changed",
-            "image_shown", "view_changed", "view_requested",
+            "image_shown", "view_changed", "view_requested", "polygon_changed",
         ))
         self.prompts = prompts if prompts is not None else PromptSession()
         self.view_options = ViewOptions()  # how the canvas shows annotations; has its own events
@@ -84,6 +85,7 @@ class LabelingState:
         self.speck_area = 64  # pixels: parts smaller than this are specks
         self.stroke: Stroke | None = None  # the brush stroke being drawn
         self.stroke_target: int | None = None  # the annotation it paints; None while painting a new one
+        self.polygon: tuple[tuple[float, float], ...] = ()  # vertices drawn so far, original frame
         self.sam = SamStatus()
         self.shown: ShownImage | None = None
         self.view: View | None = None
@@ -99,6 +101,7 @@ class LabelingState:
     def set_project(self, project: Project | None) -> None:
         """Open ``project`` (or none): no image, nothing selected or hidden, its first category."""
         self.set_stroke(None)
+        self.set_polygon(())
         self.set_image(None)
         self.hidden.clear()
         self.project = project
@@ -112,6 +115,7 @@ class LabelingState:
         if image_id == self.image_id:
             return
         self.set_stroke(None)
+        self.set_polygon(())
         self.select(None)
         self.image_id = image_id
         self.requested_view = None
@@ -160,6 +164,7 @@ class LabelingState:
         if tool not in TOOLS:
             raise ValueError(f"tool must be one of {TOOLS}, got {tool!r}")
         self.set_stroke(None)
+        self.set_polygon(())
         if tool != self.tool:
             self.tool = tool
             self.events.tool_changed.emit(tool)
@@ -193,6 +198,13 @@ class LabelingState:
     def stroke_moved(self) -> None:
         """The live stroke grew (its pixels changed in place)."""
         self.events.stroke_changed.emit(None)
+
+    def set_polygon(self, vertices) -> None:
+        """The polygon being drawn: its (x, y) vertices so far (original frame), () for none."""
+        vertices = tuple((float(x), float(y)) for x, y in vertices)
+        if vertices != self.polygon:
+            self.polygon = vertices
+            self.events.polygon_changed.emit(vertices)
 
     # -- category ------------------------------------------------------------------------------------
     @property

@@ -17,6 +17,7 @@ from app.model.progress import Jobs
 from app.model.session_stats import SessionStats
 from app.services.precompute import Precompute
 from app.ui import actions as action_specs
+from app.ui.canvas.polygon_layer import PolygonLayer
 from app.ui.canvas.presenter import CanvasPresenter
 from app.ui.deferrable import Deferrable
 from app.ui.key_bindings import KeyBindings
@@ -30,6 +31,7 @@ from app.workflow.checkpoint import CheckpointLoader
 from app.workflow.export import ExportController
 from app.workflow.importing import ImportController
 from app.workflow.navigation import Navigation
+from app.workflow.polygon import PolygonTool
 from app.workflow.precompute_folder import PrecomputeLauncher
 from app.workflow.prelabeling import Prelabeler
 from app.workflow.project_keeper import ProjectKeeper
@@ -44,6 +46,7 @@ class Controllers:
     navigation: Navigation
     prompting: Prompting
     brush: Brush
+    polygon: PolygonTool
     prelabel: Prelabeler
     categories: CategoryEditor
     annotations: AnnotationEditor
@@ -61,6 +64,7 @@ class Bound:
     """What :func:`bind` made that lives as long as the window."""
 
     presenter: CanvasPresenter
+    polygon_layer: PolygonLayer
     keys: KeyBindings
     refresh_review: Deferrable
     chrome: Chrome
@@ -71,6 +75,7 @@ def bind(window: MainWindow, state: LabelingState, history: History, notices: No
     keys = KeyBindings(window.actions, window, window.settings, notices, window.categories)
     presenter = CanvasPresenter(window.canvas, state, history, c.prompting, c.brush)
     chrome = make_chrome(window, jobs)
+    polygon_layer = PolygonLayer(window.canvas, state, c.polygon)
     action_specs.connect(window.actions, {**_handlers(window, state, c, keys), **chrome_handlers(window, chrome)})
     window.actions["label.mask_input"].setChecked(state.prompts.use_mask_input)
     refresh_review = Deferrable(lambda: window.review.show_masks(c.prelabel.to_review(), state.selected))
@@ -79,7 +84,7 @@ def bind(window: MainWindow, state: LabelingState, history: History, notices: No
     window.closing.append(lambda: window.statistics.follow(None))  # the panel goes before the figures
     _intents(window, state, c)
     bind_chrome(window, state, notices, chrome, c, precompute)  # last: the window's place, once all is built
-    return Bound(presenter, keys, refresh_review, chrome)
+    return Bound(presenter, polygon_layer, keys, refresh_review, chrome)
 
 
 def _handlers(window: MainWindow, state: LabelingState, c: Controllers, keys: KeyBindings) -> dict:
@@ -89,6 +94,10 @@ def _handlers(window: MainWindow, state: LabelingState, c: Controllers, keys: Ke
 
     def project_folder():
         return None if state.project is None else state.project.folder
+
+    def drawing(polygon_step, otherwise):
+        """Enter, Backspace, Esc, U and X act on the polygon while one is being drawn."""
+        return lambda: polygon_step() if c.polygon.drawing else otherwise()
 
     handlers = {
         "file.open_folder": window.ask_folder,
@@ -106,9 +115,9 @@ def _handlers(window: MainWindow, state: LabelingState, c: Controllers, keys: Ke
         "edit.redo": c.undo.redo,
         "edit.shortcuts": keys.show_shortcut_editor,
         "help.cheat_sheet": keys.show_cheat_sheet,
-        "label.accept": prompting.accept,
-        "label.clear": prompting.clear_prompts,
-        "label.undo_prompt": prompting.remove_last_prompt,
+        "label.accept": drawing(c.polygon.close, prompting.accept),
+        "label.clear": drawing(c.polygon.cancel, prompting.clear_prompts),
+        "label.undo_prompt": drawing(c.polygon.remove_last_vertex, prompting.remove_last_prompt),
         "label.candidate_1": lambda: prompting.pick(0),
         "label.candidate_2": lambda: prompting.pick(1),
         "label.candidate_3": lambda: prompting.pick(2),
@@ -138,10 +147,11 @@ def _handlers(window: MainWindow, state: LabelingState, c: Controllers, keys: Ke
         "tool.prompt": lambda: brush.set_tool("prompt"),
         "tool.brush": lambda: brush.set_tool("brush"),
         "tool.eraser": lambda: brush.set_tool("eraser"),
+        "tool.polygon": lambda: brush.set_tool("polygon"),
         "tool.smaller": brush.shrink,
         "tool.bigger": brush.grow,
-        "mask.add_candidate": brush.add_candidate,
-        "mask.subtract_candidate": brush.subtract_candidate,
+        "mask.add_candidate": drawing(c.polygon.add_to_selected, brush.add_candidate),
+        "mask.subtract_candidate": drawing(c.polygon.subtract_from_selected, brush.subtract_candidate),
         "mask.fill_holes": brush.fill_holes,
         "mask.remove_specks": brush.remove_specks,
         "mask.no_overlap": lambda: brush.set_no_overlap(actions["mask.no_overlap"].isChecked()),

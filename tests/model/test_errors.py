@@ -69,7 +69,7 @@ COCO_CASES = [
     (["annotations", 0, "segmentation"], [[1, "2", 3, 4, 5, 6]], "annotations[0].segmentation[0][1]",
      "must be a number, got a string"),
     (["annotations", 0, "maskwright", "source"], "magic", "annotations[0].maskwright.source",
-     "must be one of sam, auto, brush, box, import, got 'magic'"),
+     "must be one of sam, auto, brush, box, polygon, import, got 'magic'"),
     (["annotations", 0, "maskwright", "points"], [[1]], "annotations[0].maskwright.points[0]",
      "must have 2 numbers, got 1"),
     (["annotations", 0, "maskwright", "point_labels"], [1], "annotations[0].maskwright.point_labels",

@@ -81,9 +81,10 @@ class CanvasView(pg.GraphicsView):
 
     # -- tools ----------------------------------------------------------------------------------------
     def set_tool(self, tool: str, radius: float) -> None:
-        """``tool``: "prompt", "brush" or "eraser"; ``radius`` of the brush in original pixels."""
+        """``tool``: "prompt", "brush", "eraser" or "polygon"; ``radius`` of the brush in original pixels."""
         self.view_box.tool, self.brush_radius = tool, float(radius)
-        self.viewport().setCursor(Qt.CrossCursor if self.view_box.painting else Qt.ArrowCursor)
+        precise = self.view_box.painting or tool == "polygon"
+        self.viewport().setCursor(Qt.CrossCursor if precise else Qt.ArrowCursor)
         if not self.view_box.painting:
             self.footprint.hide()
         elif self.footprint.isVisible():

@@ -1,6 +1,6 @@
 """Annotations of the current image: category, colour, area, predicted IoU, source
 (sam, auto, brush, box, polygon, import; "edited" once a brush or mask operation changed it), show/hide,
-delete; a double-click asks to zoom to the annotation.
+delete.
 
 The list follows the document row by row: an added, removed or changed annotation
 inserts, takes out or rewrites its own row (at its drawing-order position), so a

@@ -1,4 +1,4 @@
-"""The Tools panel: tool buttons, brush radius, speck size, mask operations, no overlap.
+"""The Tools panel: tool buttons (prompts, brush, eraser, polygon), brush radius, speck size, mask operations, no overlap.
 
 Buttons are the window's actions (same shortcuts, same checked state); the two
 spin boxes ask for changes through signals and show what the refiner reports.
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.model.labeling_state import MAX_RADIUS, MIN_RADIUS
 
-TOOL_ACTIONS = ("tool.prompt", "tool.brush", "tool.eraser")
+TOOL_ACTIONS = ("tool.prompt", "tool.brush", "tool.eraser", "tool.polygon")
 MASK_ACTIONS = ("mask.add_candidate", "mask.subtract_candidate", "mask.fill_holes", "mask.remove_specks",
                 "mask.no_overlap")
 
@@ -58,8 +58,8 @@ class ToolOptions(QWidget):
             box.setFocusPolicy(Qt.ClickFocus)  # keep single-key shortcuts working
             box.setMinimumWidth(60)  # not as wide as a million: the panel stays narrow
         tools = QGridLayout()
-        for column, action_id in enumerate(TOOL_ACTIONS):
-            tools.addWidget(action_button(actions[action_id]), 0, column)
+        for n, action_id in enumerate(TOOL_ACTIONS):
+            tools.addWidget(action_button(actions[action_id]), n // 2, n % 2)
         form = QFormLayout()
         form.addRow("Brush radius", self.radius)
         form.addRow("Speck size", self.speck_area)
