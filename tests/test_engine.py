@@ -155,7 +155,9 @@ def ray_worker_pids(title: str) -> list[int]:
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="finds Ray's worker processes in /proc")
 def test_a_killed_worker_is_retried_and_every_image_is_written_once(tmp_path, tiny_checkpoint, local_ray) -> None:
-    names = [f"img_{i}.png" for i in range(8)]
+    # Enough images that the run is still going when the first one is written and the
+    # watcher below has found the actors (8 could all finish in the time of a few /proc scans).
+    names = [f"img_{i:02d}.png" for i in range(16)]
     make_images(tmp_path / "images", names, size=(120, 160))
     out = tmp_path / "out"
     result = {}
@@ -181,7 +183,7 @@ def test_a_killed_worker_is_retried_and_every_image_is_written_once(tmp_path, ti
     assert sorted(line["file"] for line in lines) == names  # each image exactly once
     assert {line["status"] for line in lines} == {"ok"}
     documents = outputs(out)
-    assert sorted(documents) == [f"img_{i}.json" for i in range(8)] and no_temporaries(out)
+    assert sorted(documents) == [Path(name).stem + ".json" for name in names] and no_temporaries(out)
     assert all(doc["annotations"] and doc["maskwright"]["generator"]["masks"] == len(doc["annotations"])
                for doc in documents.values())  # fmt: skip
 
