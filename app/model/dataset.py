@@ -18,6 +18,7 @@ from app.model.events import EmitterGroup
 
 EVENT_NAMES: tuple[str, ...] = (
     "image_added",
+    "image_changed",
     "image_removed",
     "category_added",
     "category_changed",
@@ -33,7 +34,8 @@ class Dataset:
 
     Events, emitted after the change, with ``event.value`` / ``event.old``:
 
-    - ``image_added`` (ImageRecord), ``image_removed`` (ImageRecord; its
+    - ``image_added`` (ImageRecord), ``image_changed`` (new, old: its size, learnt when it was
+      decoded), ``image_removed`` (ImageRecord; its
       annotations are removed first, each with ``annotation_removed``)
     - ``category_added`` (Category), ``category_changed`` (new, old),
       ``category_removed`` (Category)
@@ -132,6 +134,17 @@ class Dataset:
         self._image_ids_by_name[image.file_name] = image.id
         self._order[image.id] = DrawingOrder()
         self.events.image_added.emit(image)
+        return image
+
+    def resize_image(self, image_id: int, width: int, height: int) -> ImageRecord:
+        """Give an image without annotations its true size (a listing read it from the header,
+        which an EXIF rotation can contradict); masks of another size would no longer fit it."""
+        old = self._images[image_id]
+        if len(self._order[image_id]):
+            raise ValueError(f"image {old.file_name!r} has annotations: its size cannot change")
+        image = replace(old, width=int(width), height=int(height))
+        self._images[image_id] = image
+        self.events.image_changed.emit(image, old)
         return image
 
     def remove_image(self, image_id: int) -> ImageRecord:

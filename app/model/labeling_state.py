@@ -22,7 +22,9 @@ or None), ``selection_changed`` (annotation id or None), ``visibility_changed``
 (the vertices so far),
 ``sam_changed`` (:class:`SamStatus`), ``image_shown`` (:class:`ShownImage` or None: the
 current image's pixels are there to draw), ``view_changed`` (the view the user moved
-to, XYWH in the original frame), ``view_requested`` (a view the canvas should go to).
+to, XYWH in the original frame), ``view_requested`` (a view the canvas should go to),
+``image_filter_changed`` (:class:`~app.model.image_filter.ImageFilter`: which images the list
+shows and next/previous visits).
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ import numpy as np
 
 from app.model.dataset import Dataset
 from app.model.events import EmitterGroup, follow
+from app.model.image_filter import ImageFilter
 from app.model.paint import Stroke
 from app.model.project import Project
 from app.model.prompts import PromptSession
@@ -71,7 +74,7 @@ class LabelingState:
         self.events = EmitterGroup(self, (
             "project_changed", "image_changed", "selection_changed", "visibility_changed", "tool_changed",
             "radius_changed", "options_changed", "category_changed", "stroke_changed", "sam_changed",
-            "image_shown", "view_changed", "view_requested", "polygon_changed",
+            "image_shown", "view_changed", "view_requested", "polygon_changed", "image_filter_changed",
         ))
         self.prompts = prompts if prompts is not None else PromptSession()
         self.view_options = ViewOptions()  # how the canvas shows annotations; has its own events
@@ -86,6 +89,7 @@ class LabelingState:
         self.stroke: Stroke | None = None  # the brush stroke being drawn
         self.stroke_target: int | None = None  # the annotation it paints; None while painting a new one
         self.polygon: tuple[tuple[float, float], ...] = ()  # vertices drawn so far, original frame
+        self.image_filter = ImageFilter()
         self.sam = SamStatus()
         self.shown: ShownImage | None = None
         self.view: View | None = None
@@ -108,7 +112,14 @@ class LabelingState:
         self._dataset = follow(self._dataset, self.dataset, self._on_document)
         self._category = None
         self.events.project_changed.emit(project)
+        self.set_image_filter(ImageFilter())  # a filter is for the folder it was typed in
         self.events.category_changed.emit(self.current_category)
+
+    def set_image_filter(self, image_filter: ImageFilter) -> None:
+        """Show (and visit with next/previous) only the images ``image_filter`` passes."""
+        if image_filter != self.image_filter:
+            self.image_filter = image_filter
+            self.events.image_filter_changed.emit(image_filter)
 
     def set_image(self, image_id: int | None) -> None:
         """Make ``image_id`` the image shown (None: none); deselects."""

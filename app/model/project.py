@@ -9,10 +9,15 @@ images the sidecar knows but the folder no longer has are added by
 :meth:`Project.finish_scan` as *missing*, annotations and all, until the user
 decides to forget them. Changes made while restoring are flagged by
 ``restoring`` so autosave does not write back what it just read.
+
+A big folder is listed from the images' headers first (``provisional`` sizes, no thumbnail)
+and decoded later; :meth:`Project.verify` then gives each image its thumbnail and true size,
+and :meth:`Project.drop_unreadable` takes out the ones that fail to decode.
 """
 from __future__ import annotations
 
 import hashlib
+import os
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -31,14 +36,16 @@ class Project:
     """Images of one folder plus their annotations.
 
     Events: ``done_changed`` (value: image id), ``settings_changed`` (value: key), ``problem`` (value: one-line message),
-    ``set_aside_requested`` (value: image file name whose saved file must be moved aside).
+    ``set_aside_requested`` (value: image file name whose saved file must be moved aside),
+    ``thumbnail_changed`` (value: image id; its thumbnail or warnings arrived).
     """
 
     def __init__(self, folder: Path, dataset: Dataset | None = None) -> None:
         self.folder = Path(folder)
+        self._prefix = os.path.join(os.fspath(self.folder), "")  # the folder, with a separator after it
         self.dataset = dataset if dataset is not None else Dataset()
         self.events = EmitterGroup(
-            self, ("done_changed", "settings_changed", "problem", "set_aside_requested")
+            self, ("done_changed", "settings_changed", "problem", "set_aside_requested", "thumbnail_changed")
         )
         self._paths: dict[int, Path] = {}
         self._thumbnails: dict[int, np.ndarray] = {}
@@ -53,6 +60,7 @@ class Project:
         self._pending: dict[str, StoredImage] = {}
         self._category_ids: dict[int, int] = {}  # stored id -> id in this dataset
         self._set_aside: set[str] = set()
+        self.unverified: set[int] = set()  # images listed with their header's size, not decoded yet
         if not self.dataset.categories:
             self.dataset.add_category(Category(1, DEFAULT_CATEGORY, default_color(1)))
 
@@ -183,28 +191,105 @@ class Project:
 
     # -- images --------------------------------------------------------------------------------------
     def add_image(self, path: Path, width: int, height: int, thumbnail: np.ndarray | None = None,
-                  warnings: tuple[str, ...] = ()) -> ImageRecord:
+                  warnings: tuple[str, ...] = (), provisional: bool = False) -> ImageRecord:
         """Register a readable image file of the folder (with its saved annotations, if any);
-        ``warnings`` are what its decoder reported (one line each), shown with the image."""
+        ``warnings`` are what its decoder reported (one line each), shown with the image.
+        ``provisional``: the size is its header's, not yet confirmed by a decode (:meth:`verify`);
+        where the header's size is the saved one turned a quarter (an EXIF orientation of a format
+        the header reader does not know), the saved size is taken."""
         path = Path(path)
-        name = path.relative_to(self.folder).as_posix() if path.is_relative_to(self.folder) else path.name
+        name = self.name_of(path)
         record = self.dataset.image_by_name(name)
         if record is None:
+            saved = self._pending.get(name)
+            if provisional and saved is not None and saved.shape == (int(width), int(height)):
+                width, height = saved.width, saved.height
             record = ImageRecord(self.dataset.new_image_id(), name, int(width), int(height))
             self._paths[record.id] = path
             if thumbnail is not None:
                 self._thumbnails[record.id] = thumbnail
             if warnings:
                 self.image_warnings[record.id] = tuple(warnings)
+            if provisional:
+                self.unverified.add(record.id)
             self.dataset.add_image(record)
             self._attach(record)
         return record
+
+    def verify(self, image_id: int, width: int, height: int, thumbnail: np.ndarray,
+               warnings: tuple[str, ...] = ()) -> None:
+        """What decoding a listed image found: its thumbnail, its decoder's warnings and its true
+        size (see :meth:`correct_size`)."""
+        if image_id not in self.dataset.images:
+            return
+        self.unverified.discard(image_id)
+        self._thumbnails[image_id] = thumbnail
+        if warnings:
+            self.image_warnings[image_id] = tuple(dict.fromkeys(self.image_warnings.get(image_id, ()) + tuple(warnings)))
+        self.correct_size(image_id, width, height)
+        self.events.thumbnail_changed.emit(image_id)
+
+    def correct_size(self, image_id: int, width: int, height: int) -> bool:
+        """Give an image its decoded size when its listed one was wrong; its annotations, made
+        (or saved) on the wrong size, are then set aside as :meth:`_attach` does. True when it changed."""
+        record = self.dataset.images[image_id]
+        if (record.width, record.height) == (int(width), int(height)):
+            return False
+        count = self.dataset.annotation_count_of(image_id)
+        if count:
+            self.events.problem.emit(
+                f"{record.file_name}: the image is {width}x{height}, not {record.width}x{record.height} as its "
+                f"{count} annotation(s) were made on; they are taken out, and their file is kept in "
+                ".maskwright/set-aside/")
+            with self._restoring():
+                for annotation_id in reversed(self.dataset.annotation_ids(image_id)):
+                    self.dataset.remove_annotation(annotation_id)
+            self._set_aside.add(record.file_name)
+            self.events.set_aside_requested.emit(record.file_name)
+        with self._restoring():
+            self.dataset.resize_image(image_id, width, height)
+        return True
+
+    def has_saved(self, image_id: int) -> bool:
+        """Whether something of the image would be lost with it: annotations, or its done mark."""
+        return bool(self.dataset.annotation_count_of(image_id)) or self.is_done(image_id)
+
+    def drop_unreadable(self, image_id: int, keep: bool = False) -> None:
+        """A listed image failed to decode: an image with something saved (annotations, done) or
+        ``keep`` (it is the one shown) stays as *missing*, like a deleted file; any other is removed."""
+        if image_id not in self.dataset.images:
+            return
+        self.unverified.discard(image_id)
+        if keep or self.has_saved(image_id):
+            self.missing.add(image_id)
+            self.events.thumbnail_changed.emit(image_id)  # its list entry says so
+            return
+        self._paths.pop(image_id, None)
+        self._thumbnails.pop(image_id, None)
+        self.image_warnings.pop(image_id, None)
+        with self._restoring():  # nothing of it was saved: nothing to set aside
+            self.dataset.remove_image(image_id)
 
     def skip(self, reason: str) -> None:
         """Remember a file of the folder that could not be read (one-line reason)."""
         self.skipped.append(reason)
 
     # -- reading -------------------------------------------------------------------------------------
+    def id_of(self, path: str | Path) -> int | None:
+        """The id of the image at ``path`` (a file of the folder), None when it is not listed."""
+        record = self.dataset.image_by_name(self.name_of(path))
+        return None if record is None else record.id
+
+    def name_of(self, path: str | Path) -> str:
+        """The file name an image of the folder has in the document: its path inside the folder,
+        with forward slashes (a file elsewhere: its name). String work, not pathlib's: a listing
+        of 10,000 images asks this for each."""
+        text, prefix = os.fspath(path), self._prefix
+        if text.startswith(prefix):
+            return text[len(prefix):].replace(os.sep, "/")
+        path = Path(path)
+        return path.relative_to(self.folder).as_posix() if path.is_relative_to(self.folder) else path.name
+
     def image_ids(self) -> list[int]:
         return list(self.dataset.images)
 
@@ -228,12 +313,13 @@ class Project:
     def thumbnail(self, image_id: int) -> np.ndarray | None:
         return self._thumbnails.get(image_id)
 
-    def neighbour(self, image_id: int | None, step: int) -> int | None:
-        """The image ``step`` places after (or before) ``image_id`` in folder order."""
-        ids = self.image_ids()
+    def neighbour(self, image_id: int | None, step: int, ids: list[int] | None = None) -> int | None:
+        """The image ``step`` places after (or before) ``image_id`` in folder order, among ``ids``
+        (a filter's images, in folder order; default all)."""
+        ids = self.image_ids() if ids is None else ids
         if not ids:
             return None
-        if image_id not in self.dataset.images:
+        if image_id not in ids:
             return ids[0]
         index = ids.index(image_id) + step
         return ids[index] if 0 <= index < len(ids) else None

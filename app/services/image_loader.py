@@ -1,14 +1,25 @@
 """Reading images off the UI thread: the folder scan and the current/next image.
 
-Jobs run on Qt thread pools and report their results and errors through signals, which Qt queues to the
-UI thread. The scan first reads the project's sidecar (``project_read``, always
-before any ``scanned``, so saved annotations are there when their image
-arrives), then runs file by file in name order (subfolders included, by relative path) on its own one-thread pool so the
-image list fills in order; a newer scan makes an older one stop.
+Jobs run on Qt thread pools and report their results and errors through signals, which Qt queues
+to the UI thread. A scan runs on its own one-thread pool, in three steps:
+
+1. it reads the project's sidecar (``project_read``, always first, so saved annotations are
+   there when their image arrives);
+2. it lists the folder (subfolders included, by relative path, in name order) and learns each
+   image's size from its first bytes, without decoding (``listed_images``, in batches, then
+   ``list_finished``): a folder of 10,000 photos is listed in well under a second. A file whose
+   bytes do not tell (or look damaged) is decoded there and then, so it is listed in its place or
+   reported (``scan_failed``);
+3. it decodes every listed image once, smallest file first, for its thumbnail, its true size and
+   what its decoder says (``thumbnails``, in batches; a file that fails now is reported with
+   ``scan_failed`` too), then says ``scan_finished``.
+
+A newer scan makes an older one stop at its next file.
 """
 from __future__ import annotations
 
 import threading
+import time
 from functools import partial
 from pathlib import Path
 
@@ -16,19 +27,25 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from app.model.io.sidecar import StoredProject, read_sidecar
 from app.model.names import display_name
-from app.services.images import downsample, scan_image
+from app.services.images import ScannedImage, downsample, peek_image, scan_image
 from sam_core.image_files import ImageReadError, list_folder, read_image
 from sam_core.limits import DEFAULT_LIMITS, Limits
+
+
+LIST_BATCH, LIST_SECONDS = 512, 0.05  # a listing batch: this many images, or this long since the last
+THUMBNAIL_BATCH, THUMBNAIL_SECONDS = 64, 0.1
 
 
 class ImageLoader(QObject):
     """Scans folders and loads images in the background."""
 
     project_read = Signal(int, object)  # scan id, StoredProject (the sidecar; empty when there is none)
-    scanned = Signal(int, object)  # scan id, ScannedImage
-    scan_failed = Signal(int, str, str)  # scan id, path, one-line reason
-    scan_finished = Signal(int)
     listed = Signal(int, int)  # scan id, number of image files found
+    listed_images = Signal(int, object)  # scan id, list[ScannedImage] in folder order (thumbnail None: later)
+    list_finished = Signal(int)  # scan id: every readable file is listed; thumbnails follow
+    thumbnails = Signal(int, object)  # scan id, list[ScannedImage] with thumbnails and true sizes
+    scan_failed = Signal(int, str, str)  # scan id, path, one-line reason
+    scan_finished = Signal(int)  # scan id: every thumbnail is made
     loaded = Signal(str, object, object, float)  # key, HxWx3 image, display copy, display factor
     load_failed = Signal(str, str)  # key, one-line reason
 
@@ -75,17 +92,67 @@ class ImageLoader(QObject):
         self.listed.emit(scan_id, len(paths))
         for path, reason in left_out:  # hidden names, dangling links, FIFOs: said, never silently dropped
             self._failed(scan_id, path, reason)
+        listed = self._list(scan_id, paths)
+        if listed is None:
+            return
+        self.list_finished.emit(scan_id)
+        if self._make_thumbnails(scan_id, listed):
+            self.scan_finished.emit(scan_id)
+
+    def _stale(self, scan_id: int) -> bool:
+        with self._lock:
+            return scan_id != self._scan_id
+
+    def _list(self, scan_id: int, paths: list[Path]) -> list[ScannedImage] | None:
+        """Step 2: every path's size from its header (decoded where the header does not tell),
+        emitted in batches; the images still without a thumbnail, or None when a newer scan began."""
+        batch: list[ScannedImage] = []
+        waiting: list[ScannedImage] = []
+        sent = time.monotonic()
         for path in paths:
-            with self._lock:
-                if scan_id != self._scan_id:
-                    return
-            try:
-                self.scanned.emit(scan_id, scan_image(path, self.thumbnail_side, self.limits))
-            except ImageReadError as exc:
-                self._failed(scan_id, path, str(exc))
-            except Exception as exc:  # never lose an error in a pool thread
-                self._failed(scan_id, path, f"{Path(path).name}: {exc}")
-        self.scan_finished.emit(scan_id)
+            if self._stale(scan_id):
+                return None
+            image = self._read(scan_id, path, peek=True)
+            if image is not None:
+                batch.append(image)
+                if image.thumbnail is None:
+                    waiting.append(image)
+            if batch and (len(batch) >= LIST_BATCH or time.monotonic() - sent > LIST_SECONDS):
+                self.listed_images.emit(scan_id, batch)
+                batch, sent = [], time.monotonic()
+        if batch:
+            self.listed_images.emit(scan_id, batch)
+        return waiting
+
+    def _make_thumbnails(self, scan_id: int, listed: list[ScannedImage]) -> bool:
+        """Step 3: decode the listed images, smallest file first (the most thumbnails soonest);
+        False when a newer scan began."""
+        batch: list[ScannedImage] = []
+        sent = time.monotonic()
+        for image in sorted(listed, key=lambda i: i.file_size):
+            if self._stale(scan_id):
+                return False
+            scanned = self._read(scan_id, image.path, peek=False)
+            if scanned is not None:
+                batch.append(scanned)
+            if batch and (len(batch) >= THUMBNAIL_BATCH or time.monotonic() - sent > THUMBNAIL_SECONDS):
+                self.thumbnails.emit(scan_id, batch)
+                batch, sent = [], time.monotonic()
+        if batch:
+            self.thumbnails.emit(scan_id, batch)
+        return True
+
+    def _read(self, scan_id: int, path: Path, peek: bool) -> ScannedImage | None:
+        """The image's header (``peek``; a decode where it does not tell) or its decode; None,
+        with ``scan_failed``, when it cannot be read."""
+        try:
+            found = peek_image(path, self.limits) if peek else None
+            return found if found is not None else scan_image(path, self.thumbnail_side, self.limits)
+        except ImageReadError as exc:
+            self._failed(scan_id, path, str(exc))
+        except Exception as exc:  # never lose an error in a pool thread
+            self._failed(scan_id, path, f"{Path(path).name}: {exc}")
+        return None
 
     def _failed(self, scan_id: int, path: Path, reason: str) -> None:
         # Qt's strings drop the bytes of a name that are not UTF-8: say them as \xNN instead.

@@ -130,6 +130,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     *_categories(),
     ActionSpec("image.next", "Next image", ("D", "PgDown"), "next", "Image", toolbar=True),
     ActionSpec("image.prev", "Previous image", ("A", "PgUp"), "prev", "Image", toolbar=True),
+    ActionSpec("image.filter", "Filter images", ("Ctrl+F",), "", "Image",
+               tip="Type words of the image names, or toggle todo/done/labelled/empty; D and A move through "
+                   "the images it shows"),
     ActionSpec("image.precompute", "Precompute folder", (), "", "Image",
                tip="Encode every image of the folder in the background and keep the embeddings on disk"),
     ActionSpec("image.cancel_precompute", "Cancel precompute", (), "", "Image"),

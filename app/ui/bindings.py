@@ -185,6 +185,7 @@ def _intents(window: MainWindow, state: LabelingState, c: Controllers) -> None:
     c.importing.plan_ready.connect(lambda plan: window.show_import_plan(
         plan, [n.name for n in plan.new_categories(state.dataset)], plan.images_with_annotations(state.dataset)))
     window.image_list.image_requested.connect(c.navigation.open_image)
+    window.image_filter.filter_requested.connect(state.set_image_filter)
     window.candidates.rank_clicked.connect(c.prompting.pick)
     picker = window.categories
     picker.current_changed.connect(c.categories.select)
@@ -220,6 +221,8 @@ def _reflect(window: MainWindow, state: LabelingState, history: History, notices
         refresh_review()
 
     events.project_changed.connect(lambda e: on_project(e.value))
+    events.image_filter_changed.connect(lambda e: (window.image_filter.show_filter(e.value),
+                                                   window.image_list.set_filter(e.value)))
     events.image_changed.connect(lambda e: on_image(e.value))
     events.image_shown.connect(lambda e: window.candidates.set_background(None if e.value is None else e.value.display))
     events.category_changed.connect(lambda e: window.categories.set_current(e.value))

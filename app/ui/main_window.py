@@ -35,6 +35,7 @@ from app.ui.widgets.candidates_panel import CandidatesPanel
 from app.ui.widgets.category_picker import CategoryPicker
 from app.ui.widgets.export_dialog import ExportDialog
 from app.ui.widgets.import_dialog import ImportPreview, ImportSourceDialog
+from app.ui.widgets.image_filter_bar import ImageFilterBar, count_title
 from app.ui.widgets.image_list import ImageList
 from app.ui.widgets.message_bar import MessageBar
 from app.ui.widgets.model_manager import ModelManager
@@ -109,7 +110,16 @@ class MainWindow(QMainWindow):
         self.statistics = StatisticsPanel()
         self.view_controls = ViewControls(self.actions)
         self.docks: dict[str, QDockWidget] = {}
-        add_dock(self, "Images", self.image_list, Qt.LeftDockWidgetArea)
+        self.image_filter = ImageFilterBar()
+        images = QWidget()  # the filter above the list, one panel
+        images_column = QVBoxLayout(images)
+        images_column.setContentsMargins(0, 0, 0, 0)
+        images_column.setSpacing(0)
+        images_column.addWidget(self.image_filter)
+        images_column.addWidget(self.image_list)
+        add_dock(self, "Images", images, Qt.LeftDockWidgetArea)
+        self.image_list.rows_changed.connect(
+            lambda shown, total: self.docks["Images"].setWindowTitle(count_title(shown, total)))
         tools = QWidget()  # the brush's options and the view controls, one panel
         tools_column = QVBoxLayout(tools)
         tools_column.setContentsMargins(0, 0, 0, 0)

@@ -68,6 +68,8 @@ def chrome_handlers(window: MainWindow, chrome: Chrome) -> dict:
         "view.theme_system": lambda: theme("system"),
         "view.theme_light": lambda: theme("light"),
         "view.theme_dark": lambda: theme("dark"),
+        "image.filter": lambda: (panels.show_panel("Images"), window.image_filter.text.setFocus(),
+                                 window.image_filter.text.selectAll()),
     }
     for title, action_id in PANEL_ACTIONS.items():
         handlers[action_id] = lambda t=title, a=action_id: panels.set_shown(t, actions[a].isChecked())

@@ -82,11 +82,16 @@ class Navigation(QObject):
         project = self.state.project
         if project is None:
             return
-        target = project.neighbour(self.state.image_id, step)
+        target = project.neighbour(self.state.image_id, step, self._visible_ids())
         if target is None:
-            self.notices.status("Last image" if step > 0 else "First image")
+            where = " of the filter" if self.state.image_filter.active else ""
+            self.notices.status(("Last image" if step > 0 else "First image") + where)
         else:
             self.open_image(target)
+
+    def _visible_ids(self) -> list[int]:
+        """The images next/previous move through: the image list's filter's, in folder order."""
+        return self.state.image_filter.image_ids(self.state.project, keep=self.state.image_id)
 
     def _on_loaded(self, key: str, image: np.ndarray, display: np.ndarray, factor: float) -> None:
         self._images[key] = (image, display, factor)
@@ -116,6 +121,9 @@ class Navigation(QObject):
     def _show(self, key: str) -> None:
         image, display, factor = self._images[key]
         self._images.move_to_end(key)
+        project, image_id = self.state.project, self.state.image_id
+        if project is not None and image_id in project.dataset.images:  # listed with its header's size
+            project.correct_size(image_id, image.shape[1], image.shape[0])
         self.state.set_shown(ShownImage(display, image.shape[:2], factor))
         self._cancelled = None
         if self.state.sam.ready:
@@ -141,7 +149,7 @@ class Navigation(QObject):
     def _prefetch_next(self) -> None:
         """Load and pre-encode the next image so moving forward is instant."""
         project = self.state.project
-        next_id = project.neighbour(self.state.image_id, 1) if project else None
+        next_id = project.neighbour(self.state.image_id, 1, self._visible_ids()) if project else None
         if next_id is None or not self.state.sam.ready:
             return
         key = project.key(next_id)

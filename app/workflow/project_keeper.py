@@ -52,7 +52,7 @@ class ProjectKeeper(QObject):
         state.events.category_changed.connect(lambda event: self._on_category(event.value))
         state.events.view_changed.connect(lambda event: self._on_view())
         loader.project_read.connect(self._on_read)
-        loader.scan_finished.connect(self._on_scan_finished)
+        loader.list_finished.connect(self._on_list_finished)
         # One topic: "Saving works again" resolves the disk-full warning and the "Not closing" error.
         autosave.message.connect(lambda level, text: self.notices.post(level, escape(text), topic=SAVING))
 
@@ -88,7 +88,7 @@ class ProjectKeeper(QObject):
             self.notices.warning("<br>".join(lines))
         self.autosave.schedule()  # mark the session open
 
-    def _on_scan_finished(self, scan_id: int) -> None:
+    def _on_list_finished(self, scan_id: int) -> None:
         project = self.project
         if project is None or scan_id != self.loader.latest_scan or not project.restored:
             return

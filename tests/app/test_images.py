@@ -140,3 +140,42 @@ def test_sixteen_bit_colour_and_grey_with_alpha(tmp_path):
     assert read_image(tmp_path / "deep.png")[0, 0].tolist() == [255, 0, 0]
     Image.fromarray(np.full((5, 5), 120, np.uint8)).convert("LA").save(tmp_path / "grey_alpha.png")
     assert read_image(tmp_path / "grey_alpha.png")[0, 0].tolist() == [120, 120, 120]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_the_listing_reads_a_jpegs_shown_size_from_its_header(tmp_path, orientation):
+    from PIL import Image
+
+    from app.services.images import peek_image
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((20, 40, 3), np.uint8)).save(buffer, "JPEG", exif=exif.tobytes())
+    path = tmp_path / f"o{orientation}.jpg"
+    path.write_bytes(buffer.getvalue())
+    peeked = peek_image(path)
+    assert peeked.thumbnail is None and (peeked.height, peeked.width) == read_image(path).shape[:2]
+    assert peeked.file_size == path.stat().st_size
+
+
+def test_the_listing_leaves_what_looks_wrong_to_the_decoder_and_refuses_what_is_too_big(tmp_path):
+    from app.services.images import peek_image
+    from sam_core.limits import Limits
+
+    rgb = (np.random.default_rng(0).random((60, 80, 3)) * 255).astype(np.uint8)
+    files = {"whole.png": cv2.imencode(".png", rgb)[1].tobytes(), "whole.bmp": cv2.imencode(".bmp", rgb)[1].tobytes()}
+    for suffix in (".png", ".jpg"):
+        data = cv2.imencode(suffix, rgb)[1].tobytes()
+        files[f"cut{suffix}"] = data[: len(data) * 2 // 3]  # no end marker: the decoder says what is wrong
+    files.update({"empty.png": b"", "junk.png": b"not an image", "phone.heic": b"\x00\x00\x00\x18ftypheic" + bytes(64)})
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    found = {name: peek_image(tmp_path / name) for name in files}
+    assert (found["whole.png"].width, found["whole.png"].height) == (80, 60) and found["whole.bmp"].width == 80
+    assert all(found[name] is None for name in files if not name.startswith("whole"))
+    with pytest.raises(ImageReadError) as info:
+        peek_image(tmp_path / "whole.png", Limits(max_pixels=1000, warn_pixels=500))
+    assert str(info.value).startswith("whole.png: 80 x 60") and "\n" not in str(info.value)
+    warned = peek_image(tmp_path / "whole.png", Limits(max_pixels=10000, warn_pixels=1000))
+    assert len(warned.warnings) == 1 and "very large" in warned.warnings[0]
