@@ -7,6 +7,11 @@ or one line saying why the file could not be read. Applying the plan is the UI
 thread's (it only adds records). Every report carries the job id it was asked
 under, so a controller can drop the answer to a question nobody asks any more.
 
+:meth:`Importer.cancel` stops the jobs asked for so far at their next file, image
+or annotation (each job has its own ``threading.Event``, checked at every progress
+step): such a job reports ``cancelled`` instead of a plan, so nothing of it can
+reach the project.
+
 *Import automatic masks* also brings the embeddings the data engine stored
 (``--embeddings``): each matched image is decoded and hashed as the SAM worker
 hashes it, and its embedding files are hard-linked (or copied) into the app's
@@ -36,10 +41,15 @@ from sam_core.embedding_cache import SUFFIX
 from sam_core.image_files import read_image
 
 
+class ImportCancelled(Exception):
+    """Raised from the progress callback to stop an import."""
+
+
 class Importer(QObject):
     progress = Signal(int, str, int, int)  # job id, what, done, total
     planned = Signal(int, object)  # job id, ImportPlan
     failed = Signal(int, str)  # job id, one line naming the file and the problem
+    cancelled = Signal(int)  # job id: it stopped before its plan was made
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -47,11 +57,19 @@ class Importer(QObject):
         self._pool.setMaxThreadCount(1)
         self._lock = threading.Lock()
         self._job = 0
+        self._stops: dict[int, threading.Event] = {}  # job id -> its cancel flag, until it reports
 
     def _next_job(self) -> int:
         with self._lock:
             self._job += 1
+            self._stops[self._job] = threading.Event()
             return self._job
+
+    def cancel(self) -> None:
+        """Stop every job asked for so far (queued ones never start)."""
+        with self._lock:
+            for stop in self._stops.values():
+                stop.set()
 
     def read(self, path: Path, fmt: str, images: Sequence[ProjectImage]) -> int:
         """Read ``path`` as ``fmt`` ("auto", "coco", "sa1b", "labelme", "yolo") and plan it
@@ -74,9 +92,17 @@ class Importer(QObject):
         self._pool.waitForDone()
 
     # -- in the pool ----------------------------------------------------------------------------
+    def _stop_of(self, job: int) -> threading.Event:
+        with self._lock:
+            return self._stops[job]
+
     def _guarded(self, job: int, path: Path, work, *args) -> None:
         try:
+            if self._stop_of(job).is_set():
+                raise ImportCancelled
             plan = work(job, *args)
+        except ImportCancelled:
+            self.cancelled.emit(job)
         except FormatError as exc:
             self.failed.emit(job, str(exc))
         except OSError as exc:
@@ -86,11 +112,18 @@ class Importer(QObject):
             self.failed.emit(job, f"{path}: {one_line(exc)}")
         else:
             self.planned.emit(job, plan)
+        finally:
+            with self._lock:
+                self._stops.pop(job, None)
 
     def _reporter(self, job: int, what: str):
-        step = [0]
+        """``progress(done, total)`` for the readers: reports at most ~50 times a job, and
+        raises :class:`ImportCancelled` at any step once the job is cancelled."""
+        step, stop = [0], self._stop_of(job)
 
         def report(done: int, total: int) -> None:
+            if stop.is_set():
+                raise ImportCancelled
             if done == total or done - step[0] >= max(1, total // 50):  # at most ~50 reports a job
                 step[0] = done
                 self.progress.emit(job, what, done, total)
@@ -152,4 +185,4 @@ def _link_or_copy(source: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
-__all__ = ["Importer"]
+__all__ = ["ImportCancelled", "Importer"]

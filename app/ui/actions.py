@@ -139,6 +139,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("image.forget_missing", "Forget missing images", (), "", "Image",
                tip="Remove images that left the folder, with their annotations (their files go to set-aside/)"),
     ActionSpec("view.fit", "Fit image", ("F",), "fit", "View", toolbar=True),
+    ActionSpec("view.zoom_selected", "Zoom to selected annotation", ("Z",), "", "View",
+               tip="Frame the selected annotation with a margin (a double-click in the Annotations panel too)"),
     ActionSpec("view.zoom_in", "Zoom in", ("+", "="), "", "View"),
     ActionSpec("view.zoom_out", "Zoom out", ("-",), "", "View"),
     ActionSpec("view.pan_left", "Pan left", ("Left",), "", "View"),

@@ -132,6 +132,7 @@ def _handlers(window: MainWindow, state: LabelingState, c: Controllers, keys: Ke
         "image.cancel_precompute": c.precompute.cancel,
         "image.forget_missing": c.keeper.forget_missing,
         "view.fit": canvas.fit,
+        "view.zoom_selected": c.annotations.zoom_to,
         "view.zoom_in": lambda: canvas.zoom(1.25),
         "view.zoom_out": lambda: canvas.zoom(0.8),
         "view.pan_left": lambda: canvas.pan(-0.1, 0),
@@ -195,6 +196,7 @@ def _intents(window: MainWindow, state: LabelingState, c: Controllers) -> None:
     window.annotations.selected.connect(state.select)
     window.annotations.visibility_changed.connect(state.set_visible)
     window.annotations.delete_requested.connect(c.annotations.delete)
+    window.annotations.zoom_requested.connect(c.annotations.zoom_to)
     window.review.selected.connect(state.select)
     window.tool_options.radius_requested.connect(c.brush.set_radius)
     window.tool_options.speck_area_requested.connect(c.brush.set_speck_area)

@@ -9,7 +9,7 @@ shows :class:`app.model.progress.Jobs`. A controller with a progress signal of t
 shape ``(text, done, total)`` (total > 0: running; < 0: running, amount unknown;
 0: finished) joins with one line here::
 
-    c.importer.progress.connect(jobs.feeder("import", "Import", c.importer.cancel))
+    c.importing.progress.connect(jobs.feeder("import", "Import", c.importing.cancel))
 """
 from __future__ import annotations
 
@@ -129,7 +129,7 @@ def _jobs(window: MainWindow, jobs: Jobs, c, precompute: Precompute, panels: Pan
     c.prelabel.finished.connect(lambda cancelled: None if cancelled else panels.show_panel("Automatic"))
     c.export.progress.connect(jobs.feeder("export", "Export", c.export.cancel))
     c.boxes.progress.connect(jobs.feeder("boxes", "Boxes to masks", c.boxes.cancel))
-    c.importing.progress.connect(jobs.feeder("import", "Import"))  # reading the file: not cancellable
+    c.importing.progress.connect(jobs.feeder("import", "Import", c.importing.cancel))
 
     def on_precompute(done: int, total: int, eta: float) -> None:
         text = f"Precomputing {done}/{total}" if total else "Precomputing: listing images…"

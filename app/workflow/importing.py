@@ -8,6 +8,10 @@ images already have annotations); :meth:`apply` then makes one undo step per
 image, which autosave writes as any edit. Automatic masks (the data engine's
 output) are applied at once as ``auto`` annotations of the current category,
 for the Automatic panel to review.
+
+:meth:`cancel` (the status bar's Cancel) drops the jobs being read at once (a plan
+already on its way is ignored, so nothing of them is applied) and has the
+importer stop them at their next file or image; one status line says so.
 """
 from __future__ import annotations
 
@@ -38,9 +42,10 @@ class ImportController(QObject):
         super().__init__()
         self.state, self.history, self.importer, self.notices = state, history, importer, notices
         self.settings, self.cache_dir = settings, cache_dir
-        self._jobs: dict[int, tuple[object, bool]] = {}  # job id -> (project it was for, automatic?)
+        self._jobs: dict[int, tuple[object, bool, str]] = {}  # job id -> (project it was for, automatic?, name)
         importer.planned.connect(self._on_planned)
         importer.failed.connect(self._on_failed)
+        importer.cancelled.connect(self._on_cancelled)
         importer.progress.connect(self._on_progress)
 
     # -- asking ---------------------------------------------------------------------------------
@@ -61,7 +66,7 @@ class ImportController(QObject):
             return False
         self.settings.import_choices = {**self.settings.import_choices, "path": str(path), "format": fmt}
         job = self.importer.read(Path(path), fmt, project_images(project.dataset))
-        self._jobs[job] = (project, False)
+        self._jobs[job] = (project, False, Path(path).name)
         self.progress.emit(f"Reading {Path(path).name}…", 0, 1)
         return True
 
@@ -78,14 +83,25 @@ class ImportController(QObject):
         paths = {i: project.path(i) for i in project.present_image_ids()}
         job = self.importer.read_automatic(Path(folder), project_images(dataset), existing, paths,
                                            None if embeddings in (None, "") else Path(embeddings), self.cache_dir)
-        self._jobs[job] = (project, True)
+        self._jobs[job] = (project, True, Path(folder).name)
         self.progress.emit(f"Reading {Path(folder).name}…", 0, 1)
         return True
 
+    def cancel(self) -> None:
+        """Stop the imports being read: nothing of them reaches the project."""
+        names = [name for _project, _automatic, name in self._jobs.values()]
+        if not names:
+            return
+        self._jobs.clear()
+        self.importer.cancel()
+        self.progress.emit("", 0, 0)
+        self.notices.status(f"Import of {', '.join(names)} cancelled: nothing was imported")
+
     # -- answers --------------------------------------------------------------------------------
     def _take(self, job: int) -> bool | None:
-        """Whether the job was automatic, or None when its project is no longer open."""
-        project, automatic = self._jobs.pop(job, (None, False))
+        """Whether the job was automatic, or None when it was cancelled or its project is no
+        longer open."""
+        project, automatic, _name = self._jobs.pop(job, (None, False, ""))
         if not self._jobs:
             self.progress.emit("", 0, 0)
         return automatic if project is not None and project is self.state.project else None
@@ -93,6 +109,11 @@ class ImportController(QObject):
     def _on_progress(self, job: int, text: str, done: int, total: int) -> None:
         if job in self._jobs:
             self.progress.emit(f"{text}: {done}/{total}", done, total)
+
+    def _on_cancelled(self, job: int) -> None:
+        name = self._jobs.get(job, (None, False, ""))[2]
+        if self._take(job) is not None:  # stopped by someone else than :meth:`cancel`
+            self.notices.status(f"Import of {name} cancelled: nothing was imported")
 
     def _on_failed(self, job: int, text: str) -> None:
         if self._take(job) is not None:

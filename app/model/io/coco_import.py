@@ -12,6 +12,7 @@ raises :class:`~app.model.io.fields.FormatError`.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,10 @@ def looks_like_coco(top: Any) -> bool:
     return isinstance(top, dict) and isinstance(top.get("images"), list) and isinstance(top.get("annotations"), list)
 
 
-def parse_coco(path: Path | str) -> ImportedFile:
-    """Read a COCO instances file; see the module docstring for what is skipped."""
+def parse_coco(path: Path | str, progress: Callable[[int, int], None] | None = None) -> ImportedFile:
+    """Read a COCO instances file; see the module docstring for what is skipped.
+    ``progress(annotations read, annotations)`` after each annotation; an exception it raises
+    stops the reading."""
     data, where = load_json(path)
     if not looks_like_coco(data):
         if isinstance(data, dict) and "image" in data and "annotations" in data:
@@ -49,12 +52,15 @@ def parse_coco(path: Path | str) -> ImportedFile:
     by_id = {image_id: ImportedImage(name, (h, w), where=f"{where.file}: images[{i}]")
              for i, (image_id, name, h, w) in enumerate(images)}
     result.images = list(by_id.values())
-    for i, item in enumerate(data["annotations"]):
+    items = data["annotations"]
+    for i, item in enumerate(items):
         w = where["annotations"][i]
         annotation, image_id = _annotation(item, w, by_id, names, skipped)
         if annotation is not None:
             result.category(annotation.category)
             by_id[image_id].annotations.append(annotation)
+        if progress is not None:
+            progress(i + 1, len(items))
     return result
 
 

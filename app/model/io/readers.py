@@ -71,7 +71,7 @@ def read_labels(path: Path | str, fmt: str = "auto", progress: Progress | None =
     if fmt == "coco":
         if path.is_dir():
             raise FormatError(str(path), "", "a folder: choose the COCO .json file itself")
-        return parse_coco(path)
+        return parse_coco(path, progress=progress)
     if fmt == "sa1b":
         return parse_sa1b(path, progress=progress)
     if fmt == "labelme":

@@ -1,6 +1,7 @@
 """Annotations of the current image: category, colour, area, predicted IoU, source
 (sam, auto, brush, box, polygon, import; "edited" once a brush or mask operation changed it), show/hide,
-delete.
+delete. A double-click on a row asks to zoom to that annotation (rows have no editor: a
+double-click never starts one).
 
 The list follows the document row by row: an added, removed or changed annotation
 inserts, takes out or rewrites its own row (at its drawing-order position), so a
@@ -29,6 +30,7 @@ class AnnotationList(QWidget):
     selected = Signal(int)  # annotation id, -1 for none
     visibility_changed = Signal(int, bool)
     delete_requested = Signal(int)
+    zoom_requested = Signal(int)  # annotation id: a double-click on its row
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -37,6 +39,7 @@ class AnnotationList(QWidget):
         self.tree.headerItem().setToolTip(0, "Show")
         self.tree.setRootIsDecorated(False)
         self.tree.setSelectionMode(QTreeWidget.SingleSelection)
+        self.tree.setEditTriggers(QTreeWidget.NoEditTriggers)  # a double-click zooms
         self.tree.setFocusPolicy(Qt.NoFocus)
         self.tree.setUniformRowHeights(True)  # Qt then never measures every row
         header = self.tree.header()
@@ -67,6 +70,7 @@ class AnnotationList(QWidget):
         self.refresh_soon = Deferrable(self._apply_pending)  # held during a command: rows patched once
         self.tree.itemChanged.connect(self._on_item_changed)
         self.tree.itemSelectionChanged.connect(self._on_selection)
+        self.tree.itemDoubleClicked.connect(lambda item, _column: self.zoom_requested.emit(item.data(0, ID_ROLE)))
         self.delete_button.clicked.connect(self._on_delete)
 
     def set_dataset(self, dataset: Dataset | None) -> None:
