@@ -94,7 +94,7 @@ def test_an_image_deleted_outside_the_app_keeps_its_annotations_until_forgotten(
     missing = lab.state.project.dataset.image_by_name("img_0.png")
     assert missing.id in lab.state.project.missing and len(lab.state.project.dataset.annotations(missing.id)) == 1
     assert lab.state.project.is_done(missing.id) and window.image_list.count() == 4
-    assert window.image_list.text_of(missing.id).endswith("done · file missing")
+    assert window.image_list.text_of(missing.id).endswith("· file missing") and "✓" in window.image_list.text_of(missing.id)
     assert "file missing" not in window.image_list.text_of(lab.state.image_id)
     assert lab.state.image_id != missing.id  # it opened an image that is there
     again.window.close()  # the user has not decided yet: nothing changes on disk

@@ -81,19 +81,20 @@ def test_cancelling_segment_everything_from_the_status_bar(qtbot, make_app, imag
     assert not in_front(app.window.docks["Automatic"])  # a cancelled job opens nothing
 
 
-def annotate_every_image(app) -> None:
+def annotate_every_image(app, count: int = 1) -> None:
     dataset = app.state.project.dataset
     for image_id, image in dataset.images.items():
-        mask = Mask.from_crop(__import__("numpy").ones((10, 12), bool), 5, 6, image.shape)
-        app.history.push(edits.add_annotation(dataset, Annotation(dataset.new_annotation_id(), image_id, 1, mask,
-                                                                  Provenance(source="brush"))), image_id=image_id)
+        for n in range(count):
+            mask = Mask.from_crop(__import__("numpy").ones((10, 12), bool), 5 + n % 50, 6 + n % 60, image.shape)
+            app.history.push(edits.add_annotation(dataset, Annotation(
+                dataset.new_annotation_id(), image_id, 1, mask, Provenance(source="brush"))), image_id=image_id)
 
 
 def test_export_shows_progress_and_a_cancelled_export_writes_nothing(qtbot, make_app, image_folder, tmp_path):
     app = make_app(image_folder)
     qtbot.waitUntil(lambda: app.state.image_id is not None and len(app.state.project.dataset.images) == 3,
                     timeout=10000)
-    annotate_every_image(app)
+    annotate_every_image(app, 300)  # enough that the click lands before the last image is done
     window, strip = app.window, app.window.progress_strip
     seen = seen_rows(app, "export")
     target = tmp_path / "out.json"
@@ -107,5 +108,5 @@ def test_export_shows_progress_and_a_cancelled_export_writes_nothing(qtbot, make
     with qtbot.waitSignal(app.controllers.export.exported, timeout=10000):
         window.export_chosen.emit("coco_rle", str(target))
     qtbot.waitUntil(lambda: strip.row("export") is None, timeout=10000)
-    assert len(json.loads(target.read_text())["annotations"]) == 3
+    assert len(json.loads(target.read_text())["annotations"]) == 900
     assert seen[0][2] == 3  # one step per image

@@ -75,4 +75,4 @@ def test_keys_drive_the_labelling_loop(qtbot, make_app, image_folder, tiny_check
     assert lab.state.image_id == first_image
     qtbot.keyClick(canvas, Qt.Key_D, Qt.ControlModifier)
     assert lab.state.project.is_done(first_image)
-    assert "done" in window.image_list.text_of(first_image)
+    assert "\n✓ " in window.image_list.text_of(first_image)

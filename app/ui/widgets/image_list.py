@@ -1,4 +1,5 @@
-"""The folder's images (subfolders' too, by relative path): thumbnail, name, annotation count, done/todo.
+"""The folder's images (subfolders' too, by relative path): thumbnail, name, annotation count,
+and ✓ for the ones marked done (short enough for the narrow column; the tooltip says todo or done).
 
 A list view over a model that holds only image ids: each row's text, tooltip and icon
 are made when the view asks for them, that is for the rows on screen, so a folder of
@@ -67,13 +68,13 @@ class ImageListModel(QAbstractListModel):
         project = self.project
         record = project.dataset.images[image_id]
         count = project.dataset.annotation_count_of(image_id)  # no list of thousands per change
-        status = "✓ done" if project.is_done(image_id) else "todo"
+        line = f"{'✓ ' * project.is_done(image_id)}{count} annotation{'s' * (count != 1)}"  # ✓: done
         if image_id in project.missing:
-            status += " · file missing"
+            line += " · file missing"
         elif image_id in project.image_warnings:
-            status += " · ⚠ warning"
+            line += " · ⚠ warning"
         name = display_name(record.file_name)  # Qt would drop bytes that are not UTF-8
-        return f"{name}\n{count} annotation{'s' * (count != 1)} · {status}"
+        return f"{name}\n{line}"
 
     def _tooltip(self, image_id: int) -> str:
         project = self.project
@@ -84,7 +85,8 @@ class ImageListModel(QAbstractListModel):
                     "until Image > Forget missing images")
         if image_id in project.image_warnings:
             return f"{name}: " + "; ".join(project.image_warnings[image_id])
-        return f"{name} · {record.width}x{record.height}"
+        status = "done" if project.is_done(image_id) else "todo"
+        return f"{name} · {record.width}x{record.height} · {status}"
 
     def _icon(self, image_id: int) -> QIcon | None:
         icon = self._icons.get(image_id)
@@ -220,7 +222,8 @@ class ImageList(QListView):
         self.setIconSize(QSize(48, 48))
         self.setFocusPolicy(Qt.NoFocus)
         self.setUniformItemSizes(True)  # the view lays out 10,000 rows without asking each its size
-        self.setTextElideMode(Qt.ElideLeft)  # a long path in subfolders keeps its file name in sight
+        self.setTextElideMode(Qt.ElideMiddle)  # a long path keeps its start and its file name's end in sight
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # the column is narrow: elide, never scroll
         self.setEditTriggers(QListView.NoEditTriggers)
         self.model_ = ImageListModel(self)
         self.setModel(self.model_)

@@ -65,7 +65,8 @@ class ToolOptions(QWidget):
         form.addRow("Speck size", self.speck_area)
         ops = QGridLayout()
         for n, action_id in enumerate(MASK_ACTIONS):
-            ops.addWidget(action_button(actions[action_id]), n // 2, n % 2)
+            last_alone = n == len(MASK_ACTIONS) - 1 and n % 2 == 0
+            ops.addWidget(action_button(actions[action_id]), n // 2, n % 2, 1, 2 if last_alone else 1)
         layout = QVBoxLayout(self)
         layout.addLayout(tools)
         layout.addLayout(form)
