@@ -42,6 +42,10 @@ UNSUPPORTED_SUFFIXES = {
     ".dng": "camera raw", ".cr2": "camera raw", ".cr3": "camera raw", ".nef": "camera raw",
     ".arw": "camera raw", ".raw": "camera raw", ".exr": "OpenEXR",
 }
+#: A file of this name marks a folder of exported masks (PNG masks are images too): a recursive
+#: listing leaves such a subfolder out, so an export saved inside the image folder never comes
+#: back as images to label.
+EXPORT_MARKER = ".maskwright-export"
 # Formats OpenCV always decodes: a failure there means the file is damaged.
 _CORE_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WebP", "PNM")
 
@@ -75,7 +79,7 @@ def list_images(target: str | os.PathLike, recursive: bool = False) -> list[Path
 
 def list_folder(target: str | os.PathLike, recursive: bool = False) -> tuple[list[Path], list[tuple[Path, str]]]:
     """:func:`list_images`, and the files with an image suffix it left out, each with a
-    one-line reason (``"<name>: <why>"``): hidden names (starting with a dot), symbolic
+    one-line reason (a subfolder holding an :data:`EXPORT_MARKER` is not listed at all) (``"<name>: <why>"``): hidden names (starting with a dot), symbolic
     links whose target is missing, and FIFOs, sockets or devices (reading one could wait
     forever). Any name the OS gives is listed, bytes that are not UTF-8 included.
 
@@ -89,6 +93,9 @@ def list_folder(target: str | os.PathLike, recursive: bool = False) -> tuple[lis
     if recursive:
         found = []
         for folder, dirs, files in os.walk(target):
+            if EXPORT_MARKER in files and Path(folder) != target:  # masks exported into the folder
+                dirs[:] = []
+                continue
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             found += [Path(folder) / f for f in files if is_image_name(f)]
     else:
@@ -347,6 +354,6 @@ def _has_jpeg_end(data: np.ndarray) -> bool:
     return tail.endswith(b"\xff\xd9")
 
 
-__all__ = ["IMAGE_SUFFIXES", "UNSUPPORTED_SUFFIXES", "DecodedImage", "ImageReadError", "decode_image",
+__all__ = ["EXPORT_MARKER", "IMAGE_SUFFIXES", "UNSUPPORTED_SUFFIXES", "DecodedImage", "ImageReadError", "decode_image",
            "decode_image_file", "decoder_messages", "is_image_name", "list_folder", "list_images", "read_image",
            "read_image_file", "sniff_format"]

@@ -203,3 +203,17 @@ def test_export_dialog_says_which_consumers_read_what_and_starts_from_the_last_c
     assert not dialog.holes["rle"].isEnabled() and dialog.path.text().endswith("export_yolo")  # a folder now
     assert "Ultralytics" in dialog.notes.text()
     dialog.reject()
+
+
+def test_png_masks_exported_into_the_image_folder_are_not_listed_as_images(qtbot, make_app, nested_folder, tmp_path):
+    app = open_project(qtbot, make_app, nested_folder)
+    import_through_window(qtbot, app, write_source(source_dataset(), "coco_rle", tmp_path))
+    images_before = sorted(r.file_name for r in app.state.dataset.images.values())
+    out = nested_folder / "exports" / "png"  # inside the project: a user's natural choice
+    with qtbot.waitSignal(app.controllers.export.exported, timeout=10000):
+        app.window.export_dialog_chosen.emit("png", str(out), "rle", "all")
+    assert list((out / "instances").rglob("*.png")) and (out / ".maskwright-export").is_file()
+    app.navigation.open_folder(nested_folder)  # open it again: the scan walks the subfolders
+    qtbot.waitUntil(lambda: app.window.image_list.count() == len(images_before), timeout=10000)
+    qtbot.wait(200)  # the whole listing has arrived
+    assert sorted(r.file_name for r in app.state.dataset.images.values()) == images_before

@@ -7,6 +7,7 @@ Layout under the export folder::
     classes/<image path without suffix>.png     8-bit (16-bit past 255 categories): 0 = background,
                                                 c = the c-th category of categories.json
     categories.json                             [{"value", "id", "name", "color"}, ...]
+    .maskwright-export                          a marker: a folder scan leaves this folder out
 
 Where annotations overlap the later one (drawn on top) owns the pixel; the
 report says how many annotations lost pixels so. Boxes waiting for SAM have no
@@ -24,6 +25,7 @@ import numpy as np
 
 from app.model.dataset import Dataset
 from app.model.io.atomic import write_bytes_atomic
+from sam_core.image_files import EXPORT_MARKER
 
 
 @dataclass
@@ -52,6 +54,8 @@ def write_png_masks(dataset: Dataset, folder: Path | str,
     value_of = {c.id: n for n, c in enumerate(categories, start=1)}
     class_dtype = np.uint8 if len(categories) < 256 else np.uint16
     folder.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(folder / EXPORT_MARKER, b"Masks exported by Maskwright: a folder scan inside an image folder "
+                                               b"leaves this folder out.\n")
     table = [{"value": 0, "id": None, "name": "background", "color": [0, 0, 0]}] + [
         {"value": value_of[c.id], "id": c.id, "name": c.name, "color": list(c.color)} for c in categories]
     write_bytes_atomic(folder / "categories.json", json.dumps(table, indent=1).encode("utf-8"))
