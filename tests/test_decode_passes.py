@@ -31,6 +31,6 @@ def test_default_pass_size_is_small_on_the_cpu(tiny_sam):
     boxes = torch.tensor([[0.0, 0.0, 500.0, 500.0]] * 5)
     low_res, iou = predictor.decode(None, None, boxes, None, False)
     assert low_res.shape[:2] == (5, 1) and iou.shape == (5, 1)
-    # The same box in the first and the last pass (of 2, 2, 1 prompts) answers the same.
+    # The same box in the first and the last pass answers the same.
     torch.testing.assert_close(low_res[4], low_res[0], rtol=0, atol=1e-5 * float(low_res[0].abs().max()))
     torch.testing.assert_close(iou[4], iou[0], rtol=0, atol=1e-5)
