@@ -28,6 +28,8 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 from torch.nn import functional as F
 
+from .upscale_statistics import MaskStatistics, TileGrid, settled_statistics
+
 # Floats of one block's logits (1 MiB): small enough to stay in L2 while they are thresholded.
 _BLOCK_FLOATS = 2**18
 
@@ -83,6 +85,9 @@ class MaskUpscaler:
         self.rows_used = int(used.max()) + 1 if len(used) else 1
         self._rows = rows[:, : self.rows_used]
         self._blocks: dict[int, List[_RowBlock]] = {}
+        self._low_res_size = low_res_size
+        self._columns: Optional[torch.Tensor] = None
+        self._tiles: Optional[TileGrid] = None
 
     @classmethod
     def for_sam(
@@ -99,7 +104,11 @@ class MaskUpscaler:
     def blocks(self, n_masks: int) -> List[_RowBlock]:
         """Row blocks sized so that ``n_masks`` masks' block logits take about 1 MiB."""
         h, w = self.original_size
-        height = max(1, min(h, _BLOCK_FLOATS // max(1, n_masks * w)))
+        return self.blocks_of_height(max(1, min(h, _BLOCK_FLOATS // max(1, n_masks * w))))
+
+    def blocks_of_height(self, height: int) -> List[_RowBlock]:
+        """The output rows in blocks of ``height`` (the last one shorter), built once per height."""
+        h = self.original_size[0]
         if height not in self._blocks:
             blocks = []
             for start in range(0, h, height):
@@ -151,8 +160,11 @@ class MaskUpscaler:
         thresholds: Sequence[float],
         mask_threshold: float,
         covered: Optional[torch.Tensor] = None,
-    ) -> "MaskStatistics":
+    ) -> MaskStatistics:
         """What the generator filters on, from full-resolution logits never stored whole.
+
+        Only the tiles of the output that a cut crosses are evaluated at full resolution
+        (:mod:`sam_core.upscale_statistics`); the figures equal the dense ones exactly.
 
         Args:
             low_res: N x 256 x 256 logits.
@@ -161,24 +173,20 @@ class MaskUpscaler:
                 ``covered``) is measured.
             covered: H x W bool, or None.
         """
-        n = low_res.shape[0]
-        counts = torch.zeros(len(thresholds), n, dtype=torch.int64)
-        row_any = torch.zeros(n, self.original_size[0], dtype=torch.bool)
-        col_any = torch.zeros(n, self.original_size[1], dtype=torch.bool)
-        inside = torch.zeros(n, dtype=torch.int64)
-        for first, cols in self._chunks(low_res, chunk=16):
-            picked = slice(first, first + len(cols))
-            for block in self.blocks(len(cols)):
-                taps = cols[:, block.taps_start : block.taps_start + block.weights.shape[1]]
-                logits = block.weights @ taps  # n x rows x W, in cache
-                for k, t in enumerate(thresholds):
-                    counts[k, picked] += _count(logits > t).cpu()
-                mask = logits > mask_threshold
-                row_any[picked, block.start : block.stop] = mask.any(dim=2).cpu()
-                col_any[picked] |= mask.any(dim=1).cpu()
-                if covered is not None:
-                    inside[picked] += _count(mask & covered[block.start : block.stop]).cpu()
-        return MaskStatistics(counts, _box(row_any, col_any), inside if covered is not None else None)
+        return settled_statistics(self, low_res, thresholds, mask_threshold, covered)
+
+    @property
+    def column_matrix(self) -> torch.Tensor:
+        """The column resizes composed: W x 256 float32 (CPU), as :meth:`columns` applies them."""
+        if self._columns is None:
+            self._columns = axis_matrix(self._low_res_size, self.col_steps)
+        return self._columns
+
+    def tile_grid(self) -> TileGrid:
+        """The tiles :meth:`statistics` settles or evaluates (built once)."""
+        if self._tiles is None:
+            self._tiles = TileGrid.of(self)
+        return self._tiles
 
     def _chunks(self, low_res: torch.Tensor, chunk: Optional[int] = None):
         """(first index, column-resized chunk) pairs; chunks bound the r x W intermediates."""
@@ -188,31 +196,3 @@ class MaskUpscaler:
             chunk = max(1, min(n, 2**23 // max(1, per_mask)))  # 32 MiB of column-resized rows
         for first in range(0, n, chunk):
             yield first, self.columns(low_res[first : first + chunk])
-
-
-@dataclass
-class MaskStatistics:
-    """Per-mask figures from :meth:`MaskUpscaler.statistics` (N masks, CPU tensors)."""
-
-    counts: torch.Tensor  # len(thresholds) x N int64 pixels above each cut
-    boxes: torch.Tensor  # N x 4 int64 XYXY, inclusive ends; zeros when empty
-    covered: Optional[torch.Tensor]  # N int64 mask pixels inside ``covered``, or None
-
-
-def _count(masks: torch.Tensor) -> torch.Tensor:
-    """N x h x w bool -> N int64 set pixels."""
-    return masks.flatten(1).view(torch.uint8).sum(dim=1, dtype=torch.int64)
-
-
-def _box(row_any: torch.Tensor, col_any: torch.Tensor) -> torch.Tensor:
-    """N x H and N x W bool occupancy -> N x 4 int64 XYXY with inclusive ends, zeros if empty."""
-    def extent(occupied: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        index = torch.arange(occupied.shape[1])
-        first = torch.where(occupied, index, occupied.shape[1]).amin(dim=1)
-        last = torch.where(occupied, index, -1).amax(dim=1)
-        return first, last
-
-    x0, x1 = extent(col_any)
-    y0, y1 = extent(row_any)
-    boxes = torch.stack([x0, y0, x1, y1], dim=1)
-    return torch.where(row_any.any(dim=1)[:, None], boxes, torch.zeros_like(boxes))

@@ -238,10 +238,11 @@ class MaskDecoder(nn.Module):
             hyper = torch.baddbmm(bias[keep], hyper, weight[keep])
             if i < len(layers) - 1:
                 hyper = torch.relu(hyper)
-        masks = torch.bmm(x.view(b, p * 16, out), hyper.permute(1, 2, 0))  # B x (P*16) x M
+        # M rows times P*16 columns: a GEMM with a long output row (P*16 x M, M = 3, ran ~3x slower).
+        masks = torch.bmm(hyper.permute(1, 0, 2), x.view(b, p * 16, out).transpose(1, 2))  # B x M x (P*16)
         h, w = grid
-        # (i, j, di, dj, di2, dj2, m) -> (m, 4i+2di+di2, 4j+2dj+dj2)
-        masks = masks.view(b, h, w, 2, 2, 2, 2, -1).permute(0, 7, 1, 3, 5, 2, 4, 6).reshape(b, -1, 4 * h, 4 * w)
+        # (m, i, j, di, dj, di2, dj2) -> (m, 4i+2di+di2, 4j+2dj+dj2)
+        masks = masks.view(b, -1, h, w, 2, 2, 2, 2).permute(0, 1, 2, 4, 6, 3, 5, 7).reshape(b, -1, 4 * h, 4 * w)
         return masks, self.iou_prediction_head(hs[:, s, :])
 
     def upscale_token_major(self, cache: ImageCache, keys: torch.Tensor) -> torch.Tensor:
@@ -251,9 +252,9 @@ class MaskDecoder(nn.Module):
         norm = self.output_upscaling.norm
         b, p, c = keys.shape
         mid, out = weights.up2_weight.shape[0], weights.up2_weight.shape[1] // 4
-        # One prompt: the 4 and 8 MB intermediates go to buffers kept with the image (fresh
-        # ones cost page faults on every click); a batch gets its own.
-        buffers = cache.buffers if b == 1 else {}
+        # A few prompts: the 4 and 8 MB intermediates (per prompt) go to buffers kept with the
+        # image (fresh ones cost page faults on every click and every pass); a batch gets its own.
+        buffers = cache.buffers if b <= 4 else {}
         x = _buffer(buffers, "up1", (b * p, 4 * mid), keys)
         torch.addmm(weights.up1_bias, keys.reshape(b * p, c), weights.up1_weight, out=x)
         if cache.high_res_s1 is not None:
