@@ -20,12 +20,23 @@ H x W bool and every output in the original frame. Outputs are CPU tensors.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
+from typing import List, Optional, Protocol, Sequence, Tuple
 
 import torch
 
-if TYPE_CHECKING:
-    from .upscale import MaskUpscaler
+
+class MaskUpscaler(Protocol):
+    """What this module reads of :class:`sam_core.upscale.MaskUpscaler` (named here, not
+    imported: that module imports this one)."""
+
+    original_size: Tuple[int, int]
+    column_matrix: torch.Tensor
+
+    def blocks_of_height(self, rows: int): ...
+
+    def columns(self, low_res: torch.Tensor) -> torch.Tensor: ...
+
+    def tile_grid(self) -> "TileGrid": ...
 
 TILE_ROWS = 16
 TILE_COLS = 32
