@@ -119,13 +119,10 @@ class Project:
         if stored is None:
             return
         if stored.shape != record.shape:
-            self.events.problem.emit(
+            self._put_aside(record.file_name, (
                 f"{record.file_name}: the image is now {record.width}x{record.height} but its "
                 f"{len(stored.annotations)} saved annotation(s) were made on {stored.width}x{stored.height}; "
-                "they are not loaded, and their file is kept in .maskwright/set-aside/"
-            )
-            self._set_aside.add(record.file_name)
-            self.events.set_aside_requested.emit(record.file_name)
+                "they are not loaded, and their file is kept in .maskwright/set-aside/"))
             return
         with self._restoring():
             for annotation in stored.annotations:
@@ -136,6 +133,12 @@ class Project:
                 self.dataset.add_annotation(replace(annotation, id=new_id, image_id=record.id, category_id=category_id))
             if stored.done:
                 self.set_done(record.id, True)
+
+    def _put_aside(self, file_name: str, problem: str) -> None:
+        """Say ``problem`` and have the image's saved file moved aside before the next write."""
+        self.events.problem.emit(problem)
+        self._set_aside.add(file_name)
+        self.events.set_aside_requested.emit(file_name)
 
     def _annotation_id_taken(self, annotation_id: int) -> bool:
         try:
@@ -237,15 +240,13 @@ class Project:
             return False
         count = self.dataset.annotation_count_of(image_id)
         if count:
-            self.events.problem.emit(
-                f"{record.file_name}: the image is {width}x{height}, not {record.width}x{record.height} as its "
-                f"{count} annotation(s) were made on; they are taken out, and their file is kept in "
-                ".maskwright/set-aside/")
             with self._restoring():
                 for annotation_id in reversed(self.dataset.annotation_ids(image_id)):
                     self.dataset.remove_annotation(annotation_id)
-            self._set_aside.add(record.file_name)
-            self.events.set_aside_requested.emit(record.file_name)
+            self._put_aside(record.file_name, (
+                f"{record.file_name}: the image is {width}x{height}, not {record.width}x{record.height} as its "
+                f"{count} annotation(s) were made on; they are taken out, and their file is kept in "
+                ".maskwright/set-aside/"))
         with self._restoring():
             self.dataset.resize_image(image_id, width, height)
         return True

@@ -66,9 +66,8 @@ def peek_image(path: Path, limits: Limits = DEFAULT_LIMITS) -> ScannedImage | No
 def _ends_whole(kind: str, tail: bytes) -> bool:
     """Whether the file's last bytes end as a whole file of ``kind`` does (the cheap catch of a
     truncated copy; the decoder catches the rest)."""
-    tail = tail.rstrip(b"\x00\r\n ") if kind == "JPEG" else tail
-    if kind == "JPEG":
-        return tail.endswith(b"\xff\xd9")
+    if kind == "JPEG":  # some cameras pad after the end-of-image marker
+        return tail.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9")
     if kind == "PNG":
         return b"IEND" in tail[-16:]
     return True

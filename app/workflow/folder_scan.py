@@ -98,7 +98,8 @@ class FolderScan(QObject):
         image_id = project.id_of(path)
         if image_id is not None:  # listed from its header, then failed to decode
             if image_id == self.state.image_id and not project.has_saved(image_id):
-                other = project.neighbour(image_id, 1) or project.neighbour(image_id, -1)
+                other = project.neighbour(image_id, 1)
+                other = project.neighbour(image_id, -1) if other is None else other
                 if other is not None:
                     self.open_requested.emit(other)  # the next readable one, as if it had never been listed
             project.drop_unreadable(image_id, keep=image_id == self.state.image_id)

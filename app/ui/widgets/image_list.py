@@ -39,7 +39,7 @@ class ImageListModel(QAbstractListModel):
         self._icons: dict[int, QIcon] = {}
         self._arrived: list[int] = []  # added since the last flush
         self._flush = QTimer(self, singleShot=True)
-        self._flush.timeout.connect(self._apply_pending)
+        self._flush.timeout.connect(self.flush)
         self._refilter_pending = False
         self._dirty: set[int] = set()  # images whose rows changed since the last flush
 
@@ -109,14 +109,14 @@ class ImageListModel(QAbstractListModel):
     def set_project(self, project: Project | None) -> None:
         if self.project is not None:
             self.project.dataset.events.disconnect(self._on_dataset)
-            self.project.events.done_changed.disconnect(self._on_image_event)
+            self.project.events.done_changed.disconnect(self._on_done)
             self.project.events.thumbnail_changed.disconnect(self._on_thumbnail)
         self.project, self.current = project, None
         self._icons.clear()
         self._arrived.clear()
         if project is not None:
             project.dataset.events.connect(self._on_dataset)
-            project.events.done_changed.connect(self._on_image_event)
+            project.events.done_changed.connect(self._on_done)
             project.events.thumbnail_changed.connect(self._on_thumbnail)
         self._reset()
 
@@ -142,7 +142,8 @@ class ImageListModel(QAbstractListModel):
         self.endResetModel()
         self.counts_changed.emit()
 
-    def _apply_pending(self) -> None:
+    def flush(self) -> None:
+        """Apply what arrived or changed since the last flush (the timer calls this after a burst)."""
         self._redraw_dirty()
         if self._refilter_pending:
             self._reset()
@@ -182,11 +183,13 @@ class ImageListModel(QAbstractListModel):
         elif kind == "image_changed":
             self._changed(event.value.id)
         elif kind.startswith("annotation_"):
-            self._on_image_event(event.value.image_id)
+            self._edited(event.value.image_id)
 
-    def _on_image_event(self, event_or_id) -> None:
+    def _on_done(self, event) -> None:
+        self._edited(event.value)
+
+    def _edited(self, image_id: int) -> None:
         """An image's count or status changed: its row says so, and a filter may now hide it."""
-        image_id = getattr(event_or_id, "value", event_or_id)
         self._changed(image_id)
         if self.filter.follows_edits:
             self._refilter_pending = True
@@ -251,7 +254,7 @@ class ImageList(QListView):
 
     def count(self) -> int:
         """Rows shown (after the filter, and after the burst being added has been added)."""
-        self.model_._apply_pending()
+        self.model_.flush()
         return self.model_.rowCount()
 
     def text_of(self, image_id: int) -> str:
