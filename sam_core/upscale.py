@@ -29,6 +29,7 @@ import torch
 from torch.nn import functional as F
 
 from .upscale_statistics import MaskStatistics, TileGrid, settled_statistics
+from .utils.threshold import greater_into
 
 # Floats of one block's logits (1 MiB): small enough to stay in L2 while they are thresholded.
 _BLOCK_FLOATS = 2**18
@@ -151,7 +152,7 @@ class MaskUpscaler:
         for first, cols in self._chunks(low_res):
             for block in self.blocks(len(cols)):
                 taps = cols[:, block.taps_start : block.taps_start + block.weights.shape[1]]
-                torch.gt(block.weights @ taps, threshold, out=out[first : first + len(cols), block.start : block.stop])
+                greater_into(block.weights @ taps, threshold, out[first : first + len(cols), block.start : block.stop])
         return out
 
     def statistics(

@@ -24,6 +24,8 @@ from typing import List, Optional, Protocol, Sequence, Tuple
 
 import torch
 
+from .utils.threshold import greater
+
 
 class MaskUpscaler(Protocol):
     """What this module reads of :class:`sam_core.upscale.MaskUpscaler` (named here, not
@@ -170,8 +172,8 @@ class _Part:
             rows = masks if some else slice(None)
             logits = block.weights @ taps  # A x rows x W, in cache
             for k, cut in enumerate(cuts[:-1]):
-                counts[k, rows] += _count(logits > cut).cpu()
-            mask = logits > cuts[-1]
+                counts[k, rows] += _count(greater(logits, cut)).cpu()
+            mask = greater(logits, cuts[-1])
             counts[-1, rows] += _count(mask).cpu()
             row_any[rows, block.start : block.stop] |= _any(mask, 2).cpu()
             col_any[rows] |= _any(mask, 1).cpu()

@@ -8,7 +8,7 @@ import torch
 
 
 
-@pytest.mark.parametrize("batch,points", [(1, 1), (1, 4), (5, 2)])
+@pytest.mark.parametrize("batch,points", [(1, 1), (1, 4), (5, 2), (1, 16), (3, 12)])  # 16, 12: unfolded
 @pytest.mark.parametrize("with_box", [False, True])
 @pytest.mark.parametrize("with_mask", [False, True])
 @pytest.mark.parametrize("keep", [slice(None), slice(1, None), slice(0, 1)])
@@ -32,7 +32,8 @@ def test_fast_decode_equals_module_forward(tiny_sam, batch, points, with_box, wi
     assert masks.shape == expected_masks.shape
     assert masks.shape[:2] == (batch, len(range(4)[keep])) and masks.shape[2:] == (256, 256)
     torch.testing.assert_close(masks, expected_masks, rtol=0, atol=1e-5 * float(expected_masks.abs().max()))
-    torch.testing.assert_close(iou, expected_iou, rtol=0, atol=1e-5 * float(expected_iou.abs().max()))
+    # IoU scores are O(1) but can be tiny with seeded weights: 1e-5 of at least 1 (float rounding).
+    torch.testing.assert_close(iou, expected_iou, rtol=0, atol=1e-5 * max(1.0, float(expected_iou.abs().max())))
 
 
 def test_mask_input_features_equal_the_prompt_encoder_convolutions(tiny_sam):

@@ -18,6 +18,7 @@ import resource
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -106,16 +107,38 @@ def time_clicks(predictor, prompts: list[dict], interactive: bool) -> list[float
     return times
 
 
-def time_predict_by_masks(predictor, h: int, w: int, count: int) -> dict:
-    """``predict()`` on one-point prompts, three masks (``multimask_output=True``) and one, apart."""
+def _one_point_prompts(h: int, w: int, count: int, multimask: bool) -> list[dict]:
     rng = np.random.default_rng(7)
     points = rng.uniform([0, 0], [w, h], size=(count, 1, 2))
+    return [{"point_coords": p, "point_labels": np.array([1]), "multimask_output": multimask, "follow_up": False}
+            for p in points]  # fmt: skip
+
+
+def time_predict_by_masks(predictor, h: int, w: int, count: int) -> dict:
+    """``predict()`` on one-point prompts, three masks (``multimask_output=True``) and one, apart."""
     out = {}
     for case, multimask in (("three_masks", True), ("single_mask", False)):
-        prompts = [{"point_coords": p, "point_labels": np.array([1]), "multimask_output": multimask,
-                    "follow_up": False} for p in points]  # fmt: skip
+        prompts = _one_point_prompts(h, w, count, multimask)
         time_clicks(predictor, prompts[:3], interactive=False)
         out[case] = _percentiles(time_clicks(predictor, prompts, interactive=False))
+    return out
+
+
+def time_predict_by_masks_in_turn(ours, reference, h: int, w: int, count: int) -> tuple[dict, dict]:
+    """:func:`time_predict_by_masks` for two predictors called in turn, prompt by prompt, so
+    that a shared host's drift (often +-30% over a minute here) falls on both alike.
+    Returns (ours, reference)."""
+    out: tuple[dict, dict] = ({}, {})
+    for case, multimask in (("three_masks", True), ("single_mask", False)):
+        prompts = _one_point_prompts(h, w, count, multimask)
+        for predictor in (ours, reference):
+            time_clicks(predictor, prompts[:3], interactive=False)
+        times: tuple[list, list] = ([], [])
+        for prompt in prompts:
+            for predictor, timed in zip((ours, reference), times):
+                timed += time_clicks(predictor, [prompt], interactive=False)
+        for side, timed in zip(out, times):
+            side[case] = {**_percentiles(timed), "timed": "in turn with the other implementation"}
     return out
 
 
@@ -237,7 +260,12 @@ def run(args: argparse.Namespace) -> dict:
                 report["click_to_mask_ms"]["what"] = "predict_candidates + best candidate at full resolution"
                 report["predict_ms"] = _percentiles(time_clicks(predictor, prompts, interactive=False))
                 report["predict_ms"]["what"] = "predict(): the bench's prompt mix (one multimask per three)"
-                report["predict_by_masks_ms"] = time_predict_by_masks(predictor, h, w, args.clicks)
+                if reference is not None and state is not None:
+                    with _reference_predictor(reference, variant, state, device, image) as theirs:
+                        report["predict_by_masks_ms"], report["reference_predict_by_masks_ms"] = (
+                            time_predict_by_masks_in_turn(predictor, theirs, h, w, args.clicks))
+                else:
+                    report["predict_by_masks_ms"] = time_predict_by_masks(predictor, h, w, args.clicks)
                 report["click_by_points_ms"] = time_clicks_by_points(predictor, h, w)
                 report["predict_torch_boxes_ms"] = time_predict_torch_boxes(predictor, h, w)
                 report["embedding_cache"] = _time_cache(predictor, image)
@@ -290,6 +318,19 @@ def _time_cache(predictor, image) -> dict:
                 "bytes": path.stat().st_size}
 
 
+@contextmanager
+def _reference_predictor(reference, variant, state, device, image):
+    """The reference predictor of ``variant`` with ``state``, ``image`` set; freed on exit."""
+    model = reference.sam_model_registry[variant](checkpoint=None)
+    model.load_state_dict(state)
+    model.to(device).eval()
+    predictor = reference.SamPredictor(model)
+    with torch.no_grad():
+        predictor.set_image(image)
+        yield predictor
+    del predictor, model
+
+
 def _time_reference(reference, report, variant, config, state, args, device, image, prompts) -> None:
     from ..build import read_state_dict
 
@@ -305,7 +346,8 @@ def _time_reference(reference, report, variant, config, state, args, device, ima
             time_clicks(predictor, prompts[:5], interactive=False)
             report["reference_predict_ms"] = _percentiles(time_clicks(predictor, prompts, interactive=False))
             h, w = image.shape[:2]
-            report["reference_predict_by_masks_ms"] = time_predict_by_masks(predictor, h, w, args.clicks)
+            if "reference_predict_by_masks_ms" not in report:
+                report["reference_predict_by_masks_ms"] = time_predict_by_masks(predictor, h, w, args.clicks)
             report["reference_predict_torch_boxes_ms"] = time_predict_torch_boxes(predictor, h, w)
     report["peak_rss_mb_with_reference"] = peak_rss_mb()
 

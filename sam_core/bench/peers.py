@@ -6,7 +6,8 @@ number of points) and ``torch.onnx.export`` for the image encoder. Both run on o
 provider with intra-op spinning off (spinning threads would steal the cores from whatever is
 timed next) and as many threads as sam_core uses.
 
-Cases, each against sam_core in the same run:
+Cases, each against sam_core in the same run (the decoder cases called in turn, prompt by
+prompt, so that the host's drift falls on both alike):
 
 * encoder: resize + normalise + pad (numpy, as the peers do) + the ONNX encoder, against
   ``set_image`` in fp32 and at the reduced precision the app uses;
@@ -167,11 +168,14 @@ def run_peers_bench(
         for n_points in (1, 4, 16):
             prompts = [(rng.uniform([0, 0], [w, h], size=(n_points, 2)), np.ones(n_points, dtype=np.int64))
                        for _ in range(clicks)] if n_points > 1 else [(p, labels) for p in points]  # fmt: skip
-            ort_multi = _median(lambda p=p, lab=lab: ort_predict(p, lab, multi) for p, lab in prompts)
-            ort_single = _median(lambda p=p, lab=lab: ort_predict(p, lab, single) for p, lab in prompts)
-            ours_predict = _median(lambda p=p, lab=lab: predictor.predict(point_coords=p, point_labels=lab,
-                                   multimask_output=True) for p, lab in prompts)  # fmt: skip
-            ours_click = _median(lambda p=p, lab=lab: _click(predictor, p, lab) for p, lab in prompts)
+            medians = _medians_in_turn({
+                "ort_multi": lambda p, lab: ort_predict(p, lab, multi),
+                "ort_single": lambda p, lab: ort_predict(p, lab, single),
+                "ours_predict": lambda p, lab: predictor.predict(point_coords=p, point_labels=lab, multimask_output=True),
+                "ours_click": lambda p, lab: _click(predictor, p, lab),
+            }, prompts)  # fmt: skip
+            ort_multi, ort_single = medians["ort_multi"], medians["ort_single"]
+            ours_predict, ours_click = medians["ours_predict"], medians["ours_click"]
             cases[n_points] = {
                 "predict_three_masks_ms": {"onnxruntime": ort_multi, "sam_core": ours_predict,
                                            "speedup": round(ort_multi / ours_predict, 2)},
@@ -194,8 +198,13 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def _median(calls) -> float:
-    """p50 in ms over a sequence of zero-argument calls (the first one is a warm-up)."""
-    calls = list(calls)
-    calls[0]()
-    return round(1000 * float(np.median([_timed(call) for call in calls])), 2)
+def _medians_in_turn(calls: dict, prompts: list) -> dict:
+    """p50 in ms of each ``calls[name](points, labels)`` over ``prompts``, the calls made in
+    turn prompt by prompt (after one warm-up each), so that the host's drift falls on all alike."""
+    for call in calls.values():
+        call(*prompts[0])
+    times: dict = {name: [] for name in calls}
+    for prompt in prompts:
+        for name, call in calls.items():
+            times[name].append(_timed(lambda: call(*prompt)))
+    return {name: round(1000 * float(np.median(t)), 2) for name, t in times.items()}

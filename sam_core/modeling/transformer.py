@@ -154,14 +154,25 @@ class Attention(nn.Module):
             keys, values = cached
             weights = torch.softmax(keys.scores(q), dim=-1)  # B x H x T x P
             out = values.mix(weights)  # B x H x T x D
-        else:
+        elif self.folds(t):
             wk = self.k_proj.weight.view(heads, d, -1)  # H x D x C
             folded = torch.einsum("bhtd,hdc->bhtc", q, wk).reshape(b, heads * t, -1)
             weights = torch.softmax(folded @ image_with_pe.transpose(-1, -2), dim=-1)  # B x HT x P
             mixed = (weights @ image).view(b, heads, t, -1)  # B x H x T x C
             wv = self.v_proj.weight.view(heads, d, -1)
             out = torch.einsum("bhtc,hdc->bhtd", mixed, wv) + self.v_proj.bias.view(1, heads, 1, d)
+        else:
+            keys = self.split_heads(self.k_proj(image_with_pe))  # 1|B x H x P x D
+            weights = torch.softmax(q @ keys.transpose(-1, -2), dim=-1)  # B x H x T x P
+            out = weights @ self.split_heads(self.v_proj(image))
         return self.out_proj(out.transpose(1, 2).reshape(b, t, heads * d))
+
+    def folds(self, tokens: int) -> bool:
+        """Whether folding the image-side projections into ``tokens`` prompt tokens costs less
+        than projecting the image: the folded products are H*T wide, the projected ones
+        ``internal_dim`` (128 in SAM's decoder, 8 heads: up to 16 tokens fold, i.e. the 5
+        output tokens and up to 11 prompt tokens)."""
+        return self.num_heads * tokens <= self.internal_dim
 
     def image_attends_tokens(
         self,
@@ -183,14 +194,23 @@ class Attention(nn.Module):
         k = k * (1.0 / math.sqrt(d))  # the softmax scale, on the few token-side rows
         # Scores are laid out B x H x T x P so the softmax over the T tokens runs across
         # rows with P contiguous lanes (a softmax over a 7-wide last axis vectorises badly).
+        fold = self.folds(t)
         if cached_queries is not None:
             scores = cached_queries.scores(k)  # B x H x T x P
-        else:
+        elif fold:
             wq = self.q_proj.weight.view(heads, d, -1)  # H x D x C
             folded = torch.einsum("hdc,bhtd->bhtc", wq, k).reshape(b, heads * t, -1)  # B x HT x C
             query_bias = torch.einsum("hd,bhtd->bht", self.q_proj.bias.view(heads, d), k)
             scores = (folded @ image_with_pe.transpose(-1, -2)).view(b, heads, t, -1) + query_bias[..., None]
-        weights = torch.softmax(scores, dim=2).reshape(b, heads * t, -1)  # B x HT x P
+        else:
+            queries = self.split_heads(self.q_proj(image_with_pe))  # 1|B x H x P x D
+            scores = k @ queries.transpose(-1, -2)
+        weights = torch.softmax(scores, dim=2)  # B x H x T x P
+        if not fold:  # many tokens: mix the values per head, then one output projection
+            mixed = weights.transpose(-1, -2) @ v  # B x H x P x D
+            out = self.out_proj(mixed.transpose(1, 2).reshape(b, -1, heads * d))
+            return out if residual is None else out.add_(residual)
+        weights = weights.reshape(b, heads * t, -1)  # B x HT x P
         wo = self.out_proj.weight.view(-1, heads, d)  # C x H x D
         projected = torch.einsum("bhtd,chd->bhtc", v, wo).reshape(b, heads * t, -1)  # B x HT x C
         # Each head's weights sum to one over its T tokens, so the output bias can ride on
