@@ -6,8 +6,8 @@ number of points) and ``torch.onnx.export`` for the image encoder. Both run on o
 provider with intra-op spinning off (spinning threads would steal the cores from whatever is
 timed next) and as many threads as sam_core uses.
 
-Cases, each against sam_core in the same run (the decoder cases called in turn, prompt by
-prompt, so that the host's drift falls on both alike):
+Cases, each against sam_core in the same run (the decoder cases take turns, five prompts
+each, so that the host's drift falls on both alike):
 
 * encoder: resize + normalise + pad (numpy, as the peers do) + the ONNX encoder, against
   ``set_image`` in fp32 and at the reduced precision the app uses;
@@ -198,13 +198,14 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def _medians_in_turn(calls: dict, prompts: list) -> dict:
-    """p50 in ms of each ``calls[name](points, labels)`` over ``prompts``, the calls made in
-    turn prompt by prompt (after one warm-up each), so that the host's drift falls on all alike."""
-    for call in calls.values():
-        call(*prompts[0])
+def _medians_in_turn(calls: dict, prompts: list, block: int = 5) -> dict:
+    """p50 in ms of each ``calls[name](points, labels)`` over ``prompts``. The calls take
+    turns, ``block`` prompts each after one untimed call (so each starts with its own data in
+    cache, as a user's clicks do), so that the host's drift falls on all alike."""
     times: dict = {name: [] for name in calls}
-    for prompt in prompts:
+    for first in range(0, len(prompts), block):
+        turn = prompts[first : first + block]
         for name, call in calls.items():
-            times[name].append(_timed(lambda: call(*prompt)))
+            call(*turn[0])
+            times[name] += [_timed(lambda prompt=prompt: call(*prompt)) for prompt in turn]
     return {name: round(1000 * float(np.median(t)), 2) for name, t in times.items()}
