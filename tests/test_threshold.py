@@ -19,3 +19,8 @@ def test_greater_of_non_float32_or_non_contiguous_values_uses_torch_and_agrees()
     strided = torch.randn(9, 4).t()
     assert torch.equal(greater(strided, -0.3), strided > -0.3)
     assert greater(torch.randn(2, 3, dtype=torch.bfloat16), 0.0).dtype == torch.bool
+
+
+def test_greater_of_logits_that_require_grad():
+    values = torch.randn(5, 6, requires_grad=True)
+    assert torch.equal(greater(values * 2, 0.0), values.detach() * 2 > 0.0)

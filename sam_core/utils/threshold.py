@@ -15,7 +15,7 @@ def greater_into(values: torch.Tensor, threshold: float, out: torch.Tensor) -> t
     """``out[...] = values > threshold``; ``out`` is a bool tensor of ``values``' shape (any
     strides, e.g. a block of rows of a larger mask). Returns ``out``."""
     if values.device.type == "cpu" and out.device.type == "cpu" and values.dtype == torch.float32:
-        np.greater(values.numpy(), threshold, out=out.numpy())
+        np.greater(values.detach().numpy(), threshold, out=out.numpy())  # bool: no gradient to keep
     else:
         torch.gt(values, threshold, out=out)
     return out
