@@ -189,7 +189,9 @@ def test_a_killed_worker_is_retried_and_every_image_is_written_once(tmp_path, ti
 
 
 def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(tmp_path, tiny_checkpoint, local_ray) -> None:
-    names = [f"img_{i:02d}.png" for i in range(12)]
+    # 24 images: with 12, one CI run finished them all (its worker had taken 20 s to start and
+    # then wrote every output within one poll) before the interrupt could arrive.
+    names = [f"img_{i:02d}.png" for i in range(24)]
     images, out = tmp_path / "my images", tmp_path / "out"
     make_images(images, names, size=(120, 160))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
