@@ -13,7 +13,7 @@ def test_greater_into_a_block_of_a_larger_mask_equals_torch_gt_nan_and_ties_incl
     assert out[:, :5].all() and out[:, 12:].all()  # rows around the block untouched
 
 
-def test_greater_of_non_float32_or_non_contiguous_values_uses_torch_and_agrees():
+def test_greater_of_non_float32_or_strided_values_agrees_with_torch():
     values = torch.randn(4, 9, dtype=torch.float64)
     assert torch.equal(greater(values, 0.1), values > 0.1)
     strided = torch.randn(9, 4).t()

@@ -319,26 +319,29 @@ def _time_cache(predictor, image) -> dict:
                 "bytes": path.stat().st_size}
 
 
-@contextmanager
-def _reference_predictor(reference, variant, state, device, image):
-    """The reference predictor of ``variant`` with ``state``, ``image`` set; freed on exit."""
+def _reference_sam_predictor(reference, variant, state, device):
+    """Meta's ``SamPredictor`` of ``variant`` with ``state`` loaded, on ``device``."""
     model = reference.sam_model_registry[variant](checkpoint=None)
     model.load_state_dict(state)
     model.to(device).eval()
-    predictor = reference.SamPredictor(model)
+    return reference.SamPredictor(model)
+
+
+@contextmanager
+def _reference_predictor(reference, variant, state, device, image):
+    """The reference predictor of ``variant`` with ``state``, ``image`` set; freed on exit."""
+    predictor = _reference_sam_predictor(reference, variant, state, device)
     with torch.no_grad():
         predictor.set_image(image)
         yield predictor
-    del predictor, model
+    del predictor
 
 
 def _time_reference(reference, report, variant, config, state, args, device, image, prompts) -> None:
     from ..build import read_state_dict
 
-    model = reference.sam_model_registry[variant](checkpoint=None)
-    model.load_state_dict(state if state is not None else read_state_dict(Path(args.checkpoint)))
-    model.to(device).eval()
-    predictor = reference.SamPredictor(model)
+    state = state if state is not None else read_state_dict(Path(args.checkpoint))
+    predictor = _reference_sam_predictor(reference, variant, state, device)
     with torch.no_grad():
         seconds = time_encoder(predictor, image, args.repeats)
         report["encoder"].append({"variant": variant, "precision": "float32", "implementation": "reference",

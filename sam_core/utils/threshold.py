@@ -24,4 +24,4 @@ def greater_into(values: torch.Tensor, threshold: float, out: torch.Tensor) -> t
 def greater(values: torch.Tensor, threshold: float) -> torch.Tensor:
     """``values > threshold`` as a new bool tensor of the same shape and device."""
     out = torch.empty(values.shape, dtype=torch.bool, device=values.device)
-    return greater_into(values.contiguous(), threshold, out)
+    return greater_into(values, threshold, out)
