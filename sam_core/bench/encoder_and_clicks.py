@@ -32,6 +32,7 @@ from ..predictor import SamPredictor
 from ..runtime import configure_threads
 from ..families.sam2 import HIERA_VARIANTS
 from ..testing import random_state_dict, synthetic_photo
+from ..utils import gemm
 from .families_light import LIGHT_VARIANTS
 from .families_light import run_variant as run_light_variant
 from . import sam2_encoder_and_clicks
@@ -214,6 +215,7 @@ def machine_header(args: argparse.Namespace) -> dict:
             "device": str(device),
             "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None,
             "torch": torch.__version__,
+            "cpu_fp32_gemm": gemm.cpu_backend(),  # which library the fp32 products ran on
         },
         "image": list(args.image_size),
         "weights": "checkpoint" if args.checkpoint else "seeded random (Meta's format)",
@@ -388,10 +390,18 @@ class _Helpers:
 
 
 def _cpu_name() -> str:
+    """The CPU's model name, with its family and model numbers where /proc/cpuinfo has them
+    (AMD's VMs say only "AMD EPYC"; family 25 is Zen 3/4, 26 Zen 5, whose fp32 rates differ)."""
+    fields = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+            if key.strip() == "flags":
+                break
     except OSError:
-        pass
-    return platform.processor()
+        return platform.processor()
+    name = fields.get("model name") or platform.processor()
+    if "cpu family" in fields:
+        name += f" (family {fields['cpu family']}, model {fields.get('model', '?')})"
+    return name

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..utils import gemm
 from .common import LayerNorm2d, MLPBlock
 from .rel_pos import rel_pos_terms, rel_pos_views
 from .workspace import buffer as _buffer, window_index as _window_index
@@ -181,14 +182,27 @@ class Block(nn.Module):
         else:
             attended = self.attn.attend_tokens(y, b, (h, w), workspace)
         proj = self.attn.proj
-        tokens.add_(proj.bias).addmm_(attended, proj.weight.t())
+        gemm.add_linear_(tokens, attended, proj.weight, proj.bias)
 
         lin1, lin2 = self.mlp.lin1, self.mlp.lin2
+        if gemm.routes(tokens) and _exact_gelu(self.mlp.act):
+            # oneDNN: the MLP a block of rows at a time, GELU fused into the first product;
+            # the hidden rows (12 MB) stay in cache and no 50 MB buffer is needed.
+            for top in range(0, tokens.shape[0], gemm.CHUNK_ROWS):
+                rows = tokens[top : top + gemm.CHUNK_ROWS]
+                hidden = gemm.linear(self.norm2(rows), lin1.weight, lin1.bias, gelu=True)
+                rows.copy_(gemm.linear(hidden, lin2.weight, lin2.bias, residual=rows))
+            return x
         hidden = _buffer(workspace, "mlp_hidden", (tokens.shape[0], lin1.out_features), x)
-        torch.addmm(lin1.bias, self.norm2(tokens), lin1.weight.t(), out=hidden)
+        gemm.linear_into(self.norm2(tokens), lin1.weight, lin1.bias, out=hidden)
         self.mlp.activate_(hidden)
-        tokens.add_(lin2.bias).addmm_(hidden, lin2.weight.t())
+        gemm.add_linear_(tokens, hidden, lin2.weight, lin2.bias)
         return x
+
+
+def _exact_gelu(act: nn.Module) -> bool:
+    """Whether ``act`` is the erf GELU that oneDNN's fused product computes."""
+    return isinstance(act, nn.GELU) and act.approximate == "none"
 
 
 class Attention(nn.Module):
@@ -246,7 +260,7 @@ class Attention(nn.Module):
         h, w = size
         n, c, heads = h * w, tokens.shape[1], self.num_heads
         qkv = _buffer(workspace, "qkv", (tokens.shape[0], 3 * c), tokens)
-        torch.addmm(self.qkv.bias, tokens, self.qkv.weight.t(), out=qkv)
+        gemm.linear_into(tokens, self.qkv.weight, self.qkv.bias, out=qkv)
         q, k, v = split_heads(qkv, grids, heads)
         bias_h, bias_w = rel_pos_views(q, self.rel_pos_h, self.rel_pos_w, size, workspace)
         if grids == 1 and n > CHUNKED_MIN_TOKENS and qkv.device.type == "cpu":
@@ -286,6 +300,8 @@ def attend_in_row_chunks(
     the CPU this is ~40% faster than building the bias for SDPA, which writes and reads
     heads x N x N floats (805 MB per block for vit_b) through main memory.
     """
+    if gemm.routes(q):
+        return _attend_in_row_chunks_per_head(q, k, v, bias_h, bias_w, workspace)
     heads, n, dim = q.shape
     _, h, w, _ = bias_h.shape
     rows = max(1, min(h, CHUNK_BYTES // (heads * w * n * q.element_size())))
@@ -304,6 +320,34 @@ def attend_in_row_chunks(
         scores.baddbmm_(q[:, span], keys_t, alpha=scale)
         torch.ops.aten._softmax.out(scores, -1, False, out=scores)
         out[span] = torch.bmm(scores, values).transpose(0, 1)
+    return out
+
+
+def _attend_in_row_chunks_per_head(q, k, v, bias_h, bias_w, workspace: dict) -> torch.Tensor:
+    """:func:`attend_in_row_chunks` with oneDNN's products (:mod:`sam_core.utils.gemm`), one
+    head at a time: batched ``bmm`` has no oneDNN op in torch, so each head's chunk is two
+    2-D products, the bias added in the first. A chunk's scores take ~CHUNK_BYTES / 8 per
+    head (more query rows per product than the batched path). Same arguments and result."""
+    heads, n, dim = q.shape
+    _, h, w, _ = bias_h.shape
+    rows = max(1, min(h, CHUNK_BYTES // (8 * w * n * q.element_size())))
+    keys = _buffer(workspace, "keys", (heads, n, dim), q)
+    keys.copy_(k)
+    values = _buffer(workspace, "values", (heads, n, dim), q)
+    values.copy_(v)
+    out = _buffer(workspace, "attended_rows", (n, heads, dim), q)
+    bias = _buffer(workspace, "head_bias", (rows * w, n), q)
+    scale = dim**-0.5
+    for top in range(0, h, rows):
+        bottom = min(h, top + rows)
+        span = slice(top * w, bottom * w)
+        chunk_bias = bias[: (bottom - top) * w]
+        for head in range(heads):
+            torch.add(bias_h[head, top:bottom, ..., None], bias_w[head, top:bottom, :, None, :],
+                      out=chunk_bias.view(bottom - top, w, h, w))  # fmt: skip
+            scores = gemm.linear(q[head, span] * scale, keys[head], residual=chunk_bias)
+            torch.ops.aten._softmax.out(scores, -1, False, out=scores)
+            out[span, head] = gemm.matmul(scores, values[head])
     return out
 
 

@@ -8,10 +8,13 @@ tokens (64x64), ``C`` = 256 channels, ``T`` prompt tokens, ``B`` prompts.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..utils import gemm
 from .common import LayerNorm2d
 from .decoder_cache import HeadWeights, ImageCache, Layer0Projection
 from .prompt_encoder import PromptEncoder
@@ -174,16 +177,31 @@ class MaskDecoder(nn.Module):
 
         ``sparse``: B x T x C prompt tokens. ``mask_features``: B x P x F from
         :meth:`MaskDownscaling.features` for a mask prompt, else None (``no_mask_embed``).
+        Only the IoU token and the kept mask tokens go through the final attention.
         """
-        queries, keys = self.transformer_cached(cache, sparse, mask_features)
-        masks, iou = self.heads_token_major(cache, queries, keys, tuple(cache.embedding.shape[-2:]), keep)
+        s = self.token_offset
+        kept = range(self.num_mask_tokens)[keep]
+        read = [s] + [s + 1 + m for m in kept]  # the IoU token, then the kept mask tokens
+        queries, keys = self.transformer_cached(cache, sparse, mask_features, read)
+        grid = tuple(cache.embedding.shape[-2:])
+        masks, iou = self.heads_token_major(cache, queries[:, 0], queries[:, 1:], keys, grid, keep)
         return masks, iou[:, keep]
 
     def transformer_cached(
-        self, cache: ImageCache, sparse: torch.Tensor, mask_features: torch.Tensor | None
+        self,
+        cache: ImageCache,
+        sparse: torch.Tensor,
+        mask_features: torch.Tensor | None,
+        read: list[int] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The two-way transformer of :meth:`decode_cached`: (output and prompt tokens
-        B x N x C, image tokens B x P x C)."""
+        """The two-way transformer of :meth:`decode_cached`: (tokens B x N x C, image tokens
+        B x P x C).
+
+        ``read``: the indices of the tokens whose output is wanted (the output tokens come
+        first, then the prompt's); only they go through the final token-to-image attention,
+        whose queries are independent of one another, and N = len(read), in that order.
+        None: every token, N = 5 + T in SAM v1.
+        """
         transformer = self.transformer
         tokens = torch.cat([self.output_tokens(sparse.shape[0]).to(sparse.dtype), sparse], dim=1)
         point_pe, key_pe = tokens, cache.key_pe
@@ -210,40 +228,50 @@ class MaskDecoder(nn.Module):
             keys = layer.cross_attn_image_to_token.image_attends_tokens(
                 keys_with_pe, queries + point_pe, queries, layer0[2] if first else None, residual=keys)
             keys = layer.norm4(keys)
+        if read is not None:
+            queries, point_pe = queries[:, read], point_pe[:, read]
         final = transformer.final_attn_token_to_image.tokens_attend_image(queries + point_pe, keys + key_pe, keys)
         return transformer.norm_final_attn(queries + final), keys
 
     def heads_token_major(
         self,
         cache: ImageCache,
-        hs: torch.Tensor,
+        iou_token: torch.Tensor,
+        mask_tokens: torch.Tensor,
         keys: torch.Tensor,
         grid: tuple[int, int],
         keep: slice = slice(None),
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`heads` on token-major image features, with the weights of ``cache.heads``.
 
-        ``hs``: B x N x C decoder tokens; ``keys``: B x P x C image tokens (row-major over
-        ``grid``). Returns (masks B x M x 4h x 4w for the ``keep`` part of the mask tokens,
-        iou B x 4).
+        ``iou_token``: B x C, the IoU token's output; ``mask_tokens``: B x M x C, the outputs
+        of the mask tokens ``keep`` picks out of the 4 (whose hypernetworks are used);
+        ``keys``: B x P x C image tokens (row-major over ``grid``). Returns (masks
+        B x M x 4h x 4w, iou B x 4).
         """
         weights = cache.heads
         b, p, _ = keys.shape
         x = self.upscale_token_major(cache, keys)
         out = x.shape[-1]
-        s = self.token_offset
-        hyper = hs[:, s + 1 : s + 1 + self.num_mask_tokens, :][:, keep].transpose(0, 1)  # M x B x C
+        hyper = mask_tokens.transpose(0, 1)  # M x B x C
         layers = list(zip(weights.hyper_weights, weights.hyper_biases))
         for i, (weight, bias) in enumerate(layers):
             hyper = torch.baddbmm(bias[keep], hyper, weight[keep])
             if i < len(layers) - 1:
                 hyper = torch.relu(hyper)
         # M rows times P*16 columns: a GEMM with a long output row (P*16 x M, M = 3, ran ~3x slower).
-        masks = torch.bmm(hyper.permute(1, 0, 2), x.view(b, p * 16, out).transpose(1, 2))  # B x M x (P*16)
+        hyper = hyper.transpose(0, 1)  # B x M x C/8
+        x = x.view(b, p * 16, out)
+        if b == 1:
+            masks = gemm.matmul(hyper[0], x[0].t())[None]  # B x M x (P*16)
+        else:
+            masks = torch.stack([gemm.matmul(hyper[i], x[i].t()) for i in range(b)])
         h, w = grid
-        # (m, i, j, di, dj, di2, dj2) -> (m, 4i+2di+di2, 4j+2dj+dj2)
-        masks = masks.view(b, -1, h, w, 2, 2, 2, 2).permute(0, 1, 2, 4, 6, 3, 5, 7).reshape(b, -1, 4 * h, 4 * w)
-        return masks, self.iou_prediction_head(hs[:, s, :])
+        # (m, i, j, di, dj, di2, dj2) -> (m, 4i+2di+di2, 4j+2dj+dj2), by one gather (an 8-D
+        # permute copy of 2-float runs took ~6x as long)
+        order = _pixel_order(h, w, masks.device)
+        masks = torch.index_select(masks.view(-1, p * 16), 1, order).view(b, -1, 4 * h, 4 * w)
+        return masks, self.iou_prediction_head(iou_token)
 
     def upscale_token_major(self, cache: ImageCache, keys: torch.Tensor) -> torch.Tensor:
         """``output_upscaling`` as two GEMMs on B x P x C image tokens: B x (P*16) x C/8, rows
@@ -255,18 +283,28 @@ class MaskDecoder(nn.Module):
         # A few prompts: the 4 and 8 MB intermediates (per prompt) go to buffers kept with the
         # image (fresh ones cost page faults on every click and every pass); a batch gets its own.
         buffers = cache.buffers if b <= 4 else {}
-        x = _buffer(buffers, "up1", (b * p, 4 * mid), keys)
-        torch.addmm(weights.up1_bias, keys.reshape(b * p, c), weights.up1_weight, out=x)
+        x = gemm.linear(keys.reshape(b * p, c), weights.up1_weight.t(), weights.up1_bias,
+                        out=_buffer(buffers, "up1", (b * p, 4 * mid), keys))  # fmt: skip
         if cache.high_res_s1 is not None:
             x.view(b, p, -1).add_(cache.high_res_s1)
         normed = F.layer_norm(x.view(-1, mid), (mid,), norm.weight, norm.bias, norm.eps)
         torch.ops.aten.gelu_(normed)
-        x = _buffer(buffers, "up2", (b * p * 4, 4 * out), keys)
-        torch.addmm(weights.up2_bias, normed, weights.up2_weight, out=x)
-        if cache.high_res_s0 is not None:
-            x.view(b, p * 4, -1).add_(cache.high_res_s0)
-        torch.ops.aten.gelu_(x)
+        buffer = _buffer(buffers, "up2", (b * p * 4, 4 * out), keys)
+        if cache.high_res_s0 is None:
+            x = gemm.linear(normed, weights.up2_weight.t(), weights.up2_bias, gelu=True, out=buffer)
+        else:
+            x = gemm.linear(normed, weights.up2_weight.t(), weights.up2_bias, out=buffer)
+            torch.ops.aten.gelu_(x.view(b, p * 4, -1).add_(cache.high_res_s0))
         return x.view(b, p * 16, out)
+
+
+@lru_cache(maxsize=8)
+def _pixel_order(h: int, w: int, device: torch.device) -> torch.Tensor:
+    """For each low-res pixel (row-major over 4h x 4w), its column in the decoder's mask
+    product, whose columns run (i, j, di, dj, di2, dj2) for the pixel (4i+2di+di2,
+    4j+2dj+dj2): an int32 index of 16*h*w."""
+    columns = torch.arange(16 * h * w, dtype=torch.int32).view(h, w, 2, 2, 2, 2)
+    return columns.permute(0, 2, 4, 1, 3, 5).reshape(-1).contiguous().to(device)
 
 
 def _buffer(buffers: dict, name: str, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:

@@ -178,7 +178,8 @@ class MaskDecoderHQ(MaskDecoder):
         output are one convolution to a single channel (the weights contracted with that
         output first), so the 64-to-32 channel 3x3 convolution of the reference never runs.
         """
-        queries, keys = self.transformer_cached(cache, sparse, mask_features)
+        read = list(range(self.hq_token_index + 1))  # the output tokens, not the prompt's
+        queries, keys = self.transformer_cached(cache, sparse, mask_features, read)
         scores = self.iou_prediction_head(queries[:, 0])  # B x 4
         b = keys.shape[0]
         h, w = cache.embedding.shape[-2:]
@@ -190,7 +191,8 @@ class MaskDecoderHQ(MaskDecoder):
         sam_mask = None
         if not hq_token_only:
             keep = slice(1, None) if multimask_output else slice(0, 1)
-            sam_mask, _ = self.heads_token_major(cache, queries, keys, (h, w), keep)
+            mask_tokens = queries[:, 1 : 1 + self.num_mask_tokens][:, keep]
+            sam_mask, _ = self.heads_token_major(cache, queries[:, 0], mask_tokens, keys, (h, w), keep)
             if best is not None:
                 sam_mask = sam_mask[torch.arange(b), best][:, None]
         upscaled = self.upscale_token_major(cache, keys)  # B x (P*16) x C8, rows (i, j, di, dj, di2, dj2)

@@ -1,0 +1,180 @@
+"""fp32 products on the CPU through oneDNN where it beats torch's default BLAS.
+
+torch's CPU ``addmm``/``bmm`` call MKL, whose dispatcher takes its AVX2 kernels on AMD
+CPUs: on the AMD EPYC (Zen 5) of these machines MKL's fp32 GEMMs ran at 160-200 GFLOP/s
+on 2 cores where oneDNN, which torch also ships (``torch.ops.mkldnn._linear_pointwise``,
+the op Inductor uses on the CPU), ran the same products at 300-450 GFLOP/s with results
+equal to fp32 rounding. On Intel CPUs the two are close. So which one runs is measured
+once per process (:func:`cpu_backend`), unless ``SAM_CORE_CPU_GEMM`` says
+``onednn`` or ``default``.
+
+:func:`linear` is ``F.linear`` (optionally plus a residual, or followed by GELU, fused
+into the product) and :func:`matmul` a 2-D product; both fall back to torch's own ops
+on other devices and dtypes, when autograd needs them, or when the default backend won.
+Shapes: ``x`` ... x K rows, ``weight`` N x K (any strides), ``bias`` N, the result
+... x N float32; oneDNN wants ``x`` contiguous (a transposed ``x`` ran 10x slower), so it
+is made so.
+"""
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Iterator
+
+import torch
+from torch.nn import functional as F
+
+ENV_VAR = "SAM_CORE_CPU_GEMM"
+BACKENDS = ("onednn", "default")
+_forced: list[str] = []  # innermost :func:`use_cpu_backend` last
+
+
+def onednn_available() -> bool:
+    """Whether this torch build has oneDNN's fused linear op (x86 and arm64 wheels do)."""
+    return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+
+
+def cpu_backend() -> str:
+    """"onednn" or "default": the backend :func:`linear` uses for fp32 on the CPU."""
+    if _forced:
+        return _forced[-1]
+    chosen = os.environ.get(ENV_VAR, "").strip().lower()
+    if chosen in BACKENDS:
+        return chosen if chosen == "default" or onednn_available() else "default"
+    return _measured_backend()
+
+
+@lru_cache(maxsize=1)
+def _measured_backend() -> str:
+    """Times both backends on a decoder-sized product (about 30 ms in all) and keeps oneDNN
+    only if it is clearly faster (by 15%): a near tie keeps torch's own arithmetic."""
+    if not onednn_available():
+        return "default"
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(1024, 256, generator=generator)
+    weight = torch.randn(768, 256, generator=generator)
+    try:
+        candidates = {"default": lambda: F.linear(x, weight), "onednn": lambda: _onednn(x, weight, None, "none")}
+        best = {name: float("inf") for name in candidates}
+        for _ in range(5):
+            for name, product in candidates.items():
+                start = time.perf_counter()
+                product()
+                best[name] = min(best[name], time.perf_counter() - start)
+    except RuntimeError:  # a build whose op exists but refuses this CPU
+        return "default"
+    return "onednn" if best["onednn"] * 1.15 < best["default"] else "default"
+
+
+@contextmanager
+def use_cpu_backend(backend: str) -> Iterator[None]:
+    """Within the block, :func:`linear` and :func:`matmul` use ``backend`` (tests, the bench)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown CPU GEMM backend {backend!r}; expected one of {BACKENDS}")
+    _forced.append(backend if backend == "default" or onednn_available() else "default")
+    try:
+        yield
+    finally:
+        _forced.pop()
+
+
+def _routed(*tensors: torch.Tensor | None) -> bool:
+    first = tensors[0]
+    if first.device.type != "cpu" or first.dtype != torch.float32:
+        return False
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
+        return False
+    return cpu_backend() == "onednn"
+
+
+def _onednn(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, attr: str) -> torch.Tensor:
+    algorithm = "none" if attr == "gelu" else ""  # exact (erf) GELU, as F.gelu
+    return torch.ops.mkldnn._linear_pointwise(x.contiguous(), weight, bias, attr, [], algorithm)
+
+
+def routes(x: torch.Tensor) -> bool:
+    """Whether :func:`linear` sends a product of ``x`` (not needing autograd) to oneDNN."""
+    return _routed(x)
+
+
+def linear(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    residual: torch.Tensor | None = None,
+    gelu: bool = False,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``F.linear(x, weight, bias)``, plus ``residual`` (the result's shape) or followed by an
+    exact GELU (not both).
+
+    ``out``: a contiguous buffer of the result's shape that torch's own backend writes
+    into (a kept buffer spares fresh pages); oneDNN always returns a new tensor. Use the
+    returned tensor either way.
+    """
+    if residual is not None and gelu:
+        raise ValueError("linear: a residual and a GELU are not fused together")
+    if _routed(x, weight, bias, residual):
+        if residual is not None and residual.shape[:-1] == x.shape[:-1]:
+            return torch.ops.mkldnn._linear_pointwise.binary(x.contiguous(), residual.contiguous(), weight, bias, "add")
+        if residual is None:
+            return _onednn(x, weight, bias, "gelu" if gelu else "none")
+        return _onednn(x, weight, bias, "none").add_(residual)
+    if out is None:
+        result = F.linear(x, weight, bias)
+    else:
+        flat = out.view(-1, weight.shape[0])
+        rows = x.reshape(-1, x.shape[-1])
+        if bias is None:
+            torch.mm(rows, weight.t(), out=flat)
+        else:
+            torch.addmm(bias, rows, weight.t(), out=flat)
+        result = out
+    if residual is not None:
+        return result.add_(residual)
+    return torch.ops.aten.gelu_(result) if gelu else result
+
+
+def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a @ b`` for 2-D ``a`` (M x K) and ``b`` (K x N): M x N. ``b`` is read as the
+    transposed weight of :func:`linear`, so a ``b`` that is itself a transposed view of a
+    contiguous N x K tensor costs no copy."""
+    if _routed(a, b):
+        return _onednn(a, b.t(), None, "none")
+    return a @ b
+
+
+# Rows per oneDNN product when the result goes into an existing tensor: each product's
+# fresh output (1024 x 3072 floats at most in SAM's encoders, 12 MB) is reused by the
+# allocator from one chunk to the next instead of being mapped afresh, and stays in cache
+# until it is copied.
+CHUNK_ROWS = 1024
+
+
+def linear_into(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, out: torch.Tensor) -> torch.Tensor:
+    """``out[:] = F.linear(x, weight, bias)`` for 2-D ``x`` (R x K) and a contiguous R x N
+    ``out``. Returns ``out``."""
+    if not _routed(x, weight, bias):
+        if bias is None:
+            return torch.mm(x, weight.t(), out=out)
+        return torch.addmm(bias, x, weight.t(), out=out)
+    for top in range(0, x.shape[0], CHUNK_ROWS):
+        rows = slice(top, top + CHUNK_ROWS)
+        out[rows].copy_(_onednn(x[rows], weight, bias, "none"))
+    return out
+
+
+def add_linear_(into: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """``into += F.linear(x, weight, bias)`` for 2-D ``x`` (R x K) and a contiguous R x N
+    ``into`` (a residual stream updated in place). Returns ``into``."""
+    if not _routed(x, weight, bias, into):
+        if bias is not None:
+            into.add_(bias)
+        return into.addmm_(x, weight.t())
+    for top in range(0, x.shape[0], CHUNK_ROWS):
+        rows = slice(top, top + CHUNK_ROWS)
+        fused = torch.ops.mkldnn._linear_pointwise.binary(x[rows].contiguous(), into[rows], weight, bias, "add")
+        into[rows].copy_(fused)
+    return into
