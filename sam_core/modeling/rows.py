@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..utils import gemm
+
 
 BAND_BYTES = 4 * 2**20  # what one band's widest intermediate may take: about the L2 of the cores that share it
 
@@ -53,14 +55,9 @@ def linear_rows(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
     """A 1x1 convolution (``weight`` C_out x C_in x 1 x 1, or C_out x C_in) on a ... x C map:
     ... x C_out, by one GEMM (into ``out`` when given)."""
     rows = x.reshape(-1, x.shape[-1])
-    w = weight.reshape(weight.shape[0], -1).t()
+    w = weight.reshape(weight.shape[0], -1)  # C_out x C_in
     if out is None:
-        result = torch.mm(rows, w) if bias is None else torch.addmm(bias, rows, w)
+        result = gemm.linear(rows, w, bias)
     else:
-        target = out.view(-1, weight.shape[0])
-        if bias is None:
-            torch.mm(rows, w, out=target)
-        else:
-            torch.addmm(bias, rows, w, out=target)
-        result = target
+        result = gemm.linear_into(rows, w, bias, out.view(-1, weight.shape[0]))
     return result.view(*x.shape[:-1], weight.shape[0])

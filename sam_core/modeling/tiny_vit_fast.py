@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..utils import gemm
 from .padding_rows import BlankOutputs, content_rows, conv_reach, weights_key
 from .rows import band_rows, conv_rows, linear_rows
 from .workspace import buffer
@@ -150,7 +151,7 @@ def mbconv_block(block, x: torch.Tensor, workspace: dict, name: str) -> torch.Te
         # the residual rides in the projection GEMM (beta = 1 into a copy of x)
         target.copy_(x[:, top:bottom])
         rows_out = target.view(-1, c)
-        rows_out.add_(b3).addmm_(hidden.reshape(-1, hidden.shape[-1]), w3.view(c, -1).t())
+        gemm.add_linear_(rows_out, hidden.reshape(-1, hidden.shape[-1]), w3.view(c, -1), b3)
         torch.ops.aten.gelu_(rows_out)
     return out
 
@@ -189,7 +190,7 @@ def attention_block(block, x: torch.Tensor, workspace: dict) -> torch.Tensor:
     tokens = x[:, :attended].reshape(-1, c)
     out = _window_attention(block.attn, tokens, (1, attended, w), block.window_size, workspace)
     proj = block.attn.proj
-    tokens.add_(proj.bias).addmm_(out, proj.weight.t())
+    gemm.add_linear_(tokens, out, proj.weight, proj.bias)
     if skip is not None:
         x[:, attended : attended + 2] = skip[1][:, attended : attended + 2]  # the halo the conv reads
     capture = workspace.get("capture")
@@ -226,7 +227,7 @@ def _window_attention(attn, tokens: torch.Tensor, grid: tuple[int, int, int], wi
     else:
         ordered = torch.index_select(normed, 0, index) if windows > 1 else normed
     qkv = buffer(workspace, "qkv", (windows * n, 3 * c), tokens)
-    torch.addmm(attn.qkv.bias, ordered, attn.qkv.weight.t(), out=qkv)
+    gemm.linear_into(ordered, attn.qkv.weight, attn.qkv.bias, qkv)
     q, k, v = qkv.view(windows, n, heads, 3, dim).permute(3, 0, 2, 1, 4).unbind(0)
     bias = attn.bias().to(tokens.dtype).expand(windows, heads, n, n)
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # windows x heads x n x dim
@@ -260,9 +261,9 @@ def _mlp(mlp, tokens: torch.Tensor, workspace: dict) -> None:
     for start in range(0, tokens.shape[0], MLP_ROWS):
         chunk = tokens[start : start + MLP_ROWS]
         hidden = buffer(workspace, "mlp_hidden", (chunk.shape[0], fc1.out_features), tokens)
-        torch.addmm(fc1.bias, F.layer_norm(chunk, (c,), norm.weight, norm.bias, norm.eps), fc1.weight.t(), out=hidden)
+        gemm.linear_into(F.layer_norm(chunk, (c,), norm.weight, norm.bias, norm.eps), fc1.weight, fc1.bias, hidden)
         torch.ops.aten.gelu_(hidden)
-        chunk.add_(fc2.bias).addmm_(hidden, fc2.weight.t())
+        gemm.add_linear_(chunk, hidden, fc2.weight, fc2.bias)
 
 
 def _neck(neck, x: torch.Tensor, workspace: dict) -> torch.Tensor:

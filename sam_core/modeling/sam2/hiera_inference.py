@@ -24,6 +24,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from ...utils import gemm
 from ..workspace import buffer, window_index
 
 def block_tokens(
@@ -54,13 +55,13 @@ def _attention_in_place(block, x: torch.Tensor, grid: tuple[int, int, int], work
         rows = buffer(workspace, "window_tokens", (groups * window * window, c), x, zeros=True)
         rows.index_copy_(0, index, normed)
     qkv = buffer(workspace, "qkv", (rows.shape[0], 3 * c), x)
-    torch.addmm(attn.qkv.bias, rows, attn.qkv.weight.t(), out=qkv)
+    gemm.linear_into(rows, attn.qkv.weight, attn.qkv.bias, qkv)
     tokens = rows.shape[0] // groups
     q, k, v = qkv.view(groups, tokens, 3, attn.num_heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
     attended = _attend(q, k, v)
     if window > 0:
         attended = torch.index_select(attended, 0, index, out=buffer(workspace, "attended", (x.shape[0], c), x))
-    x.add_(attn.proj.bias).addmm_(attended, attn.proj.weight.t())
+    gemm.add_linear_(x, attended, attn.proj.weight, attn.proj.bias)
 
 
 def _pooling_attention(
@@ -76,7 +77,7 @@ def _pooling_attention(
     rows.index_copy_(0, index, normed)
     weight, bias = _stacked_projection(block)
     projected = buffer(workspace, "pool_projection", (rows.shape[0], 4 * c_out), x)
-    torch.addmm(bias, rows, weight.t(), out=projected)
+    gemm.linear_into(rows, weight, bias, projected)
     small = window // stride
     cells = projected.view(groups, small, stride, small, stride, 4 * c_out)
     queries = _max_pool_cells(cells[..., :c_out], buffer(workspace, "pooled_queries", (groups, small, small, c_out), x))
@@ -85,7 +86,7 @@ def _pooling_attention(
     residual = residual.view(groups * small * small, c_out)
     kv = projected.view(groups, window * window, 4, attn.num_heads, -1)
     attended = _attend(queries, kv[:, :, 1].transpose(1, 2), kv[:, :, 2].transpose(1, 2))
-    residual.add_(attn.proj.bias).addmm_(attended, attn.proj.weight.t())
+    gemm.add_linear_(residual, attended, attn.proj.weight, attn.proj.bias)
     pooled = (b, h // stride, w // stride)
     out_index = window_index(workspace, pooled, small, x.device)
     return torch.index_select(residual, 0, out_index), pooled
@@ -122,6 +123,6 @@ def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
 def _mlp_in_place(block, x: torch.Tensor, workspace: dict) -> None:
     lin1, lin2 = block.mlp.layers
     hidden = buffer(workspace, "mlp_hidden", (x.shape[0], lin1.out_features), x)
-    torch.addmm(lin1.bias, block.norm2(x), lin1.weight.t(), out=hidden)
+    gemm.linear_into(block.norm2(x), lin1.weight, lin1.bias, hidden)
     torch.ops.aten.gelu_(hidden)
-    x.add_(lin2.bias).addmm_(hidden, lin2.weight.t())
+    gemm.add_linear_(x, hidden, lin2.weight, lin2.bias)
