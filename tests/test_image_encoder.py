@@ -1,4 +1,5 @@
 """The encoder's in-place inference path against its plain functional path."""
+import pytest
 import torch
 
 from sam_core.modeling.image_encoder import ImageEncoderViT
@@ -103,8 +104,10 @@ def test_concurrent_calls_do_not_share_a_workspace_and_release_frees_the_kept_on
         torch.testing.assert_close(encoder(images[0]), expected[0], rtol=1e-5, atol=1e-5)
 
 
-def test_global_attention_in_row_chunks_matches_sdpa(monkeypatch):
+@pytest.mark.parametrize("backend", ["onednn", "default"])  # oneDNN: one head at a time
+def test_global_attention_in_row_chunks_matches_sdpa(monkeypatch, backend):
     from sam_core.modeling import image_encoder
+    from sam_core.utils import gemm
 
     encoder = _encoder(seed=5)
     image = torch.randn(1, 3, 256, 256)
@@ -114,10 +117,11 @@ def test_global_attention_in_row_chunks_matches_sdpa(monkeypatch):
     # make chunks of 3 grid rows (4 heads x 16 columns x 256 keys x 4 bytes each), 5 + 1.
     monkeypatch.setattr(image_encoder, "CHUNKED_MIN_TOKENS", 0)
     monkeypatch.setattr(image_encoder, "CHUNK_BYTES", 4 * 16 * 256 * 4 * 3)
+    monkeypatch.setattr(gemm, "MIN_ROUTED_MACS", 0)  # the tiny products go to oneDNN too
     calls = []
     real = image_encoder.attend_in_row_chunks
     monkeypatch.setattr(image_encoder, "attend_in_row_chunks", lambda *a: calls.append(1) or real(*a))
-    with torch.inference_mode():
+    with torch.inference_mode(), gemm.use_cpu_backend(backend):
         chunked = encoder(image)
     assert calls  # the global block went through it
     torch.testing.assert_close(chunked, expected, rtol=1e-5, atol=1e-5)

@@ -139,3 +139,25 @@ def test_bf16_encoder_masks_match_fp32(sam2_checkpoint):
         prompt = dict(point_coords=rng.uniform([0, 0], [600, 400], size=(2, 2)), point_labels=np.array([1, 0]))
         for a, b in zip(exact.predict(**prompt)[0], reduced.predict(**prompt)[0]):
             assert np.logical_and(a, b).sum() / max(np.logical_or(a, b).sum(), 1) >= 0.97
+
+
+def test_cpu_gemm_backends_agree(sam2, monkeypatch):
+    """Hiera's products and the decoder's (with the high-res features added between the
+    upscaling products) on oneDNN, every product routed, against torch's own."""
+    from sam_core.utils import gemm
+
+    monkeypatch.setattr(gemm, "MIN_ROUTED_MACS", 0)
+    image = synthetic_photo(300, 420, seed=9)
+    results = {}
+    for backend in gemm.BACKENDS:
+        with gemm.use_cpu_backend(backend):
+            predictor = SamPredictor(sam2)
+            predictor.set_image(image)
+            _, iou, low_res = predictor.predict(**POINT)
+            results[backend] = (predictor.get_embedding(), iou, low_res)
+    ours, theirs = results["onednn"], results["default"]
+    for name, tensor in theirs[0].items():
+        scale = max(1.0, float(tensor.abs().max()))
+        torch.testing.assert_close(ours[0][name], tensor, rtol=0, atol=1e-5 * scale)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=0, atol=1e-5)
+    np.testing.assert_allclose(ours[2], theirs[2], rtol=0, atol=1e-5 * max(1.0, float(np.abs(theirs[2]).max())))

@@ -48,8 +48,9 @@ def cpu_backend() -> str:
 
 @lru_cache(maxsize=1)
 def _measured_backend() -> str:
-    """Times both backends on a decoder-sized product (about 30 ms in all) and keeps oneDNN
-    only if it is clearly faster (by 15%): a near tie keeps torch's own arithmetic."""
+    """Times both backends on a 1024 x 256 x 768 product, five times each (about 30 ms in
+    all), and keeps oneDNN only if it is clearly faster (by 15%): a near tie keeps torch's
+    own arithmetic."""
     if not onednn_available():
         return "default"
     generator = torch.Generator().manual_seed(0)
@@ -123,7 +124,8 @@ def linear(
         raise ValueError("linear: a residual and a GELU are not fused together")
     if x.numel() * weight.shape[0] >= MIN_ROUTED_MACS and _routed(x, weight, bias, residual):
         if residual is not None and residual.shape[:-1] == x.shape[:-1]:
-            return torch.ops.mkldnn._linear_pointwise.binary(x.contiguous(), residual.contiguous(), weight, bias, "add")
+            fused = torch.ops.mkldnn._linear_pointwise.binary
+            return fused(x.contiguous(), residual.contiguous(), weight, bias, "add")
         if residual is None:
             return _onednn(x, weight, bias, "gelu" if gelu else "none")
         return _onednn(x, weight, bias, "none").add_(residual)
