@@ -57,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--generator-reference", type=int, nargs="*", default=[32],
                      help="points_per_side (no crops) also run on the reference generator")
     gen.add_argument("--generator-nms", type=float, default=0.7, help="box_nms_thresh of both generators")
+    gen.add_argument("--generator-encoder", choices=["vit_b", "tiny"], default="vit_b",
+                     help="the seeded encoder in front of the (same, vit_b-sized) decoder: vit_b's embedding "
+                          "is nearly uniform (one image-wide mask survives NMS), the shallow tiny one's "
+                          "varies, so dozens of object masks survive and are matched")
     parser.add_argument("--out", default=None, help="also write the JSON report to this file")
     return parser
 
@@ -80,10 +84,12 @@ def main(argv: list[str] | None = None) -> int:
 
         report["generator"] = run_generator_bench(args.generator_image, args.generator_grids, [0],
                                                   [(g, 0) for g in args.generator_reference], args.generator_nms,
-                                                  reference=reference, log=log)  # fmt: skip
+                                                  reference=reference, log=log,
+                                                  encoder_size=args.generator_encoder)  # fmt: skip
         if args.generator_crop_grids:
             crops = run_generator_bench(args.generator_image, args.generator_crop_grids, [1], [],
-                                        args.generator_nms, reference=None, log=log)  # fmt: skip
+                                        args.generator_nms, reference=None, log=log,
+                                        encoder_size=args.generator_encoder)  # fmt: skip
             report["generator"]["cases"] += crops["cases"]
     if "helpers" in parts:
         from .generation_helpers import run_helpers_bench

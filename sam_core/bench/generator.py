@@ -4,8 +4,13 @@ Both generators embed each crop themselves; the time of their ``set_image`` call
 measured and subtracted, so the figures are the *generator part* (prompting, scoring,
 NMS, masks and RLEs). Quality filters are off (``pred_iou_thresh`` and
 ``stability_score_thresh`` 0), so every candidate reaches NMS and both generators do
-all the full-resolution work they would ever do. The weights are the seeded vit_b ones
-with :func:`sam_core.testing.blob_state_dict` applied (masks are blobs, not speckle).
+all the full-resolution work they would ever do. The weights are seeded ones with
+:func:`sam_core.testing.blob_state_dict` applied (masks are blobs, not speckle), in front of
+vit_b's encoder or, with ``encoder_size="tiny"``, a shallow one (:data:`sam_core.testing.TINY_CONFIG`):
+the decoder, all that the generator part runs, is the same in both. vit_b's deep seeded encoder
+gives a nearly uniform embedding, whose masks all span the image (NMS keeps one); the tiny one's
+embedding varies over the photo, so its masks are the photo's shapes and dozens survive, which
+is the check that the two generators keep the same masks.
 
 Also reports how sam_core's cost grows with the grid (points_per_side) and with a crop
 layer, and how the result matches: the share of the reference's masks that one of ours
@@ -22,7 +27,7 @@ import torch
 from ..automatic_mask_generator import SamAutomaticMaskGenerator
 from ..build import build_sam
 from ..config import KNOWN_VARIANTS
-from ..testing import blob_state_dict, random_state_dict, synthetic_photo
+from ..testing import TINY_CONFIG, blob_state_dict, random_state_dict, synthetic_photo
 from ..utils.rle import rle_to_mask
 
 FILTERS_OFF = dict(pred_iou_thresh=0.0, stability_score_thresh=0.0)
@@ -80,6 +85,7 @@ def run_generator_bench(
     box_nms_thresh: float,
     reference=None,
     log: Optional[Callable[[str], None]] = None,
+    encoder_size: str = "vit_b",
 ) -> dict:
     """Time sam_core for every (grid, crop layers) pair, and the reference for ``reference_cases``.
 
@@ -87,7 +93,7 @@ def run_generator_bench(
     and, where the reference ran, the speedup and the mask match.
     """
     log = log or (lambda text: None)
-    config = KNOWN_VARIANTS["vit_b"]
+    config = TINY_CONFIG if encoder_size == "tiny" else KNOWN_VARIANTS["vit_b"]
     state = blob_state_dict(random_state_dict(config, seed=0))
     ours_sam = build_sam(config)
     ours_sam.load_state_dict(state)
@@ -126,8 +132,9 @@ def run_generator_bench(
         for row in rows:
             row["ms_per_prompt"] = round(1000 * row["sam_core_s"] / max(1, row["prompts"]), 2)
     return {
-        "what": "segment everything, generator part (without the encoder), vit_b seeded blob weights, "
+        "what": "segment everything, generator part (without the encoder), seeded blob weights, "
                 "quality filters off, crop layer 1 at points_per_side / 2",
+        "encoder": "tiny (embed 64, depth 2) before vit_b's decoder" if encoder_size == "tiny" else "vit_b",
         "image": list(image_size),
         "box_nms_thresh": box_nms_thresh,
         "cases": cases,
