@@ -58,9 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="points_per_side (no crops) also run on the reference generator")
     gen.add_argument("--generator-nms", type=float, default=0.7, help="box_nms_thresh of both generators")
     gen.add_argument("--generator-encoder", choices=["vit_b", "tiny"], default="vit_b",
-                     help="the seeded encoder in front of the (same, vit_b-sized) decoder: vit_b's embedding "
-                          "is nearly uniform (one image-wide mask survives NMS), the shallow tiny one's "
-                          "varies, so dozens of object masks survive and are matched")
+                     help="the seeded encoder in front of the (same, vit_b-sized) decoder: behind vit_b's "
+                          "every mask spans the image (one survives NMS); the shallow tiny one's embedding "
+                          "follows the photo's shapes, so dozens of object masks survive and are matched")
     parser.add_argument("--out", default=None, help="also write the JSON report to this file")
     return parser
 

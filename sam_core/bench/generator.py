@@ -7,10 +7,10 @@ NMS, masks and RLEs). Quality filters are off (``pred_iou_thresh`` and
 all the full-resolution work they would ever do. The weights are seeded ones with
 :func:`sam_core.testing.blob_state_dict` applied (masks are blobs, not speckle), in front of
 vit_b's encoder or, with ``encoder_size="tiny"``, a shallow one (:data:`sam_core.testing.TINY_CONFIG`):
-the decoder, all that the generator part runs, is the same in both. vit_b's deep seeded encoder
-gives a nearly uniform embedding, whose masks all span the image (NMS keeps one); the tiny one's
-embedding varies over the photo, so its masks are the photo's shapes and dozens survive, which
-is the check that the two generators keep the same masks.
+the decoder, all that the generator part runs, is the same in both. Behind vit_b's deep seeded
+encoder every mask's box spans the image (NMS keeps one); the tiny one's embedding follows the
+photo's shapes, so its masks are those shapes and dozens survive, which is the check that the
+two generators keep the same masks.
 
 Also reports how sam_core's cost grows with the grid (points_per_side) and with a crop
 layer, and how the result matches: the share of the reference's masks that one of ours
