@@ -1,16 +1,17 @@
-"""fp32 products on the CPU through oneDNN where it beats torch's default BLAS.
+"""fp32 products on the CPU through oneDNN on AMD CPUs, where it beats torch's default BLAS.
 
-torch's CPU ``addmm``/``bmm`` call MKL, whose dispatcher takes its AVX2 kernels on AMD
-CPUs: on the AMD EPYC (Zen 5) of these machines MKL's fp32 GEMMs ran at 160-200 GFLOP/s
-on 2 cores where oneDNN, which torch also ships (``torch.ops.mkldnn._linear_pointwise``,
-the op Inductor uses on the CPU), ran the same products at 300-450 GFLOP/s with results
-equal to fp32 rounding. On Intel CPUs the two are close. So which one runs is measured
-once per process (:func:`cpu_backend`), unless ``SAM_CORE_CPU_GEMM`` says
-``onednn`` or ``default``.
+torch's CPU ``addmm``/``bmm`` call MKL. On the AMD EPYC (Zen 5) of these machines MKL's fp32
+GEMMs ran at 160-200 GFLOP/s on 2 cores, about half of what AVX-512 allows (MKL's dispatcher
+is known to take its AVX2 kernels on AMD CPUs), where oneDNN, which torch also ships
+(``torch.ops.mkldnn._linear_pointwise``, the op Inductor uses on the CPU), ran the same
+products at 300-450 GFLOP/s with results equal to fp32 rounding. On Intel CPUs MKL runs its
+AVX-512 kernels (the two were not compared there). So oneDNN runs on AMD x86 CPUs and torch's
+own backend elsewhere (:func:`cpu_backend`), unless ``SAM_CORE_CPU_GEMM`` says ``onednn`` or
+``default``.
 
 :func:`linear` is ``F.linear`` (optionally plus a residual, or followed by GELU, fused
 into the product) and :func:`matmul` a 2-D product; both fall back to torch's own ops
-on other devices and dtypes, when autograd needs them, or when the default backend won.
+on other devices and dtypes, when autograd needs them, or where the default backend runs.
 Shapes: ``x`` ... x K rows, ``weight`` N x K (any strides), ``bias`` N, the result
 ... x N float32; oneDNN wants ``x`` contiguous (a transposed ``x`` ran 10x slower), so it
 is made so. Products under ``MIN_ROUTED_MACS`` stay with torch.
@@ -18,7 +19,7 @@ is made so. Products under ``MIN_ROUTED_MACS`` stay with torch.
 from __future__ import annotations
 
 import os
-import time
+import platform
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Iterator
@@ -43,30 +44,36 @@ def cpu_backend() -> str:
     chosen = os.environ.get(ENV_VAR, "").strip().lower()
     if chosen in BACKENDS:
         return chosen if chosen == "default" or onednn_available() else "default"
-    return _measured_backend()
+    return _machine_backend()
 
 
 @lru_cache(maxsize=1)
-def _measured_backend() -> str:
-    """Times both backends on a 1024 x 256 x 768 product, five times each (about 30 ms in
-    all), and keeps oneDNN only if it is clearly faster (by 15%): a near tie keeps torch's
-    own arithmetic."""
-    if not onednn_available():
+def _machine_backend() -> str:
+    """oneDNN on AMD x86 CPUs (where MKL takes its AVX2 kernels), torch's own elsewhere.
+
+    Decided by the CPU's vendor, not by timing both: a timing taken on a busy host could pick
+    differently in two processes of one machine, whose results would then differ in the
+    last bits (the data engine's workers must write what ``sam_core.amg`` writes).
+    """
+    if not onednn_available() or platform.machine().lower() not in ("x86_64", "amd64"):
         return "default"
-    generator = torch.Generator().manual_seed(0)
-    x = torch.randn(1024, 256, generator=generator)
-    weight = torch.randn(768, 256, generator=generator)
+    return "onednn" if _cpu_vendor() == "AuthenticAMD" else "default"
+
+
+def _cpu_vendor() -> str:
+    """The x86 vendor string ("AuthenticAMD", "GenuineIntel"), or "" when it is not known."""
     try:
-        candidates = {"default": lambda: F.linear(x, weight), "onednn": lambda: _onednn(x, weight, None, "none")}
-        best = {name: float("inf") for name in candidates}
-        for _ in range(5):
-            for name, product in candidates.items():
-                start = time.perf_counter()
-                product()
-                best[name] = min(best[name], time.perf_counter() - start)
-    except RuntimeError:  # a build whose op exists but refuses this CPU
-        return "default"
-    return "onednn" if best["onednn"] * 1.15 < best["default"] else "default"
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    described = platform.processor()  # Windows: "AMD64 Family 25 Model 33 Stepping 0, AuthenticAMD"
+    for vendor in ("AuthenticAMD", "GenuineIntel"):
+        if vendor in described:
+            return vendor
+    return ""
 
 
 @contextmanager
