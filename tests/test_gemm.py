@@ -54,6 +54,20 @@ def test_matmul_of_a_transposed_view_equals_torch(backend):
 
 
 @BACKENDS
+def test_bmm_with_a_shared_or_per_item_operand_and_a_residual_equals_torch(backend):
+    g = torch.Generator().manual_seed(2)
+    a = torch.randn(3, 40, 256, generator=g)
+    shared, per_item = torch.randn(1, 256, 300, generator=g), torch.randn(3, 256, 300, generator=g)
+    residual = torch.randn(1, 40, 300, generator=g)
+    with torch.inference_mode(), gemm.use_cpu_backend(backend):
+        _close(gemm.bmm(a, shared), a @ shared)
+        _close(gemm.bmm(a, per_item), a @ per_item)
+        _close(gemm.bmm(a, shared, residual), a @ shared + residual)
+        _close(gemm.bmm(a.transpose(1, 2).contiguous().transpose(1, 2), per_item, residual), a @ per_item + residual)
+        _close(gemm.bmm(a[:1], per_item[:1], residual), a[:1] @ per_item[:1] + residual)
+
+
+@BACKENDS
 @pytest.mark.parametrize("rows", [5, gemm.CHUNK_ROWS, 2 * gemm.CHUNK_ROWS + 37])
 def test_linear_into_and_add_linear_in_row_chunks(backend, rows):
     g = torch.Generator().manual_seed(rows)

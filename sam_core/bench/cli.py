@@ -59,8 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--generator-nms", type=float, default=0.7, help="box_nms_thresh of both generators")
     gen.add_argument("--generator-encoder", choices=["vit_b", "tiny"], default="vit_b",
                      help="the seeded encoder in front of the (same, vit_b-sized) decoder: behind vit_b's "
-                          "every mask spans the image (one survives NMS); the shallow tiny one's embedding "
-                          "follows the photo's shapes, so dozens of object masks survive and are matched")
+                          "every mask spans the image (one survives NMS); behind the shallow tiny one the "
+                          "masks are small and dozens survive and are matched")
     parser.add_argument("--out", default=None, help="also write the JSON report to this file")
     return parser
 

@@ -8,9 +8,8 @@ all the full-resolution work they would ever do. The weights are seeded ones wit
 :func:`sam_core.testing.blob_state_dict` applied (masks are blobs, not speckle), in front of
 vit_b's encoder or, with ``encoder_size="tiny"``, a shallow one (:data:`sam_core.testing.TINY_CONFIG`):
 the decoder, all that the generator part runs, is the same in both. Behind vit_b's deep seeded
-encoder every mask's box spans the image (NMS keeps one); the tiny one's embedding follows the
-photo's shapes, so its masks are those shapes and dozens survive, which is the check that the
-two generators keep the same masks.
+encoder every mask's box spans the image (NMS keeps one); behind the tiny one the masks are
+small and dozens survive, which is the check that the two generators keep the same masks.
 
 Also reports how sam_core's cost grows with the grid (points_per_side) and with a crop
 layer, and how the result matches: the share of the reference's masks that one of ours

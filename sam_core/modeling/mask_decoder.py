@@ -260,12 +260,7 @@ class MaskDecoder(nn.Module):
             if i < len(layers) - 1:
                 hyper = torch.relu(hyper)
         # M rows times P*16 columns: a GEMM with a long output row (P*16 x M, M = 3, ran ~3x slower).
-        hyper = hyper.transpose(0, 1)  # B x M x C/8
-        x = x.view(b, p * 16, out)
-        if b == 1:
-            masks = gemm.matmul(hyper[0], x[0].t())[None]  # B x M x (P*16)
-        else:
-            masks = torch.stack([gemm.matmul(hyper[i], x[i].t()) for i in range(b)])
+        masks = gemm.bmm(hyper.transpose(0, 1), x.view(b, p * 16, out).transpose(1, 2))  # B x M x (P*16)
         h, w = grid
         # (m, i, j, di, dj, di2, dj2) -> (m, 4i+2di+di2, 4j+2dj+dj2), by one gather (an 8-D
         # permute copy of 2-float runs took ~6x as long)

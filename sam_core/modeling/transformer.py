@@ -158,8 +158,8 @@ class Attention(nn.Module):
         elif self.folds(t):
             wk = self.k_proj.weight.view(heads, d, -1)  # H x D x C
             folded = torch.einsum("bhtd,hdc->bhtc", q, wk).reshape(b, heads * t, -1)
-            weights = torch.softmax(_per_image(folded, image_with_pe), dim=-1)  # B x HT x P
-            mixed = _per_image(weights, image, transposed=True).view(b, heads, t, -1)  # B x H x T x C
+            weights = torch.softmax(gemm.bmm(folded, image_with_pe.transpose(-1, -2)), dim=-1)  # B x HT x P
+            mixed = gemm.bmm(weights, image).view(b, heads, t, -1)  # B x H x T x C
             wv = self.v_proj.weight.view(heads, d, -1)
             out = torch.einsum("bhtc,hdc->bhtd", mixed, wv) + self.v_proj.bias.view(1, heads, 1, d)
         else:  # projected image tokens, 1|B x H x P x D
@@ -202,7 +202,7 @@ class Attention(nn.Module):
             wq = self.q_proj.weight.view(heads, d, -1)  # H x D x C
             folded = torch.einsum("hdc,bhtd->bhtc", wq, k).reshape(b, heads * t, -1)  # B x HT x C
             query_bias = torch.einsum("hd,bhtd->bht", self.q_proj.bias.view(heads, d), k)
-            scores = _per_image(folded, image_with_pe).view(b, heads, t, -1) + query_bias[..., None]
+            scores = gemm.bmm(folded, image_with_pe.transpose(-1, -2)).view(b, heads, t, -1) + query_bias[..., None]
         else:
             queries = self.split_heads(gemm.linear(image_with_pe, self.q_proj.weight, self.q_proj.bias))
             scores = k @ queries.transpose(-1, -2)  # B x H x T x P
@@ -210,40 +210,14 @@ class Attention(nn.Module):
         if not fold:  # many tokens: mix the values per head, then one output projection
             mixed = weights.transpose(-1, -2) @ v  # B x H x P x D
             rows = mixed.transpose(1, 2).reshape(b, -1, heads * d)
-            return gemm.linear(rows, self.out_proj.weight, self.out_proj.bias, residual=_expanded(residual, b))
+            if residual is not None:
+                residual = residual.expand(b, *residual.shape[1:])
+            return gemm.linear(rows, self.out_proj.weight, self.out_proj.bias, residual=residual)
         weights = weights.reshape(b, heads * t, -1)  # B x HT x P
         wo = self.out_proj.weight.view(-1, heads, d)  # C x H x D
         projected = torch.einsum("bhtd,chd->bhtc", v, wo).reshape(b, heads * t, -1)  # B x HT x C
         # Each head's weights sum to one over its T tokens, so the output bias can ride on
         # the projected rows (1/H of it per head) and the residual comes in as beta * input.
         projected = projected + self.out_proj.bias / heads
-        if not gemm.routes(weights):
-            if residual is None:
-                return torch.bmm(weights.transpose(1, 2), projected)
-            return torch.baddbmm(residual, weights.transpose(1, 2), projected)
-        residual = _expanded(residual, b)
-        per_prompt = [
-            gemm.linear(weights[i].t(), projected[i].t(), residual=None if residual is None else residual[i])
-            for i in range(b)
-        ]  # P x C each
-        return per_prompt[0][None] if b == 1 else torch.stack(per_prompt)
+        return gemm.bmm(weights.transpose(1, 2), projected, residual)
 
-
-def _per_image(rows: torch.Tensor, image: torch.Tensor, transposed: bool = False) -> torch.Tensor:
-    """``rows @ image^T`` (``rows @ image`` when ``transposed``) for B x R x K ``rows`` and
-    1|B x P x C ``image`` tokens: B x R x P (B x R x C), through :func:`gemm.matmul`, one
-    product per prompt (a single one when the image is shared)."""
-    if not gemm.routes(rows):
-        return rows @ (image if transposed else image.transpose(-1, -2))
-    b, r, _ = rows.shape
-    if image.shape[0] == 1:  # one product for every prompt's rows
-        operand = image[0] if transposed else image[0].t()
-        return gemm.matmul(rows.reshape(b * r, -1), operand).view(b, r, -1)
-    return torch.stack([gemm.matmul(rows[i], image[i] if transposed else image[i].t()) for i in range(b)])
-
-
-def _expanded(tensor: torch.Tensor | None, batch: int) -> torch.Tensor | None:
-    """A 1|B x ... tensor as B x ... (a view), or None."""
-    if tensor is None or tensor.shape[0] == batch:
-        return tensor
-    return tensor.expand(batch, *tensor.shape[1:])

@@ -1,11 +1,11 @@
 """fp32 products on the CPU through oneDNN on AMD CPUs, where it beats torch's default BLAS.
 
 torch's CPU ``addmm``/``bmm`` call MKL. On the AMD EPYC (Zen 5) of these machines MKL's fp32
-GEMMs ran at 160-200 GFLOP/s on 2 cores, about half of what AVX-512 allows (MKL's dispatcher
-is known to take its AVX2 kernels on AMD CPUs), where oneDNN, which torch also ships
+GEMMs ran at 160-200 GFLOP/s on 2 cores (MKL's dispatcher is reported to take its AVX2
+kernels on AMD CPUs), where oneDNN, which torch also ships
 (``torch.ops.mkldnn._linear_pointwise``, the op Inductor uses on the CPU), ran the same
-products at 300-450 GFLOP/s with results equal to fp32 rounding. On Intel CPUs MKL runs its
-AVX-512 kernels (the two were not compared there). So oneDNN runs on AMD x86 CPUs and torch's
+products at 300-450 GFLOP/s with results equal to fp32 rounding. The two were not compared
+on an Intel CPU. So oneDNN runs on AMD x86 CPUs and torch's
 own backend elsewhere (:func:`cpu_backend`), unless ``SAM_CORE_CPU_GEMM`` says ``onednn`` or
 ``default``.
 
@@ -158,6 +158,26 @@ def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     if a.numel() * b.shape[1] >= MIN_ROUTED_MACS and _routed(a, b):
         return _onednn(a, b.t(), None, "none")
     return a @ b
+
+
+def bmm(a: torch.Tensor, b: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
+    """``a @ b`` (plus ``residual``) for B x M x K ``a`` and 1|B x K x N ``b``: B x M x N.
+
+    oneDNN has no batched op in torch, so a routed product is one :func:`matmul` per item,
+    or a single one over all of ``a``'s rows when ``b`` is shared; ``residual`` (1|B x M x
+    N) rides in the products. Otherwise torch's ``matmul`` / ``baddbmm``."""
+    batch = a.shape[0]
+    if not _routed(a, b, residual):
+        if residual is None:
+            return a @ b
+        return torch.baddbmm(residual, a, b.expand(batch, -1, -1))
+    if b.shape[0] == 1 and residual is None:
+        return matmul(a.reshape(-1, a.shape[-1]), b[0]).view(batch, a.shape[1], -1)
+    if residual is not None:
+        residual = residual.expand(batch, *residual.shape[1:])
+    items = [linear(a[i], b[i if b.shape[0] > 1 else 0].t(), residual=None if residual is None else residual[i])
+             for i in range(batch)]  # fmt: skip
+    return items[0][None] if batch == 1 else torch.stack(items)
 
 
 # Rows per oneDNN product when the result goes into an existing tensor: each product's
