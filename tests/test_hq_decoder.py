@@ -25,7 +25,9 @@ def decoders():
     from segment_anything_hq.modeling import PromptEncoder as ReferencePrompts
     from segment_anything_hq.modeling import TwoWayTransformer
 
-    ours = torch.nn.ModuleDict({"prompt_encoder": PromptEncoder(), "mask_decoder": MaskDecoderHQ(vit_dim=VIT_DIM)})
+    with torch.random.fork_rng():  # the initial weights, which the perturbation keeps, whatever ran before
+        torch.manual_seed(3)
+        ours = torch.nn.ModuleDict({"prompt_encoder": PromptEncoder(), "mask_decoder": MaskDecoderHQ(vit_dim=VIT_DIM)})
     state = perturbed_state_dict(ours, seed=3)
     ours.load_state_dict(state, strict=True)
     ref = torch.nn.ModuleDict({
@@ -65,8 +67,8 @@ def test_decoder_matches_reference(decoders, batch, with_mask, with_box):
                 for got in (plain, fast):
                     assert got[0].shape == expected[0].shape == (batch, 1, 256, 256)
                     assert got[1].shape == expected[1].shape == (batch, 1)
-                    assert rel_err(got[0], expected[0]) < 1e-4, (multimask, hq_only)
-                    assert rel_err(got[1], expected[1]) < 1e-4, (multimask, hq_only)
+                    errors = rel_err(got[0], expected[0]), rel_err(got[1], expected[1])
+                    assert max(errors) < 1e-4, (multimask, hq_only, got is fast, errors)
 
 
 def test_vit_early_feature_matches_reference():

@@ -49,6 +49,8 @@ def test_a_hostile_folder_is_listed_labelled_and_saved_file_by_file(qtbot, make_
     qtbot.waitUntil(lambda: app.state.project is not None and len(app.state.project.dataset.images) == 3
                     and len(app.state.project.skipped) == 3, timeout=15000)
     project = app.state.project
+    # the damaged JPEG's warning comes when its thumbnail is decoded, after the listing
+    qtbot.waitUntil(lambda: not project.unverified, timeout=15000)
     text = "\n".join(notice.html for notice in app.notices.items)
     for said in ("deep.png.json: nested 100,000 levels deep", "is not a file inside the project",
                  "wide.png.json: width: must be at most 1,048,576", ".hidden.png: left out: a hidden file",
