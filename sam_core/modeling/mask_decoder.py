@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..utils import gemm
-from .common import LayerNorm2d
+from .common import LayerNorm2d, plain_linear
 from .decoder_cache import HeadWeights, ImageCache, Layer0Projection
 from .prompt_encoder import PromptEncoder
 from .transformer import Attention, TwoWayTransformer
@@ -330,8 +330,10 @@ class MLP(nn.Module):
         self.sigmoid_output = sigmoid_output
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        in_place = not torch.is_grad_enabled() and isinstance(self.act, nn.ReLU)
         for i, layer in enumerate(self.layers):
-            x = layer(x)
+            # gemm: SAM 2's token MLP (T x 256 x 2048) is faster on oneDNN; the small heads stay with torch
+            x = gemm.linear(x, layer.weight, layer.bias) if plain_linear(layer) else layer(x)
             if i < len(self.layers) - 1:
-                x = self.act(x)
+                x = torch.relu_(x) if in_place else self.act(x)
         return torch.sigmoid(x) if self.sigmoid_output else x
