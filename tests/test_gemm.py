@@ -2,6 +2,8 @@
 the encoder and the decoder use, and the backend can be chosen."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -150,3 +152,33 @@ def test_encoder_and_decoder_agree_across_backends(tiny_sam, photo, monkeypatch)
     assert agree > 0.999
     _close(onednn[3], default[3])
     _close(onednn[4], default[4])
+
+
+@BACKENDS
+@pytest.mark.parametrize("act", [torch.nn.ReLU, torch.nn.GELU])
+def test_token_mlps_through_gemm_equal_their_layers(backend, act):
+    """SAM's MLPBlock and SAM 2's MLP send their linears to gemm: the same as the layers
+    themselves, with and without autograd; a quantized MLPBlock keeps its own layers."""
+    from sam_core.modeling.common import MLPBlock
+    from sam_core.modeling.mask_decoder import MLP
+
+    torch.manual_seed(0)
+    block, mlp = MLPBlock(256, 2048, act).eval(), MLP(256, 2048, 256, num_layers=2).eval()
+    x = torch.randn(1, 22, 256)
+    expected_block = block.lin2(block.act(block.lin1(x))).detach()
+    expected_mlp = mlp.layers[1](torch.relu(mlp.layers[0](x))).detach()
+    with gemm.use_cpu_backend(backend):
+        with torch.inference_mode():
+            _close(block(x), expected_block)
+            _close(mlp(x), expected_mlp)
+        _close(block(x).detach(), expected_block)  # with autograd: torch's path, the activation not in place
+        _close(mlp(x).detach(), expected_mlp)
+    with warnings.catch_warnings():  # torch's note that its quantization API is deprecated
+        warnings.simplefilter("ignore")
+        from torch.ao.quantization import quantize_dynamic
+
+        quantized = quantize_dynamic(block, {torch.nn.Linear}, dtype=torch.qint8)
+    with torch.inference_mode():
+        got = quantized(x)
+        torch.testing.assert_close(got, quantized.lin2(quantized.act(quantized.lin1(x))))
+        assert float((got - expected_block).abs().max()) < 0.1 * float(expected_block.abs().max())
