@@ -220,4 +220,3 @@ class Attention(nn.Module):
         # the projected rows (1/H of it per head) and the residual comes in as beta * input.
         projected = projected + self.out_proj.bias / heads
         return gemm.bmm(weights.transpose(1, 2), projected, residual)
-
